@@ -1,0 +1,68 @@
+# Quick start: `make synth`, then `make test`. Both set up what they need first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+CHECKOV_VENV := .tools/checkov
+# Project-local Node 22 (from package.json) and the venv come first on PATH.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export npm_config_loglevel := error
+export npm_config_update_notifier := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export CHECKOV := $(CURDIR)/$(CHECKOV_VENV)/bin/checkov
+export BC_SKIP_MAPPING := TRUE
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+CDK := node_modules/.bin/cdk
+
+.PHONY: setup synth test lint typecheck pytest deploy diff review bench lock clean
+
+setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -qq -r requirements-dev.txt
+	$(VENV)/bin/pip install -qq --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -qq -r requirements-checkov.txt
+	touch $@
+
+## Synthesize every example stack into cdk.out/ (rule packs run as validation plugins).
+synth: setup
+	$(CDK) synth --quiet --no-notices --no-version-reporting
+	@echo "Synthesized: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
+
+## Lint, type-check, then the whole test suite (snapshots, intent, bad input, rule packs, cfn-lint, checkov).
+test: setup lint typecheck pytest
+
+lint: setup
+	ruff check .
+	ruff format --check .
+
+typecheck: setup
+	mypy
+
+pytest: setup
+	pytest
+
+## Deploy the example app (needs AWS credentials and a bootstrapped account).
+deploy: setup
+	$(CDK) deploy --all --no-notices --require-approval broadening
+
+diff: setup
+	$(CDK) diff --no-notices
+
+## Regenerate the locked development environment from a fresh resolve.
+lock:
+	rm -rf .tools/lock && $(PYTHON) -m venv .tools/lock
+	.tools/lock/bin/pip install -qq -e '.[compliance]' pytest syrupy cfn-lint ruff mypy
+	{ echo "# Locked development environment: regenerate with 'make lock'."; \
+	  .tools/lock/bin/pip freeze --exclude-editable; } > requirements-dev.txt
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,27 @@
+"""The example app: the library's constructs composed into deployable stacks."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+
+from ecs_patterns_plus import enable_compliance_checks
+
+from .config import AppConfig
+from .network_stack import NetworkStack
+from .platform_stack import PlatformStack
+
+
+def build_app(app: cdk.App) -> dict[str, cdk.Stack]:
+    """Add every example stack to ``app`` (with the rule packs on) and return them by id."""
+    config = AppConfig.from_context(app)
+    enable_compliance_checks(app)
+    env = config.env
+    network = NetworkStack(app, "Network", env=env, stack_name=config.stack_name("network"))
+    platform = PlatformStack(
+        app, "Platform", vpc=network.vpc, env=env, stack_name=config.stack_name("platform")
+    )
+    stacks: dict[str, cdk.Stack] = {"Network": network, "Platform": platform}
+    for stack in stacks.values():
+        cdk.Tags.of(stack).add("project", "ecs-patterns-plus")
+        cdk.Tags.of(stack).add("stage", config.stage)
+    return stacks

@@ -1,0 +1,20 @@
+"""Small helpers shared by the intent and bad-input tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+
+from tests.synth import Synthesized, new_app
+
+
+def resources_of(synth: Synthesized, stack: str, resource_type: str) -> dict[str, dict[str, Any]]:
+    """The stack's resources of one type, by logical id."""
+    resources = synth.template_json(stack)["Resources"]
+    return {key: value for key, value in resources.items() if value["Type"] == resource_type}
+
+
+def stack_for_errors(region: str = "ap-northeast-2") -> cdk.Stack:
+    """A fresh, never-synthesized stack named ``Errors`` for bad-input tests."""
+    return cdk.Stack(new_app(), "Errors", env=cdk.Environment(region=region))
