@@ -34,7 +34,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 ## Synthesize every example stack into cdk.out/ (rule packs run as validation plugins).
 synth: setup
-	$(CDK) synth --quiet --no-notices --no-version-reporting
+	$(CDK) synth --quiet --no-notices --no-version-reporting $(CDK_ARGS)
 	@echo "Synthesized: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
 
 ## Lint, type-check, then the whole test suite (snapshots, intent, bad input, rule packs, cfn-lint, checkov).
