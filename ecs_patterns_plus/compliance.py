@@ -94,10 +94,14 @@ PUBLIC_SUBNET_ROUTE = Acknowledgement(
 LOG_BUCKET_ENCRYPTION = Acknowledgement(
     reason="ELB access-log and S3 server-access-log delivery support SSE-S3 only; "
     "cross-region replication is an organisation decision.",
-    rules=_in_regulatory_packs("S3DefaultEncryptionKMS", "S3BucketReplicationEnabled"),
+    rules=(
+        *_in_regulatory_packs("S3DefaultEncryptionKMS", "S3BucketReplicationEnabled"),
+        "cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check",  # CT.S3.PR.10, the same check
+    ),
 )
 FINAL_ACCESS_LOG_BUCKET = Acknowledgement(
     reason="The bucket that receives server access logs cannot log to itself without recursion.",
+    rules=("cdk-validator-cfnguard::s3_bucket_logging_enabled_check",),  # CT.S3.PR.2 = CKV_AWS_18
     checkov=("CKV_AWS_18",),
 )
 EXTERNAL_SECRET_ROTATION = Acknowledgement(

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
-from syrupy.extensions.json import JSONSnapshotExtension
+import os
+from pathlib import Path
 
-from stacks import build_app
-from tests.scenarios import build_scenario_app
-from tests.synth import Synthesized, new_app, synthesize
+# jsii runs on the project's Node 22 (node_modules/.bin) even when pytest is started by hand.
+_NODE = Path(__file__).resolve().parent.parent / "node_modules" / ".bin" / "node"
+if _NODE.exists():
+    os.environ.setdefault("JSII_NODE", str(_NODE))
+
+import pytest  # noqa: E402
+from syrupy.extensions.json import JSONSnapshotExtension  # noqa: E402
+
+from stacks import build_app  # noqa: E402
+from tests.scenarios import build_scenario_app  # noqa: E402
+from tests.synth import Synthesized, new_app, synthesize  # noqa: E402
 
 
 @pytest.fixture(scope="session")
