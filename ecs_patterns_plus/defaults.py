@@ -7,9 +7,11 @@ checkov (``CKV_*``).
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_logs as logs
 
 # --- Data ------------------------------------------------------------------------------------
@@ -87,3 +89,245 @@ EXEC_LOGGING = ecs.ExecuteCommandLogging.OVERRIDE
 
 CAPACITY_PROVIDER_STRATEGY = (ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1),)
 """Cluster default: on-demand Fargate. Services opt into FARGATE_SPOT weights explicitly."""
+
+# --- Load balancer ---------------------------------------------------------------------------
+
+HTTPS_PORT = 443
+"""The only listener port unless a port-80 redirect is asked for."""
+
+TLS_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS
+"""TLS 1.3 (with 1.2 fallback) recommended policy. checkov CKV_AWS_103."""
+
+ALB_IDLE_TIMEOUT = Duration.seconds(60)
+"""ELB default; raise it for long polling, lower it to shed idle connections."""
+
+ACCESS_LOG_EXPIRATION = Duration.days(365)
+"""Access logs kept one year (the log-retention bar), then expired by lifecycle."""
+
+NONCURRENT_LOG_EXPIRATION = Duration.days(30)
+"""Overwritten or deleted log objects (versioning) are kept 30 days."""
+
+WAF_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+)
+"""AWS managed WAF rule groups on internet-facing load balancers (OWASP common, known bad
+inputs such as Log4Shell, IP reputation). AwsSolutions-WAF? / NIST ALBWAFEnabled, CKV2_AWS_28."""
+
+# --- Autoscaling -----------------------------------------------------------------------------
+
+SCALING_CPU_TARGET = 50
+"""Average CPU held by target tracking: headroom for a traffic spike while new tasks start."""
+
+SCALING_MAX_CAPACITY = 10
+"""Upper bound on tasks: caps the bill when a bug or attack drives the metrics."""
+
+SCALING_CAPACITY_LIMIT = 5000
+"""The ECS service quota on tasks per service."""
+
+SCALE_OUT_COOLDOWN = Duration.seconds(60)
+"""React to load within a minute."""
+
+SCALE_IN_COOLDOWN = Duration.seconds(300)
+"""Shrink slowly so a brief dip does not drop capacity a returning peak needs."""
+
+# --- Service ---------------------------------------------------------------------------------
+
+DESIRED_COUNT = 2
+"""Two tasks: one per AZ, so losing an AZ or a task never takes the service down."""
+
+MIN_HEALTHY_PERCENT = 100
+"""Never run fewer than the desired tasks during a deployment."""
+
+MAX_HEALTHY_PERCENT = 200
+"""Start a full new set before stopping the old: one batch per rollout."""
+
+CATCH_ALL_PRIORITY = 50000
+"""A service without routing gets every path at the lowest rule priority."""
+
+TARGET_HEALTH_INTERVAL = Duration.seconds(10)
+"""Probe every 10 s (ELB default 30 s): a new task turns healthy in 20 s, not 150 s."""
+
+TARGET_HEALTH_TIMEOUT = Duration.seconds(5)
+"""A health endpoint that needs more than 5 s is unhealthy."""
+
+TARGET_HEALTHY_THRESHOLD = 2
+"""Two passes to turn healthy (ELB default 5)."""
+
+TARGET_UNHEALTHY_THRESHOLD = 3
+"""Three failures (30 s) to take a task out: tolerates one slow response."""
+
+DEREGISTRATION_DELAY = Duration.seconds(30)
+"""Drain in-flight requests for 30 s (ELB default 300 s holds every rollout batch 5 minutes)."""
+
+# --- Task definition -------------------------------------------------------------------------
+
+TASK_CPU = 256
+"""0.25 vCPU: the smallest Fargate size, enough for a small web service (the brief's example)."""
+
+TASK_MEMORY_MIB = 512
+"""512 MiB: the smallest memory Fargate pairs with 256 CPU units."""
+
+CONTAINER_USER = "1000:1000"
+"""Containers run as an unprivileged uid:gid, never root. CT.ECS.PR.3 (non-root user),
+Security Hub ECS.20. Pass the uid your image expects (``user=``)."""
+
+WRITABLE_PATHS = ("/tmp",)
+"""The only writable paths of a read-only root filesystem: task volumes, one per path and
+container. The image should own them (or declare them as ``VOLUME``) for the container user."""
+
+READONLY_ROOT_FILESYSTEM = True
+"""Containers cannot modify their image at run time. CT.ECS.PR.6, checkov CKV_AWS_336,
+Security Hub ECS.5."""
+
+DROPPED_CAPABILITIES = (ecs.Capability.ALL,)
+"""Every Linux capability is dropped: a web application needs none of them, and binding a
+port below 1024 uses ``UNPRIVILEGED_PORT_SYSCTL`` instead of NET_BIND_SERVICE."""
+
+INIT_PROCESS_ENABLED = True
+"""An init process (tini) reaps zombies and forwards SIGTERM, so stop_timeout is honoured."""
+
+EC2_SECURITY_OPTIONS = ("no-new-privileges",)
+"""setuid binaries cannot raise privileges. Docker security options exist on EC2 only;
+Fargate rejects them (and blocks privilege escalation itself)."""
+
+STOP_TIMEOUT = Duration.seconds(30)
+"""Time between SIGTERM and SIGKILL: enough to finish in-flight requests after the load
+balancer stops sending (deregistration delay). Fargate allows up to 120 s."""
+
+UNPRIVILEGED_PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start"
+"""Namespaced sysctl (awsvpc mode, Fargate platform 1.4+) that lets a non-root container bind
+a port below 1024; set to the lowest such port, only when one is used."""
+
+LOG_GROUP_PREFIX = "/ecs/"
+"""Application log groups are named ``/ecs/<service>`` (the brief's convention)."""
+
+LOG_DRIVER_MODE = ecs.AwsLogDriverMode.NON_BLOCKING
+"""A CloudWatch Logs slowdown must never block the application's stdout writes."""
+
+LOG_MAX_BUFFER_SIZE_MIB = 25
+"""Non-blocking buffer: absorbs bursts and short throttling before lines are dropped."""
+
+HEALTH_CHECK_INTERVAL = Duration.seconds(30)
+"""Container health check every 30 s (the ECS default and the brief's value)."""
+
+HEALTH_CHECK_TIMEOUT = Duration.seconds(5)
+"""A health command that needs more than 5 s counts as a failure."""
+
+HEALTH_CHECK_RETRIES = 3
+"""Three consecutive failures mark the container unhealthy (about 90 s)."""
+
+HEALTH_CHECK_START_PERIOD = Duration.seconds(60)
+"""Failures in the first 60 s do not count: time for a JVM or migrations to start. Also the
+base of the service's health-check grace period."""
+
+SIDECAR_MEMORY_MIB = 128
+"""Hard memory limit of a sidecar (log router, agent, proxy); the app gets the rest."""
+
+EXEC_WRITABLE_PATHS = ("/managed-agents", "/var/lib/amazon/ssm", "/var/log/amazon/ssm")
+"""Where the ECS Exec (SSM) agent writes: mounted as task volumes when exec is enabled, so a
+read-only root filesystem and ECS Exec work together."""
+
+SECRET_LIKE_NAMES = (
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "APIKEY",
+    "PRIVATEKEY",
+    "ACCESSKEY",
+    "CREDENTIAL",
+    "AUTHDATA",
+    "CLIENTSECRET",
+)
+"""Environment variable names containing one of these (ignoring ``_`` and case) are refused:
+secrets go through ``secrets=``. AwsSolutions-ECS2, CT.ECS.PR.12 (AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, ECS_ENGINE_AUTH_DATA)."""
+
+SECRET_REFERENCE_SUFFIXES = ("_ARN", "_NAME", "_URL", "_URI", "_ENDPOINT", "_PATH", "_FILE")
+"""Names ending like this point to a secret rather than hold one (``DB_SECRET_ARN``)."""
+
+# --- EC2 capacity ----------------------------------------------------------------------------
+
+EC2_INSTANCE_TYPES = ("m6i.large", "m6a.large", "m7i.large")
+"""General-purpose x86 capacity: three interchangeable Nitro types with encryption in transit,
+so Spot has several pools and On-Demand a fallback. CT.AUTOSCALING.PR.6 (multiple types),
+CT.AUTOSCALING.PR.10/.11 and CT.EC2.PR.15 (Nitro, encryption in transit)."""
+
+GPU_INSTANCE_TYPES = ("g5.xlarge", "g4dn.xlarge")
+"""NVIDIA GPU capacity (one GPU each) the ECS GPU AMI supports, both Nitro with encryption
+in transit. CT.AUTOSCALING.PR.6/.10/.11."""
+
+GPU_INSTANCE_FAMILIES = (
+    "g4dn",
+    "g5",
+    "g5g",
+    "g6",
+    "g6e",
+    "gr6",
+    "p3",
+    "p3dn",
+    "p4d",
+    "p4de",
+    "p5",
+    "p5e",
+    "p5en",
+)
+"""Instance families with NVIDIA GPUs (the ECS GPU AMI and Bottlerocket NVIDIA variants).
+``gpu=True`` capacity accepts only these."""
+
+ENCRYPTION_IN_TRANSIT_FAMILIES = (
+    *("c5a", "c5ad", "c5n", "c6a", "c6gn", "c6i", "c6id", "c6in", "c7a", "c7g", "c7gd", "c7gn"),
+    *("c7i", "d3", "d3en", "dl1", "dl2q", "g4ad", "g4dn", "g5", "hpc6a", "hpc6id", "hpc7a"),
+    *("hpc7g", "i3en", "i4g", "i4i", "im4gn", "inf1", "inf2", "is4gen", "m5dn", "m5n", "m5zn"),
+    *("m6a", "m6i", "m6id", "m6idn", "m6in", "m7a", "m7g", "m7gd", "m7i-flex", "m7i", "p3dn"),
+    *("p4d", "p4de", "p5", "r5dn", "r5n", "r6a", "r6i", "r6id", "r6idn", "r6in", "r7a", "r7g"),
+    *("r7gd", "r7i", "r7iz", "trn1", "trn1n", "u-12tb1", "u-18tb1", "u-24tb1", "u-3tb1"),
+    *("u-6tb1", "u-9tb1", "vt1", "x2idn", "x2iedn", "x2iezn"),
+)
+"""Nitro families that encrypt traffic between instances: the list of the Control Tower controls
+CT.AUTOSCALING.PR.10/.11. Other types work, with a warning (``ecs-patterns-plus:instance-types``)."""
+
+EC2_MIN_CAPACITY = 0
+"""Scale to zero: managed scaling launches instances when tasks are waiting for capacity."""
+
+EC2_MAX_CAPACITY = 10
+"""Upper bound on instances: caps the bill when a bug or a burst of jobs asks for capacity."""
+
+EC2_TARGET_CAPACITY_PERCENT = 100
+"""Managed scaling keeps instances fully used (no idle spare); lower it for faster task starts."""
+
+EC2_ROOT_VOLUME_GIB = 30
+"""Container storage: the ECS-optimized AMI's minimum root volume (images, writable layers)."""
+
+EC2_VOLUME_TYPE = ec2.EbsDeviceVolumeType.GP3
+"""gp3: 3,000 IOPS and 125 MiB/s baseline at a lower price than gp2."""
+
+EC2_METADATA_HOP_LIMIT = 1
+"""IMDSv2 tokens cannot cross a network hop: containers cannot reach the instance role. awsvpc
+tasks get credentials from the ECS agent, not IMDS, so 1 is enough. CT.EC2.PR.2, CKV_AWS_341;
+IMDSv2 itself: CT.EC2.PR.1, CKV_AWS_79, NIST/HIPAA EC2IMDSv2Enabled."""
+
+EC2_SPOT_ALLOCATION = autoscaling.SpotAllocationStrategy.CAPACITY_OPTIMIZED
+"""Spot instances come from the pools with the most spare capacity: fewest interruptions."""
+
+EC2_ON_DEMAND_ALLOCATION = autoscaling.OnDemandAllocationStrategy.PRIORITIZED
+"""On-Demand instances follow the order of ``instance_types`` (first = preferred)."""
+
+ECS_AGENT_CONFIG = {
+    "ECS_AWSVPC_BLOCK_IMDS": "true",
+    "ECS_DISABLE_PRIVILEGED": "true",
+    "ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE": "true",
+}
+"""/etc/ecs/ecs.config on the ECS-optimized AMI: awsvpc tasks cannot reach instance metadata,
+privileged containers are refused, and awslogs writes with the task execution role (so the
+instance role needs no CloudWatch Logs rights). Spot capacity adds
+``ECS_ENABLE_SPOT_INSTANCE_DRAINING``."""
+
+BOTTLEROCKET_ECS_SETTINGS = {
+    "awsvpc-block-imds": "true",
+    "allow-privileged-containers": "false",
+}
+"""The same hardening as ``ECS_AGENT_CONFIG`` in Bottlerocket's ``[settings.ecs]``. Spot capacity
+adds ``enable-spot-instance-draining``."""
