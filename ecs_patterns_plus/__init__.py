@@ -1,11 +1,22 @@
 """Hardened, reusable AWS CDK constructs for Amazon ECS on Fargate and EC2."""
 
+from .alb_service import AlbFargateService, TargetHealthCheck
+from .autoscaling import ScalingOptions, ScheduledScalingOptions, StepScalingOptions
 from .cluster import HardenedCluster
 from .compliance import enable_compliance_checks
 from .errors import ValidationError
+from .load_balancer import DomainOptions, ListenerRouting, SecureLoadBalancer
 from .network import SecureVpc, VpcEndpoints
 
 __all__ = [
+    "AlbFargateService",
+    "DomainOptions",
+    "ListenerRouting",
+    "ScalingOptions",
+    "ScheduledScalingOptions",
+    "SecureLoadBalancer",
+    "StepScalingOptions",
+    "TargetHealthCheck",
     "HardenedCluster",
     "SecureVpc",
     "ValidationError",

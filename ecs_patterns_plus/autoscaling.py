@@ -1,0 +1,208 @@
+"""Service autoscaling: target tracking (CPU, memory, requests per target), step and scheduled."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+
+from . import defaults
+from .errors import Problems
+
+_CONSTRUCT_ID = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepScalingOptions:
+    """Step scaling on any metric, e.g. queue depth or p99 latency.
+
+    Args:
+        name: PascalCase id of the policy (part of its logical id).
+        metric: the metric to watch.
+        steps: ``appscaling.ScalingInterval`` bands and the change for each.
+        adjustment_type: how ``change`` is read. Default: change in capacity (tasks).
+        cooldown: wait after a step before the next. Default: 60 seconds.
+        evaluation_periods: periods the metric must breach. Default: 1.
+    """
+
+    name: str
+    metric: cloudwatch.IMetric
+    steps: Sequence[appscaling.ScalingInterval]
+    adjustment_type: appscaling.AdjustmentType = appscaling.AdjustmentType.CHANGE_IN_CAPACITY
+    cooldown: cdk.Duration = defaults.SCALE_OUT_COOLDOWN
+    evaluation_periods: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduledScalingOptions:
+    """Capacity bounds on a schedule, e.g. a higher floor during business hours.
+
+    Args:
+        name: PascalCase id of the scheduled action.
+        schedule: ``appscaling.Schedule.cron(...)`` / ``.rate(...)`` / ``.at(...)``.
+        min_capacity / max_capacity: bounds from then on. At least one is required.
+        time_zone: the schedule's time zone. Default: UTC.
+    """
+
+    name: str
+    schedule: appscaling.Schedule
+    min_capacity: int | None = None
+    max_capacity: int | None = None
+    time_zone: cdk.TimeZone | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScalingOptions:
+    """How a service scales. Target-tracking policies combine: the largest wins.
+
+    Args:
+        min_capacity: fewest tasks. Default: the service's desired count.
+        max_capacity: most tasks. Default: 10.
+        cpu_target_percent: average CPU to hold; None to turn off. Default: 50.
+        memory_target_percent: average memory to hold. Default: None (off).
+        requests_per_target: ALB requests per task to hold. Default: None (off).
+        scale_out_cooldown: Default: 60 seconds (react fast).
+        scale_in_cooldown: Default: 300 seconds (shrink slowly).
+        step_scaling: extra step-scaling policies. Default: none.
+        schedules: scheduled capacity changes. Default: none.
+    """
+
+    min_capacity: int | None = None
+    max_capacity: int = defaults.SCALING_MAX_CAPACITY
+    cpu_target_percent: float | None = defaults.SCALING_CPU_TARGET
+    memory_target_percent: float | None = None
+    requests_per_target: int | None = None
+    scale_out_cooldown: cdk.Duration = defaults.SCALE_OUT_COOLDOWN
+    scale_in_cooldown: cdk.Duration = defaults.SCALE_IN_COOLDOWN
+    step_scaling: Sequence[StepScalingOptions] = field(default_factory=tuple)
+    schedules: Sequence[ScheduledScalingOptions] = field(default_factory=tuple)
+
+
+def check_scaling(problems: Problems, scaling: ScalingOptions, desired_count: int) -> None:
+    """Record every problem with ``scaling`` for a service of ``desired_count`` tasks."""
+    low = desired_count if scaling.min_capacity is None else scaling.min_capacity
+    problems.in_range("scaling.min_capacity", low, 0, defaults.SCALING_CAPACITY_LIMIT)
+    if problems.in_range(
+        "scaling.max_capacity", scaling.max_capacity, 1, defaults.SCALING_CAPACITY_LIMIT
+    ):
+        problems.require(
+            low <= desired_count <= scaling.max_capacity,
+            "scaling",
+            "needs min_capacity <= desired_count <= max_capacity",
+            f"min {low}, desired {desired_count}, max {scaling.max_capacity}",
+            "raise max_capacity or lower desired_count / min_capacity",
+        )
+    for name in ("cpu_target_percent", "memory_target_percent"):
+        problems.in_range(f"scaling.{name}", getattr(scaling, name), 10, 90, "percent")
+    problems.in_range("scaling.requests_per_target", scaling.requests_per_target, 1, 1_000_000)
+    problems.require(
+        any(
+            (
+                scaling.cpu_target_percent,
+                scaling.memory_target_percent,
+                scaling.requests_per_target,
+                scaling.step_scaling,
+            )
+        ),
+        "scaling",
+        "has no scaling policy",
+        "every policy off",
+        "keep cpu_target_percent, or set memory/requests targets or step_scaling; "
+        "pass scaling=None for a fixed task count",
+    )
+    problems.seconds_in_range("scaling.scale_out_cooldown", scaling.scale_out_cooldown, 0, 3600)
+    problems.seconds_in_range("scaling.scale_in_cooldown", scaling.scale_in_cooldown, 0, 3600)
+    names = [item.name for item in (*scaling.step_scaling, *scaling.schedules)]
+    for name in names:
+        problems.require(
+            bool(_CONSTRUCT_ID.match(name)) and names.count(name) == 1,
+            "scaling.step_scaling/schedules name",
+            "must be unique and PascalCase",
+            name,
+            "e.g. 'QueueDepth' or 'BusinessHours'",
+        )
+    for step in scaling.step_scaling:
+        problems.require(
+            len(step.steps) >= 2,
+            f"scaling.step_scaling[{step.name}].steps",
+            "needs at least two intervals (one to scale out, one to scale in)",
+            len(step.steps),
+            "add a band with a negative change for scale-in",
+        )
+        problems.in_range(
+            f"scaling.step_scaling[{step.name}].evaluation_periods", step.evaluation_periods, 1, 100
+        )
+    for item in scaling.schedules:
+        argument = f"scaling.schedules[{item.name}]"
+        problems.require(
+            item.min_capacity is not None or item.max_capacity is not None,
+            argument,
+            "sets neither min_capacity nor max_capacity",
+            None,
+            "set one or both",
+        )
+        if item.min_capacity is not None and item.max_capacity is not None:
+            problems.require(
+                item.min_capacity <= item.max_capacity,
+                argument,
+                "min_capacity exceeds max_capacity",
+                (item.min_capacity, item.max_capacity),
+                "swap or fix the bounds",
+            )
+
+
+def apply_scaling(
+    service: ecs.BaseService,
+    scaling: ScalingOptions,
+    *,
+    desired_count: int,
+    target_group: elbv2.ApplicationTargetGroup | None,
+) -> ecs.ScalableTaskCount:
+    """Attach ``scaling`` (already checked) to ``service``; returns the scalable target."""
+    count = service.auto_scale_task_count(
+        min_capacity=desired_count if scaling.min_capacity is None else scaling.min_capacity,
+        max_capacity=scaling.max_capacity,
+    )
+    cooldowns = {
+        "scale_in_cooldown": scaling.scale_in_cooldown,
+        "scale_out_cooldown": scaling.scale_out_cooldown,
+    }
+    if scaling.cpu_target_percent:
+        count.scale_on_cpu_utilization(
+            "Cpu", target_utilization_percent=scaling.cpu_target_percent, **cooldowns
+        )
+    if scaling.memory_target_percent:
+        count.scale_on_memory_utilization(
+            "Memory", target_utilization_percent=scaling.memory_target_percent, **cooldowns
+        )
+    if scaling.requests_per_target and target_group is not None:
+        count.scale_on_request_count(
+            "Requests",
+            requests_per_target=scaling.requests_per_target,
+            target_group=target_group,
+            **cooldowns,
+        )
+    for step in scaling.step_scaling:
+        count.scale_on_metric(
+            step.name,
+            metric=step.metric,
+            scaling_steps=list(step.steps),
+            adjustment_type=step.adjustment_type,
+            cooldown=step.cooldown,
+            evaluation_periods=step.evaluation_periods,
+        )
+    for item in scaling.schedules:
+        count.scale_on_schedule(
+            item.name,
+            schedule=item.schedule,
+            min_capacity=item.min_capacity,
+            max_capacity=item.max_capacity,
+            time_zone=item.time_zone,
+        )
+    return count
