@@ -13,7 +13,7 @@ export BC_SKIP_MAPPING := TRUE
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 CDK := node_modules/.bin/cdk
 
-.PHONY: setup synth test lint typecheck pytest deploy diff review bench lock clean
+.PHONY: setup synth test lint typecheck pytest deploy diff review diagrams bench lock clean
 
 setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
@@ -56,6 +56,31 @@ deploy: setup
 
 diff: setup
 	$(CDK) diff --no-notices
+
+## Markdown review of a template change, for a pull request: the snapshots at REVIEW_BASE
+## (a git revision) against the working tree, or BASE_DIR against NEW_DIR (e.g. two cdk.out).
+REVIEW_BASE ?= HEAD
+REVIEW := $(VENV)/bin/python -m ecs_patterns_plus.review
+review: $(VENV)/.installed
+	@if [ -n "$(BASE_DIR)" ]; then \
+	  $(REVIEW) "$(BASE_DIR)" "$(or $(NEW_DIR),cdk.out)" $(REVIEW_ARGS); \
+	else \
+	  git rev-parse --verify --quiet "$(REVIEW_BASE)^{commit}" >/dev/null \
+	    || { echo "review: unknown git revision '$(REVIEW_BASE)'" >&2; exit 2; }; \
+	  base=$$(mktemp -d) && trap 'rm -rf "$$base"' EXIT && mkdir -p "$$base/tests/__snapshots__" && \
+	  if git cat-file -e "$(REVIEW_BASE):tests/__snapshots__" 2>/dev/null; then \
+	    git archive "$(REVIEW_BASE)" tests/__snapshots__ | tar -x -C "$$base"; fi && \
+	  $(REVIEW) "$$base/tests/__snapshots__" tests/__snapshots__ $(REVIEW_ARGS); \
+	fi
+
+## Redraw the README's architecture diagrams from the example stacks' snapshots.
+diagrams: $(VENV)/.installed
+	$(VENV)/bin/python -m ecs_patterns_plus.review.diagrams tests/__snapshots__ \
+	  --pattern 'test_example_stack*' --readme README.md
+
+## Synthesis and test-suite timings into bench/results.json and the README (slow; not in `make test`).
+bench: setup
+	$(VENV)/bin/python bench/bench.py $(BENCH_ARGS)
 
 ## Regenerate the locked development environment from a fresh resolve.
 lock:

@@ -1,0 +1,290 @@
+"""Render a review Report as Markdown fit for a pull-request comment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypeVar
+
+from .diff import Replacement, Report, ResourceChange
+from .schemas import KEEPING_POLICIES, NEW_REVISION_TYPES
+from .templates import Template
+
+T = TypeVar("T")
+
+TITLE = "Template review"
+
+FOLD_ROWS = 20
+"""Longer tables fold into ``<details>``; their flagged rows stay in view above them."""
+
+
+def render_markdown(
+    report: Report,
+    *,
+    diagrams: Mapping[str, str] | None = None,
+    title: str = TITLE,
+) -> str:
+    """The report as Markdown: summary, data at risk, replacements, then the changes by kind.
+
+    ``diagrams`` (stack name -> Mermaid source) are appended, folded, for changed stacks.
+    """
+    lines = [f"## {title}", ""]
+    changed = report.changed
+    if not changed:
+        lines += [f"No changes in {_plural(len(report.stacks), 'template')}.", ""]
+        return "\n".join(lines)
+    lines += _summary(report)
+    lines += _data_alert(report)
+    lines += _section(
+        "Replacements",
+        "CloudFormation creates a new resource, then deletes the old one (or keeps it, by policy).",
+        report.replacements,
+        ("Stack", "Resource", "Type", "Why", "Old resource"),
+        _replacement_row,
+    )
+    lines += _section(
+        "IAM statement changes",
+        "",
+        report.iam,
+        ("Stack", "Resource", "Document", "", "Statement", "Flags"),
+        lambda item: (
+            item.stack,
+            _code(item.logical_id),
+            item.document,
+            _sign(item.change),
+            _code(item.statement),
+            _flags(item.flags),
+        ),
+    )
+    lines += _section(
+        "Security group rule changes",
+        "",
+        report.security_groups,
+        ("Stack", "Group", "", "Direction", "Rule", "Flags"),
+        lambda item: (
+            item.stack,
+            _code(item.group),
+            _sign(item.change),
+            item.direction,
+            _code(item.rule),
+            _flags(item.flags),
+        ),
+    )
+    lines += _section(
+        "Load balancer, listener and TLS changes",
+        "",
+        report.load_balancing,
+        ("Stack", "Resource", "Type", "Setting", "Before", "After", "Flags"),
+        lambda item: (
+            item.stack,
+            _code(item.logical_id),
+            _short_type(item.resource_type),
+            _code(item.setting),
+            _code(item.old),
+            _code(item.new),
+            _flags(item.flags),
+        ),
+    )
+    lines += _section(
+        "Task definition changes",
+        "Any change registers a new task definition revision and rolls the service to it.",
+        report.task_definitions,
+        ("Stack", "Task definition", "Container", "Setting", "Before", "After", "Flags"),
+        lambda item: (
+            item.stack,
+            _code(item.logical_id),
+            _code(item.container) if item.container else "(task)",
+            item.setting,
+            _code(item.old),
+            _code(item.new),
+            _flags(item.flags),
+        ),
+    )
+    lines += _resource_details(report.changes)
+    if diagrams:
+        for stack in changed:
+            if stack.name in diagrams:
+                lines += [
+                    "<details>",
+                    f"<summary>Architecture of {stack.name} after the change</summary>",
+                    "",
+                    "```mermaid",
+                    diagrams[stack.name].rstrip(),
+                    "```",
+                    "",
+                    "</details>",
+                    "",
+                ]
+    return "\n".join(lines)
+
+
+def _summary(report: Report) -> list[str]:
+    lines = [
+        f"{_plural(len(report.changed), 'stack')} changed of {len(report.stacks)}.",
+        "",
+        "| Stack | Status | Added | Removed | Modified | Replaced |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for stack in report.changed:
+        lines.append(
+            _row(
+                (
+                    stack.name,
+                    stack.status,
+                    str(stack.count("added")),
+                    str(stack.count("removed")),
+                    str(stack.count("modified")),
+                    str(len(stack.replacements)),
+                )
+            )
+        )
+    return [*lines, ""]
+
+
+def _data_alert(report: Report) -> list[str]:
+    replaced, removed = report.data_replaced, report.data_removed
+    conflicts = [item for item in report.replacements if item.name_conflict]
+    if not (replaced or removed or conflicts):
+        return []
+    lines = ["> [!CAUTION]"]
+    if replaced:
+        lines.append(
+            f"> **{_plural(len(replaced), 'resource')} holding data will be replaced**: the new "
+            "one starts empty. "
+            + ", ".join(
+                f"`{item.logical_id}` ({_short_type(item.resource_type)})" for item in replaced
+            )
+        )
+        lines.append(">")
+    if removed:
+        lines.append(
+            f"> **{_plural(len(removed), 'resource')} holding data will be removed**: "
+            + ", ".join(
+                f"`{item.logical_id}` ({_short_type(item.resource_type)}, "
+                + ("kept as an orphan" if item.policy in KEEPING_POLICIES else "**deleted**")
+                + ")"
+                for item in removed
+            )
+        )
+        lines.append(">")
+    if conflicts:
+        lines.append(
+            "> **The update will fail**: a replaced resource keeps its fixed name, which the "
+            "old one still holds: "
+            + ", ".join(f"`{item.logical_id}` (`{item.name_conflict}`)" for item in conflicts)
+        )
+        lines.append(">")
+    return [*lines[:-1], ""]
+
+
+def _replacement_row(item: Replacement) -> Sequence[str]:
+    why = {
+        "renamed": "logical id changed, was {}",
+        "property": "create-only {} changed",
+        "reference": "refers to replaced {}",
+        "type": "resource type changed, was {}",
+    }[item.cause].format(", ".join(_code(part) for part in item.because))
+    if item.resource_type in NEW_REVISION_TYPES:
+        why += " (new revision)"
+    fate = "kept (" + item.policy + ")" if item.keeps_old else "deleted"
+    if item.resource_type in NEW_REVISION_TYPES and not item.keeps_old:
+        fate = "old revision deregistered"
+    if item.holds_data:
+        fate = f"**holds data**, {fate}"
+    if item.name_conflict:
+        fate += f"; **fails: name `{item.name_conflict}` is taken**"
+    return (item.stack, _code(item.logical_id), _short_type(item.resource_type), why, fate)
+
+
+def _resource_details(changes: Iterable[ResourceChange]) -> list[str]:
+    items = list(changes)
+    if not items:
+        return []
+    lines = [
+        "<details>",
+        f"<summary>{_plural(len(items), 'resource')} added, removed or modified in place</summary>",
+        "",
+        "| Stack | | Resource | Type | Properties |",
+        "|---|---|---|---|---|",
+    ]
+    signs = {"added": "+", "removed": "-", "modified": "~"}
+    for item in items:
+        detail = ", ".join(item.properties)
+        if item.action == "removed" and item.holds_data:
+            detail = "**holds data**, " + (
+                f"kept ({item.policy})" if item.policy in KEEPING_POLICIES else "deleted"
+            )
+        lines.append(
+            _row(
+                (
+                    item.stack,
+                    signs[item.action],
+                    _code(item.logical_id),
+                    _short_type(item.resource_type),
+                    detail,
+                )
+            )
+        )
+    return [*lines, "", "</details>", ""]
+
+
+def _section(
+    title: str,
+    note: str,
+    items: Sequence[T],
+    header: Sequence[str],
+    row: Callable[[T], Sequence[str]],
+) -> list[str]:
+    if not items:
+        return []
+    lines = [f"### {title}", ""]
+    if note:
+        lines += [note, ""]
+    table = [_row(header), "|" + "---|" * len(header), *(_row(row(item)) for item in items)]
+    if len(items) <= FOLD_ROWS:
+        return [*lines, *table, ""]
+    flagged = [item for item in items if _is_flagged(item)]
+    if flagged:
+        lines += [_row(header), "|" + "---|" * len(header)]
+        lines += [_row(row(item)) for item in flagged]
+        lines.append("")
+    summary = f"All {len(items)} ({len(flagged)} flagged above)" if flagged else f"All {len(items)}"
+    return [*lines, "<details>", f"<summary>{summary}</summary>", "", *table, "", "</details>", ""]
+
+
+def _is_flagged(item: object) -> bool:
+    return bool(getattr(item, "flags", ())) or bool(getattr(item, "holds_data", False))
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |"
+
+
+def _code(text: str) -> str:
+    if not text:
+        return ""
+    fence = "``" if "`" in text else "`"
+    padding = " " if fence == "``" else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
+
+
+def _sign(change: str) -> str:
+    return "added" if change == "+" else "removed"
+
+
+def _flags(flags: Iterable[str]) -> str:
+    return ", ".join(f"⚠️ {flag}" for flag in flags)
+
+
+def _short_type(resource_type: str) -> str:
+    return resource_type.removeprefix("AWS::")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def render_templates_summary(templates: Mapping[str, Template]) -> str:
+    """One line per stack: its name and resource count (for messages about the inputs)."""
+    return ", ".join(
+        f"{name} ({len(template.get('Resources', {}))})" for name, template in templates.items()
+    )

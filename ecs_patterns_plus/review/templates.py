@@ -1,0 +1,236 @@
+"""Read synthesized templates (cdk.out or snapshot files) and make sense of their intrinsics."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+Template = dict[str, Any]
+"""A CloudFormation template as parsed JSON."""
+
+SKIPPED_TYPES = frozenset({"AWS::CDK::Metadata"})
+"""Resource types that never change what a deployment does."""
+
+_SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]+)\}")
+_SNAPSHOT_NAME = re.compile(r"\[(?P<name>[^\]]+)\]$")
+_LOGICAL_ID_HASH = re.compile(r"[0-9A-F]{8}$")
+
+
+def load_templates(path: Path | str, *, pattern: str = "*.json") -> dict[str, Template]:
+    """Every CloudFormation template under ``path`` (a directory or one file), by stack name.
+
+    Reads ``<Stack>.template.json`` files (a ``cdk.out`` directory, nested assemblies
+    included) and syrupy JSON snapshots (``test_x[<Stack>].json``); other JSON files
+    (manifests, asset and metadata files) are ignored. A stack is named after the file:
+    ``Network.template.json`` and ``test_example_stack[Network].json`` are both
+    ``Network``; when two files would share a name, their relative paths name them.
+    ``pattern`` narrows the files read in a directory (``test_example_stack*``).
+    """
+    root = Path(path)
+    files = [root] if root.is_file() else sorted(root.rglob(pattern))
+    found: list[tuple[str, str, Template]] = []
+    for file in files:
+        template = _read_template(file)
+        if template is None:
+            continue
+        relative = file.name if root.is_file() else file.relative_to(root).as_posix()
+        found.append((_stack_name(file.name), relative.removesuffix(".json"), template))
+    names = [name for name, _, _ in found]
+    return {
+        (name if names.count(name) == 1 else relative): template
+        for name, relative, template in found
+    }
+
+
+def _read_template(file: Path) -> Template | None:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    resources = data.get("Resources")
+    if not isinstance(resources, dict):
+        return None
+    if not all(isinstance(item, dict) and "Type" in item for item in resources.values()):
+        return None
+    return data
+
+
+def _stack_name(file_name: str) -> str:
+    stem = file_name.removesuffix(".json").removesuffix(".template")
+    match = _SNAPSHOT_NAME.search(stem)
+    return match.group("name") if match else stem
+
+
+def resources(template: Template) -> dict[str, dict[str, Any]]:
+    """The template's resources by logical id, without CDK's own bookkeeping resources."""
+    return {
+        logical_id: resource
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") not in SKIPPED_TYPES
+    }
+
+
+def short_id(logical_id: str) -> str:
+    """A logical id without the 8-character hash CDK appends (``ExecKey23F71EB8`` -> ``ExecKey``)."""
+    stripped = _LOGICAL_ID_HASH.sub("", logical_id)
+    return stripped or logical_id
+
+
+def cdk_path(resource: Mapping[str, Any]) -> str | None:
+    """The construct path CDK recorded in the resource's metadata, if any."""
+    path = resource.get("Metadata", {}).get("aws:cdk:path")
+    return path if isinstance(path, str) else None
+
+
+# --- Intrinsic functions -------------------------------------------------------------------
+
+
+def references(value: Any) -> Iterator[tuple[str, str | None]]:
+    """Every ``(logical id, attribute or None)`` that ``value`` refers to via Ref, GetAtt or Sub.
+
+    Pseudo parameters (``AWS::Region``, ...) are not references to resources.
+    """
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (key, argument), *_ = value.items()
+            if key == "Ref" and isinstance(argument, str):
+                if not argument.startswith("AWS::"):
+                    yield argument, None
+                return
+            if key == "Fn::GetAtt":
+                target = _getatt(argument)
+                if target:
+                    yield target
+                return
+            if key == "Fn::Sub":
+                yield from _sub_references(argument)
+                return
+        for item in value.values():
+            yield from references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from references(item)
+
+
+def _getatt(argument: Any) -> tuple[str, str | None] | None:
+    if isinstance(argument, list) and argument and isinstance(argument[0], str):
+        attribute = argument[1] if len(argument) > 1 and isinstance(argument[1], str) else None
+        return argument[0], attribute
+    if isinstance(argument, str) and "." in argument:
+        logical_id, attribute = argument.split(".", 1)
+        return logical_id, attribute
+    return None
+
+
+def _sub_references(argument: Any) -> Iterator[tuple[str, str | None]]:
+    text, variables = (argument, {}) if isinstance(argument, str) else (None, {})
+    if isinstance(argument, list) and argument and isinstance(argument[0], str):
+        text = argument[0]
+        variables = argument[1] if len(argument) > 1 and isinstance(argument[1], dict) else {}
+        yield from references(variables)
+    if text is None:
+        return
+    for name in _SUB_VARIABLE.findall(text):
+        target, _, attribute = name.partition(".")
+        if target in variables or target.startswith("AWS::"):
+            continue
+        yield target, attribute or None
+
+
+def rename_references(value: Any, renamed: Mapping[str, str]) -> Any:
+    """A copy of ``value`` whose Ref/GetAtt/Sub targets are renamed by ``renamed`` (old -> new)."""
+    if not renamed:
+        return value
+    if isinstance(value, list):
+        return [rename_references(item, renamed) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        (key, argument), *_ = value.items()
+        if key == "Ref" and isinstance(argument, str):
+            return {"Ref": renamed.get(argument, argument)}
+        if key == "Fn::GetAtt":
+            if isinstance(argument, list) and argument and isinstance(argument[0], str):
+                return {"Fn::GetAtt": [renamed.get(argument[0], argument[0]), *argument[1:]]}
+            if isinstance(argument, str) and "." in argument:
+                target, attribute = argument.split(".", 1)
+                return {"Fn::GetAtt": f"{renamed.get(target, target)}.{attribute}"}
+        if key == "Fn::Sub":
+            return {"Fn::Sub": _rename_sub(argument, renamed)}
+    return {key: rename_references(item, renamed) for key, item in value.items()}
+
+
+def _rename_sub(argument: Any, renamed: Mapping[str, str]) -> Any:
+    def replace(match: re.Match[str]) -> str:
+        target, dot, attribute = match.group(1).partition(".")
+        return "${" + renamed.get(target, target) + dot + attribute + "}"
+
+    if isinstance(argument, str):
+        return _SUB_VARIABLE.sub(replace, argument)
+    if isinstance(argument, list) and argument and isinstance(argument[0], str):
+        variables = argument[1] if len(argument) > 1 else {}
+        return [_SUB_VARIABLE.sub(replace, argument[0]), rename_references(variables, renamed)]
+    return rename_references(argument, renamed)
+
+
+def render(value: Any) -> str:
+    """A short, readable form of a template value: ``${Id}`` for Ref, ``${Id.Attr}`` for GetAtt.
+
+    Fn::Join and Fn::Sub become the string they build; other intrinsics and structures
+    fall back to compact JSON.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    if isinstance(value, dict) and len(value) == 1:
+        (key, argument), *_ = value.items()
+        if key == "Ref" and isinstance(argument, str):
+            return "${" + argument + "}"
+        if key == "Fn::GetAtt":
+            target = _getatt(argument)
+            if target:
+                return "${" + target[0] + (f".{target[1]}" if target[1] else "") + "}"
+        if (
+            key == "Fn::Join"
+            and isinstance(argument, list)
+            and len(argument) == 2
+            and isinstance(argument[0], str)
+            and isinstance(argument[1], list)
+        ):
+            return argument[0].join(render(item) for item in argument[1])
+        if key == "Fn::Sub":
+            return argument if isinstance(argument, str) else render(argument[0])
+        if key == "Fn::ImportValue":
+            return f"import({render(argument)})"
+    if isinstance(value, list):
+        return ", ".join(render(item) for item in value)
+    return canonical(value)
+
+
+def canonical(value: Any) -> str:
+    """Compact JSON with sorted keys: equal values give equal strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Every ``(path, canonical value)`` of the scalars and intrinsics inside ``value``."""
+    if isinstance(value, dict) and not _is_intrinsic(value):
+        for key, item in value.items():
+            yield from leaves(item, f"{prefix}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from leaves(item, f"{prefix}/{index}")
+    else:
+        yield prefix, canonical(value)
+
+
+def _is_intrinsic(value: dict[str, Any]) -> bool:
+    return len(value) == 1 and next(iter(value)).startswith(("Ref", "Fn::"))

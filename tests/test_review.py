@@ -1,0 +1,507 @@
+"""The pull-request review: exact findings on pairs of real synthesized templates.
+
+One app is synthesized twice (before and after a change), with one small stack per kind of
+change: a renamed construct, a property that forces replacement, an IAM statement widened
+to ``*``, a security group opened to the internet, and a web service whose listener TLS
+policy and task definition change.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+
+from ecs_patterns_plus.review import (
+    IamChange,
+    LoadBalancingChange,
+    Replacement,
+    Report,
+    ResourceChange,
+    SecurityGroupChange,
+    StackReview,
+    TaskDefinitionChange,
+    diagram,
+    load_templates,
+    render_markdown,
+    review,
+)
+from ecs_patterns_plus.review.__main__ import EXIT_DATA_AT_RISK, main
+from ecs_patterns_plus.review.mermaid import README_END, README_START, update_readme
+from tests.snapshot import normalise
+from tests.synth import new_app, synthesize
+
+VPC = {
+    "vpc_id": "vpc-0123456789abcdef0",
+    "availability_zones": ["ap-northeast-2a", "ap-northeast-2b"],
+    "public_subnet_ids": ["subnet-0a000000000000000", "subnet-0b000000000000000"],
+    "public_subnet_route_table_ids": ["rtb-0a000000000000000", "rtb-0b000000000000000"],
+    "private_subnet_ids": ["subnet-1a000000000000000", "subnet-1b000000000000000"],
+    "private_subnet_route_table_ids": ["rtb-1a000000000000000", "rtb-1b000000000000000"],
+}
+STACKS = ("ForceReplace", "IamWidening", "Rename", "SgOpening", "WebService")
+
+
+def build(app: cdk.App, *, after: bool) -> None:
+    """The example stacks, before (``after=False``) or after the change."""
+    env = cdk.Environment(region="ap-northeast-2")
+    retain = cdk.RemovalPolicy.RETAIN
+
+    # A renamed construct: new logical ids. One log group keeps its fixed name.
+    stack = cdk.Stack(app, "Rename", env=env)
+    logs.LogGroup(stack, "AppLogs" if after else "Logs", removal_policy=retain)
+    logs.LogGroup(
+        stack,
+        "NamedLogs" if after else "Named",
+        log_group_name="/app/named",
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    legacy = logs.LogGroup(
+        stack,
+        "Legacy",
+        retention=logs.RetentionDays.TWO_YEARS if after else logs.RetentionDays.ONE_YEAR,
+        removal_policy=retain,
+    )
+    legacy_resource = legacy.node.default_child
+    assert isinstance(legacy_resource, cdk.CfnResource)
+    legacy_resource.override_logical_id("CurrentLogs" if after else "LegacyLogs")
+
+    # A create-only property changed, and a metric filter that names the log group.
+    stack = cdk.Stack(app, "ForceReplace", env=env)
+    audit = logs.LogGroup(
+        stack,
+        "Audit",
+        log_group_name="/app/audit-v2" if after else "/app/audit",
+        removal_policy=retain,
+    )
+    audit.add_metric_filter(
+        "Errors",
+        filter_pattern=logs.FilterPattern.literal("ERROR"),
+        metric_namespace="App",
+        metric_name="Errors",
+    )
+
+    # An IAM statement widened from one bucket prefix to every resource.
+    stack = cdk.Stack(app, "IamWidening", env=env)
+    role = iam.Role(stack, "TaskRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["s3:GetObject"],
+            resources=["*" if after else "arn:aws:s3:::example-bucket/*"],
+        )
+    )
+
+    # A security group rule opened from the VPC to the internet.
+    stack = cdk.Stack(app, "SgOpening", env=env)
+    vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", **VPC)
+    group = ec2.SecurityGroup(
+        stack, "Service", vpc=vpc, allow_all_outbound=False, description="Service"
+    )
+    peer = ec2.Peer.any_ipv4() if after else ec2.Peer.ipv4("10.0.0.0/16")
+    group.add_ingress_rule(peer, ec2.Port.tcp(8080))
+
+    # A web service: TLS policy, image, cpu/memory and environment change.
+    stack = cdk.Stack(app, "WebService", env=env)
+    vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", **VPC)
+    for name, service in (
+        ("EcrApi", ec2.InterfaceVpcEndpointAwsService.ECR),
+        ("EcrDkr", ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER),
+    ):
+        ec2.InterfaceVpcEndpoint(stack, name, vpc=vpc, service=service, open=False)
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
+    task = ecs.FargateTaskDefinition(
+        stack, "Task", cpu=512 if after else 256, memory_limit_mib=1024 if after else 512
+    )
+    environment = {"LOG_LEVEL": "debug" if after else "info"}
+    if after:
+        environment["FEATURE_X"] = "on"
+    secret = secretsmanager.Secret.from_secret_name_v2(stack, "DbSecret", "app/db")
+    task.add_container(
+        "web",
+        image=ecs.ContainerImage.from_registry(
+            f"public.ecr.aws/nginx/nginx:{'1.27' if after else '1.26'}"
+        ),
+        environment=environment,
+        secrets={"DB_PASSWORD": ecs.Secret.from_secrets_manager(secret, "password")},
+        port_mappings=[ecs.PortMapping(container_port=8080)],
+        logging=ecs.LogDrivers.aws_logs(
+            stream_prefix="web",
+            log_group=logs.LogGroup(stack, "WebLogs", removal_policy=retain),
+        ),
+    )
+    service = ecs.FargateService(
+        stack,
+        "Service",
+        cluster=cluster,
+        task_definition=task,
+        min_healthy_percent=100,
+        circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+    )
+    load_balancer = elbv2.ApplicationLoadBalancer(stack, "LoadBalancer", vpc=vpc)
+    certificate = acm.Certificate.from_certificate_arn(
+        stack, "Certificate", "arn:aws:acm:ap-northeast-2:111122223333:certificate/example"
+    )
+    listener = load_balancer.add_listener(
+        "Https",
+        port=443,
+        certificates=[certificate],
+        ssl_policy=elbv2.SslPolicy.TLS12 if after else elbv2.SslPolicy.RECOMMENDED_TLS,
+        open=False,
+    )
+    listener.add_targets("Web", port=8080, targets=[service])
+
+
+@pytest.fixture(scope="module")
+def outdirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """cdk.out directories of the app before and after the change (with path metadata)."""
+    result = {}
+    for version in ("before", "after"):
+        app = new_app(tmp_path_factory.mktemp(version), **{"aws:cdk:enable-path-metadata": True})
+        build(app, after=version == "after")
+        result[version] = synthesize(app).outdir
+    return result
+
+
+@pytest.fixture(scope="module")
+def report(outdirs: dict[str, Path]) -> Report:
+    return review(load_templates(outdirs["before"]), load_templates(outdirs["after"]))
+
+
+def stack_review(report: Report, name: str) -> StackReview:
+    (found,) = [stack for stack in report.stacks if stack.name == name]
+    return found
+
+
+# --- Reading templates ------------------------------------------------------------------------
+
+
+def test_cdk_out_templates_are_found_by_stack_name(outdirs: dict[str, Path]) -> None:
+    assert sorted(load_templates(outdirs["before"])) == list(STACKS)
+
+
+def test_snapshot_files_review_like_cdk_out(
+    outdirs: dict[str, Path], report: Report, tmp_path: Path
+) -> None:
+    for version in ("before", "after"):
+        folder = tmp_path / version / "test_snapshots"
+        folder.mkdir(parents=True)
+        for name, template in load_templates(outdirs[version]).items():
+            path = folder / f"test_scenario[{name}].json"
+            path.write_text(json.dumps(normalise(template), indent=2))
+    from_snapshots = review(load_templates(tmp_path / "before"), load_templates(tmp_path / "after"))
+    assert from_snapshots == report
+
+
+# --- Replacements -----------------------------------------------------------------------------
+
+
+def test_renamed_construct_is_replaced_and_its_data_flagged(report: Report) -> None:
+    assert stack_review(report, "Rename") == StackReview(
+        name="Rename",
+        status="modified",
+        replacements=(
+            Replacement(
+                stack="Rename",
+                logical_id="AppLogsC5DF83A6",
+                resource_type="AWS::Logs::LogGroup",
+                cause="renamed",
+                because=("Logs6819BB44",),
+                holds_data=True,
+                policy="Retain",
+            ),
+            Replacement(
+                stack="Rename",
+                logical_id="CurrentLogs",
+                resource_type="AWS::Logs::LogGroup",
+                cause="renamed",
+                because=("LegacyLogs",),
+                holds_data=True,
+                policy="Retain",
+            ),
+            Replacement(
+                stack="Rename",
+                logical_id="NamedLogs33F7C9D2",
+                resource_type="AWS::Logs::LogGroup",
+                cause="renamed",
+                because=("NamedD2F31604",),
+                holds_data=True,
+                policy="Delete",
+                name_conflict="/app/named",
+            ),
+        ),
+    )
+
+
+def test_create_only_property_change_replaces_and_cascades(report: Report) -> None:
+    assert stack_review(report, "ForceReplace") == StackReview(
+        name="ForceReplace",
+        status="modified",
+        replacements=(
+            Replacement(
+                stack="ForceReplace",
+                logical_id="Audit3D8ADE0A",
+                resource_type="AWS::Logs::LogGroup",
+                cause="property",
+                because=("LogGroupName",),
+                holds_data=True,
+                policy="Retain",
+            ),
+            Replacement(
+                stack="ForceReplace",
+                logical_id="AuditErrorsD8CB56DC",
+                resource_type="AWS::Logs::MetricFilter",
+                cause="reference",
+                because=("Audit3D8ADE0A",),
+                holds_data=False,
+                policy="Delete",
+            ),
+        ),
+    )
+
+
+# --- IAM, security groups, load balancing, task definitions ---------------------------------
+
+
+def test_iam_widening_to_every_resource_is_flagged(report: Report) -> None:
+    assert stack_review(report, "IamWidening") == StackReview(
+        name="IamWidening",
+        status="modified",
+        changes=(
+            ResourceChange(
+                stack="IamWidening",
+                logical_id="TaskRoleDefaultPolicy07FC53DE",
+                resource_type="AWS::IAM::Policy",
+                action="modified",
+                properties=("PolicyDocument",),
+            ),
+        ),
+        iam=(
+            IamChange(
+                stack="IamWidening",
+                logical_id="TaskRoleDefaultPolicy07FC53DE",
+                resource_type="AWS::IAM::Policy",
+                document="policy",
+                change="-",
+                statement="Allow s3:GetObject on arn:aws:s3:::example-bucket/*",
+            ),
+            IamChange(
+                stack="IamWidening",
+                logical_id="TaskRoleDefaultPolicy07FC53DE",
+                resource_type="AWS::IAM::Policy",
+                document="policy",
+                change="+",
+                statement="Allow s3:GetObject on *",
+                flags=("Resource *",),
+            ),
+        ),
+    )
+
+
+def test_security_group_opened_to_the_internet_is_flagged(report: Report) -> None:
+    assert stack_review(report, "SgOpening") == StackReview(
+        name="SgOpening",
+        status="modified",
+        changes=(
+            ResourceChange(
+                stack="SgOpening",
+                logical_id="ServiceDBC79909",
+                resource_type="AWS::EC2::SecurityGroup",
+                action="modified",
+                properties=("SecurityGroupIngress",),
+            ),
+        ),
+        security_groups=(
+            SecurityGroupChange(
+                stack="SgOpening",
+                group="ServiceDBC79909",
+                change="-",
+                direction="ingress",
+                rule="tcp 8080 from 10.0.0.0/16",
+            ),
+            SecurityGroupChange(
+                stack="SgOpening",
+                group="ServiceDBC79909",
+                change="+",
+                direction="ingress",
+                rule="tcp 8080 from 0.0.0.0/0",
+                flags=("open to the internet",),
+            ),
+        ),
+    )
+
+
+def test_tls_policy_without_tls13_is_flagged(report: Report) -> None:
+    assert stack_review(report, "WebService").load_balancing == (
+        LoadBalancingChange(
+            stack="WebService",
+            logical_id="LoadBalancerHttps0C5C99D2",
+            resource_type="AWS::ElasticLoadBalancingV2::Listener",
+            setting="SslPolicy",
+            old="ELBSecurityPolicy-TLS13-1-2-2021-06",
+            new="ELBSecurityPolicy-TLS-1-2-2017-01",
+            flags=("no TLS 1.3",),
+        ),
+    )
+
+
+def test_task_definition_image_cpu_memory_and_environment_names(report: Report) -> None:
+    def change(
+        container: str, setting: str, old: str, new: str, *flags: str
+    ) -> TaskDefinitionChange:
+        return TaskDefinitionChange(
+            "WebService", "Task79114B6B", container, setting, old, new, tuple(flags)
+        )
+
+    assert stack_review(report, "WebService").task_definitions == (
+        change("", "cpu", "256", "512"),
+        change("", "memory", "512", "1024"),
+        change(
+            "web", "image", "public.ecr.aws/nginx/nginx:1.26", "public.ecr.aws/nginx/nginx:1.27"
+        ),
+        change("web", "environment", "", "FEATURE_X"),
+        change("web", "environment", "LOG_LEVEL", "LOG_LEVEL", "value changed"),
+    )
+
+
+def test_task_definition_is_a_new_revision_and_the_service_follows(report: Report) -> None:
+    web = stack_review(report, "WebService")
+    assert web.replacements == (
+        Replacement(
+            stack="WebService",
+            logical_id="Task79114B6B",
+            resource_type="AWS::ECS::TaskDefinition",
+            cause="property",
+            because=("ContainerDefinitions", "Cpu", "Memory"),
+            holds_data=False,
+            policy="Delete",
+        ),
+    )
+    assert web.changes == (
+        ResourceChange(
+            stack="WebService",
+            logical_id="LoadBalancerHttps0C5C99D2",
+            resource_type="AWS::ElasticLoadBalancingV2::Listener",
+            action="modified",
+            properties=("SslPolicy",),
+        ),
+        ResourceChange(
+            stack="WebService",
+            logical_id="ServiceD69D759B",
+            resource_type="AWS::ECS::Service",
+            action="modified",
+            properties=("TaskDefinition",),
+        ),
+    )
+    assert web.iam == () and web.security_groups == ()
+
+
+def test_identical_templates_report_no_change(outdirs: dict[str, Path]) -> None:
+    templates = load_templates(outdirs["after"])
+    same = review(templates, templates)
+    assert [stack.status for stack in same.stacks] == ["unchanged"] * len(STACKS)
+    assert render_markdown(same) == "## Template review\n\nNo changes in 5 templates.\n"
+
+
+def test_added_and_removed_stacks(outdirs: dict[str, Path]) -> None:
+    templates = load_templates(outdirs["after"])
+    only_new = review({}, {"IamWidening": templates["IamWidening"]})
+    assert [(s.name, s.status, s.count("added")) for s in only_new.stacks] == [
+        ("IamWidening", "added", 2)
+    ]
+    assert [(item.logical_id, item.document, item.change) for item in only_new.iam] == [
+        ("TaskRole30FC0FBB", "trust policy", "+"),
+        ("TaskRoleDefaultPolicy07FC53DE", "policy", "+"),
+    ]
+    gone = review({"Rename": templates["Rename"]}, {})
+    assert [(item.logical_id, item.policy) for item in gone.data_removed] == [
+        ("AppLogsC5DF83A6", "Retain"),
+        ("CurrentLogs", "Retain"),
+        ("NamedLogs33F7C9D2", "Delete"),
+    ]
+
+
+# --- The command ------------------------------------------------------------------------------
+
+
+def test_command_prints_markdown_and_exits_zero(
+    outdirs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([str(outdirs["before"]), str(outdirs["after"])]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("## Template review\n\n5 stacks changed of 5.\n")
+    assert "> **4 resources holding data will be replaced**: the new one starts empty." in out
+    assert (
+        "| Rename | `NamedLogs33F7C9D2` | Logs::LogGroup | logical id changed, was "
+        "`NamedD2F31604` | **holds data**, deleted; **fails: name `/app/named` is taken** |"
+    ) in out
+    assert (
+        "| IamWidening | `TaskRoleDefaultPolicy07FC53DE` | policy | added | "
+        "`Allow s3:GetObject on *` | ⚠️ Resource * |"
+    ) in out
+    assert "```mermaid\nflowchart LR\n" in out
+
+
+def test_fail_on_replace_data_exits_3_only_when_data_is_at_risk(
+    outdirs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, after = str(outdirs["before"]), str(outdirs["after"])
+    assert main([before, after, "--fail-on-replace-data"]) == EXIT_DATA_AT_RISK == 3
+    only_iam = ["--pattern", "IamWidening.template.json", "--fail-on-replace-data"]
+    assert main([before, after, *only_iam]) == 0
+    capsys.readouterr()
+
+
+def test_command_refuses_a_missing_directory(
+    outdirs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["no-such-dir", str(outdirs["after"])])
+    assert exit_info.value.code == 2
+    assert "no-such-dir: no such file or directory" in capsys.readouterr().err
+
+
+# --- Diagrams ---------------------------------------------------------------------------------
+
+
+def test_diagram_follows_the_request_path(outdirs: dict[str, Path]) -> None:
+    source = diagram(load_templates(outdirs["after"])["WebService"])
+    for edge in (
+        "LoadBalancerBE9EEC3A --> LoadBalancerHttps0C5C99D2",
+        "LoadBalancerHttps0C5C99D2 --> LoadBalancerHttpsWebGroupDB4F9BF8",
+        "LoadBalancerHttpsWebGroupDB4F9BF8 --> ServiceD69D759B",
+        "ServiceD69D759B --> Task79114B6B",
+        "ServiceD69D759B --> ClusterEB0386A7",
+        "Task79114B6B --> WebLogs48A7C011",
+    ):
+        assert f"  {edge}\n" in source
+    assert '["Listener<br/>LoadBalancer/Https<br/>HTTPS:443"]' in source
+
+
+def test_diagram_leaves_out_plumbing_and_folds_endpoints(outdirs: dict[str, Path]) -> None:
+    source = diagram(load_templates(outdirs["after"])["WebService"])
+    assert 'n_VPC_endpoints["VPC endpoints<br/>ecr.api, ecr.dkr"]' in source
+    for plumbing in ("TaskRole", "ExecutionRole", "SecurityGroup", "EcrApi"):
+        assert plumbing not in source
+
+
+def test_readme_block_is_rewritten_between_markers(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n{README_START}\nold\n{README_END}\n\nAfter.\n")
+    assert update_readme(readme, {"Web": "flowchart LR\n  a --> b\n"}) is True
+    assert readme.read_text() == (
+        f"# Title\n\n{README_START}\n**Web**\n\n```mermaid\nflowchart LR\n  a --> b\n```\n"
+        f"{README_END}\n\nAfter.\n"
+    )
+    assert update_readme(readme, {"Web": "flowchart LR\n  a --> b\n"}) is False
+    (tmp_path / "OTHER.md").write_text("no markers\n")
+    with pytest.raises(ValueError, match="no <!-- diagrams:start -->"):
+        update_readme(tmp_path / "OTHER.md", {})
