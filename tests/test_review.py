@@ -158,6 +158,20 @@ def build(app: cdk.App, *, after: bool) -> None:
         open=False,
     )
     listener.add_targets("Web", port=8080, targets=[service])
+    api = elbv2.ApplicationTargetGroup(
+        stack,
+        "Api",
+        vpc=vpc,
+        port=8081,
+        protocol=elbv2.ApplicationProtocol.HTTP,
+        target_type=elbv2.TargetType.IP,
+    )
+    listener.add_target_groups(
+        "Api",
+        priority=10,
+        conditions=[elbv2.ListenerCondition.path_patterns(["/api/*"])],
+        target_groups=[api],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -481,6 +495,7 @@ def test_diagram_follows_the_request_path(outdirs: dict[str, Path]) -> None:
         "ServiceD69D759B --> Task79114B6B",
         "ServiceD69D759B --> ClusterEB0386A7",
         "Task79114B6B --> WebLogs48A7C011",
+        "LoadBalancerHttps0C5C99D2 --> ApiF70053CD",
     ):
         assert f"  {edge}\n" in source
     assert '["Listener<br/>LoadBalancer/Https<br/>HTTPS:443"]' in source

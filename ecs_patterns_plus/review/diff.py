@@ -557,12 +557,12 @@ def _pair_similar(
     added: list[str],
 ) -> bool:
     scored = []
+    added_leaves = {new_id: Counter(leaves(_body(new[new_id]))) for new_id in added}
     for old_id in removed:
         old_leaves = Counter(leaves(rename_references(_body(old[old_id]), renamed)))
-        for new_id in added:
+        for new_id, new_leaves in added_leaves.items():
             if old[old_id]["Type"] != new[new_id]["Type"]:
                 continue
-            new_leaves = Counter(leaves(_body(new[new_id])))
             union = sum((old_leaves | new_leaves).values())
             score = sum((old_leaves & new_leaves).values()) / union if union else 0.0
             if score >= RENAME_SIMILARITY:

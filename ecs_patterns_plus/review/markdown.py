@@ -7,7 +7,6 @@ from typing import TypeVar
 
 from .diff import Replacement, Report, ResourceChange
 from .schemas import KEEPING_POLICIES, NEW_REVISION_TYPES
-from .templates import Template
 
 T = TypeVar("T")
 
@@ -281,10 +280,3 @@ def _short_type(resource_type: str) -> str:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def render_templates_summary(templates: Mapping[str, Template]) -> str:
-    """One line per stack: its name and resource count (for messages about the inputs)."""
-    return ", ".join(
-        f"{name} ({len(template.get('Resources', {}))})" for name, template in templates.items()
-    )

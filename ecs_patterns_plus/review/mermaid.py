@@ -64,7 +64,13 @@ KINDS: dict[str, Kind] = {
 }
 """The resource types drawn; every other type is plumbing and left out."""
 
-LINKS = frozenset({"AWS::WAFv2::WebACLAssociation"})
+LINKS = frozenset(
+    {
+        "AWS::ElasticLoadBalancingV2::ListenerRule",
+        "AWS::WAFv2::LoggingConfiguration",
+        "AWS::WAFv2::WebACLAssociation",
+    }
+)
 """Types drawn as an edge between the resources they join, not as a node."""
 
 QUIET_PROPERTIES = frozenset({"VpcId"})
