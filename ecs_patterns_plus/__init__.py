@@ -6,6 +6,13 @@ from .cluster import HardenedCluster
 from .compliance import enable_compliance_checks
 from .errors import ValidationError
 from .load_balancer import DomainOptions, ListenerRouting, SecureLoadBalancer
+from .monitoring import (
+    ExecCommandAudit,
+    MonitoringThresholds,
+    ServiceMonitoring,
+    golden_signal_alarms,
+    notification_topic,
+)
 from .network import SecureVpc, VpcEndpoints
 
 __all__ = [
@@ -22,4 +29,9 @@ __all__ = [
     "ValidationError",
     "VpcEndpoints",
     "enable_compliance_checks",
+    "ExecCommandAudit",
+    "MonitoringThresholds",
+    "ServiceMonitoring",
+    "golden_signal_alarms",
+    "notification_topic",
 ]

@@ -121,7 +121,11 @@ TASK_TAGGING = Acknowledgement(
 )
 DEAD_LETTER_QUEUE = Acknowledgement(
     reason="This queue is the dead-letter queue; it needs none of its own.",
-    rules=("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
+    rules=(
+        "AwsSolutions-SQS3",
+        "Serverless-SQSRedrivePolicy",
+        "cdk-validator-cfnguard::sqs_dlq_check",  # CT.SQS.PR.1, the same check
+    ),
 )
 EXEC_SSM_MESSAGES = Acknowledgement(
     reason="ECS Exec needs ssmmessages:* channels, which have no resource-level permissions.",

@@ -331,3 +331,96 @@ BOTTLEROCKET_ECS_SETTINGS = {
 }
 """The same hardening as ``ECS_AGENT_CONFIG`` in Bottlerocket's ``[settings.ecs]``. Spot capacity
 adds ``enable-spot-instance-draining``."""
+
+# --- Monitoring ------------------------------------------------------------------------------
+
+ALARM_PERIOD = Duration.minutes(1)
+"""Alarms look at 1-minute data (ECS, Container Insights and ALB publish every minute), so a
+bad rollout is caught, and rolled back, within minutes."""
+
+ALARM_EVALUATION_PERIODS = 5
+"""Alarms judge the last 5 minutes."""
+
+ALARM_DATAPOINTS_TO_ALARM = 3
+"""An alarm fires when 3 of the last 5 minutes breach: fast enough for deployment rollback,
+immune to a single noisy minute (CloudWatch's "M out of N" recommendation)."""
+
+ALARM_CPU_PERCENT = 80.0
+"""Average service CPU above 80%: target tracking (50%) is not keeping up, or the service is
+at its maximum task count."""
+
+ALARM_MEMORY_PERCENT = 80.0
+"""Average service memory above 80%: the next step is the hard limit and an OOM kill."""
+
+ALARM_RUNNING_BELOW_DESIRED_MINUTES = 5
+"""Fewer tasks running than desired for 5 consecutive minutes (Container Insights): tasks
+crash, fail health checks, cannot be placed, or cannot pull their image."""
+
+ALARM_LOAD_BALANCER_5XX_PERCENT = 5.0
+"""5xx answered by the load balancer itself (502/503/504: no healthy target, target reset or
+timed out) above 5% of requests."""
+
+ALARM_TARGET_5XX_PERCENT = 5.0
+"""5xx answered by the service above 5% of requests: a golden signal, used for rollback."""
+
+ALARM_LATENCY_P99 = Duration.seconds(2)
+"""p99 target response time above 2 s: a golden signal, used for rollback."""
+
+ALARM_UNHEALTHY_HOSTS = 1
+"""Any unhealthy target: a golden signal, used for rollback (a new revision failing the ALB
+health check is caught before the old tasks are gone)."""
+
+ALARM_REJECTED_CONNECTIONS = 1
+"""Any connection rejected because the load balancer hit its connection limit."""
+
+ALARM_TASK_FAILURES = 3
+"""3 abnormal task stops (non-zero exit, failed health check, failed to start) within the
+window: a restart loop."""
+
+ALARM_TASK_FAILURE_WINDOW = Duration.minutes(15)
+"""The restart-loop window: long enough to see a crash-restart cycle repeat."""
+
+ALARM_MIN_REQUESTS = 10
+"""5xx rates are judged only in minutes with at least 10 requests: one error in two requests
+at 3 a.m. is not an outage."""
+
+NOTIFICATION_RETENTION = Duration.days(14)
+"""Undeliverable notifications wait 14 days (the SQS maximum) in the encrypted dead-letter
+queue. Serverless-EventBusDLQ."""
+
+LOG_ERROR_TERMS = ("ERROR", "Error", "error", "Exception", "FATAL", "Fatal", "panic", "Traceback")
+"""Log lines containing any of these terms count as errors (metric filter terms are
+case-sensitive)."""
+
+LOG_METRIC_NAMESPACE = "EcsPatternsPlus/Services"
+"""Namespace of the metrics the library's log metric filters publish."""
+
+DASHBOARD_INTERVAL = Duration.hours(3)
+"""The dashboard opens on the last 3 hours: a deployment and the traffic around it."""
+
+# --- Jobs ------------------------------------------------------------------------------------
+
+JOB_CAPACITY_PROVIDER_STRATEGY = (
+    ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1),
+)
+"""Scheduled batch work runs on Fargate Spot: up to 70% cheaper, and a job can be retried if
+Spot reclaims its capacity. One-off tasks (migrations) default to on-demand Fargate instead."""
+
+JOB_RETRY_ATTEMPTS = 3
+"""EventBridge Scheduler retries a failed RunTask (throttling, capacity) three times, with
+backoff, before the invocation goes to the dead-letter queue."""
+
+JOB_MAX_EVENT_AGE = Duration.hours(1)
+"""An invocation still failing after an hour goes to the dead-letter queue: a nightly job
+that starts hours late is rarely what anyone wants (the scheduler's default is 24 hours)."""
+
+JOB_DEAD_LETTER_RETENTION = Duration.days(14)
+"""Failed invocations stay 14 days (the SQS maximum) for inspection and redrive."""
+
+JOB_ALARM_PERIOD = Duration.minutes(5)
+"""Job alarms sum 5 minutes of EventBridge Scheduler and SQS metrics; one failure alarms.
+NIST/HIPAA CloudWatchAlarmAction and CT.CLOUDWATCH.PR.1/.4: every alarm has actions."""
+
+JOB_EGRESS_PORT = 443
+"""Job security groups allow HTTPS out only (AWS APIs through endpoints or NAT); open a
+database port with ``connections.allow_to``. No inbound rules."""

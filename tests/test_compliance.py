@@ -39,6 +39,8 @@ ALLOWED_RULES: dict[str, str] = {
     "AwsSolutions-IAM5": r"Role",
     "AwsSolutions-SQS3": r"DeadLetterQueue",
     "Serverless-SQSRedrivePolicy": r"DeadLetterQueue",
+    # The Control Tower twin of Serverless-SQSRedrivePolicy, on the dead-letter queue itself.
+    "cdk-validator-cfnguard::sqs_dlq_check": r"DeadLetterQueue",
     **_regulatory("ELBv2ACMCertificateRequired", r"/(Redirect80To443|SecurityGroup)$"),
     # Control Tower twins of table rows (same check, same resource, same reason).
     "cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check": r"LogsBucket$",
