@@ -261,6 +261,13 @@ class SecureLoadBalancer(Construct):
     ) -> elbv2.ApplicationListenerRule:
         """Forward the requests ``routing`` matches to ``target_group``; returns the rule."""
         problems = Problems(self, construct_id)
+        problems.require(
+            self.node.try_find_child(construct_id) is None,
+            "construct_id",
+            "a route with this id already exists on the load balancer",
+            construct_id,
+            "give each service sharing the load balancer a distinct construct id",
+        )
         if problems.in_range("routing.priority", routing.priority, 1, MAX_RULE_PRIORITY):
             problems.require(
                 routing.priority not in self._priorities,

@@ -18,12 +18,17 @@ class AppConfig:
 
     Context keys: ``ecs-patterns-plus:stage`` (e.g. ``dev``, ``prod``),
     ``ecs-patterns-plus:region`` (required), ``ecs-patterns-plus:account`` (empty for an
-    environment-agnostic app; set it to use more than 2 AZs).
+    environment-agnostic app), ``ecs-patterns-plus:domain`` (the web service's DNS name),
+    ``ecs-patterns-plus:hosted-zone-id`` and ``ecs-patterns-plus:hosted-zone-name`` (the
+    Route 53 zone that holds it and validates its certificate).
     """
 
     stage: str
     region: str
     account: str | None
+    domain_name: str = "myapp.example.com"
+    hosted_zone_id: str = "Z0123456789ABCDEFGHIJ"
+    hosted_zone_name: str = "example.com"
 
     @classmethod
     def from_context(cls, app: cdk.App) -> AppConfig:
@@ -31,7 +36,12 @@ class AppConfig:
             return str(app.node.try_get_context(f"{PREFIX}:{key}") or "").strip()
 
         config = cls(
-            stage=get("stage") or "dev", region=get("region"), account=get("account") or None
+            stage=get("stage") or "dev",
+            region=get("region"),
+            account=get("account") or None,
+            domain_name=get("domain") or cls.domain_name,
+            hosted_zone_id=get("hosted-zone-id") or cls.hosted_zone_id,
+            hosted_zone_name=get("hosted-zone-name") or cls.hosted_zone_name,
         )
         problems = []
         if not re.fullmatch(r"[a-z][a-z0-9-]{0,15}", config.stage):
@@ -47,6 +57,11 @@ class AppConfig:
         if config.account is not None and not re.fullmatch(r"\d{12}", config.account):
             problems.append(
                 f"{PREFIX}:account: must be a 12-digit account id or empty; got {config.account!r}"
+            )
+        if not config.domain_name.endswith("." + config.hosted_zone_name):
+            problems.append(
+                f"{PREFIX}:domain: must be a name inside the hosted zone "
+                f"{config.hosted_zone_name!r}; got {config.domain_name!r}"
             )
         if problems:
             raise ValidationError("cdk.json context", problems)

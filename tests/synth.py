@@ -23,6 +23,8 @@ def new_app(outdir: Path | None = None, **context: Any) -> cdk.App:
             **FEATURE_FLAGS,
             "@aws-cdk/core:validationReportJson": True,
             "aws:cdk:version-reporting": False,
+            # As `cdk synth` writes them: every resource names its construct path.
+            "aws:cdk:enable-path-metadata": True,
             **context,
         },
     )

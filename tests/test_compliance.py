@@ -27,7 +27,10 @@ def _regulatory(rule: str, where: str) -> dict[str, str]:
 
 # COMPLIANCE.md's "What may be acknowledged" table: rule id -> where (construct path regex).
 ALLOWED_RULES: dict[str, str] = {
-    "AwsSolutions-IAM5[Resource::*]": r"/(ExecutionRole|TaskRole)/",
+    # ExecutionRole: ecr:GetAuthorizationToken; TaskRole: ssmmessages (ECS Exec); InstanceRole:
+    # ecs:DiscoverPollEndpoint (compliance.ECS_AGENT); SchedulerRole: ecs:TagResource while
+    # RunTask creates the task (compliance.TASK_TAGGING). None has resource-level permissions.
+    "AwsSolutions-IAM5[Resource::*]": r"/(ExecutionRole|TaskRole|InstanceRole|SchedulerRole)/",
     **_regulatory("IAMNoInlinePolicy", r"/"),
     "AwsSolutions-EC23": r"/SecurityGroup$",
     **_regulatory("VPCNoUnrestrictedRouteToIGW", r"/PublicSubnet\d+$"),
@@ -37,6 +40,12 @@ ALLOWED_RULES: dict[str, str] = {
     **_regulatory("SecretsManagerRotationEnabled", r"Secret"),
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSCodeDeployRoleForECS]": r"/",
     "AwsSolutions-IAM5": r"Role",
+    # cdk-nag reads AutoScalingGroup.LaunchTemplate only, not MixedInstancesPolicy.LaunchTemplate
+    # (which CT.AUTOSCALING.PR.6 requires); the launch template itself passes CT.EC2.PR.1/.14
+    # and checkov (compliance.MIXED_INSTANCES_LAUNCH_TEMPLATE).
+    "AwsSolutions-EC26": r"/Capacity[A-Za-z0-9]+/AutoScalingGroup$",
+    "NIST.800.53.R5-EC2IMDSv2Enabled": r"/Capacity[A-Za-z0-9]+/AutoScalingGroup$",
+    "HIPAA.Security-EC2IMDSv2Enabled": r"/Capacity[A-Za-z0-9]+/AutoScalingGroup$",
     "AwsSolutions-SQS3": r"DeadLetterQueue",
     "Serverless-SQSRedrivePolicy": r"DeadLetterQueue",
     # The Control Tower twin of Serverless-SQSRedrivePolicy, on the dead-letter queue itself.
@@ -45,6 +54,9 @@ ALLOWED_RULES: dict[str, str] = {
     # Control Tower twins of table rows (same check, same resource, same reason).
     "cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check": r"LogsBucket$",
     "cdk-validator-cfnguard::s3_bucket_logging_enabled_check": r"/ServerAccessLogsBucket$",
+    # Any `environment` at all fails AwsSolutions-ECS2; HardenedTaskDefinition refuses
+    # secret-like names and credential-like values, so what remains is plain configuration.
+    "AwsSolutions-ECS2": r"/TaskDefinition$",
     # CT.LAMBDA.PR.3 = checkov CKV_AWS_117, on CDK's own custom-resource Lambdas.
     "cdk-validator-cfnguard::lambda_inside_vpc_check": r"/Custom::[A-Za-z]+CustomResourceProvider/Handler$",
     # aws-cdk-lib acknowledges these of its own CloudFormation-Validate findings.

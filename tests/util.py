@@ -18,3 +18,14 @@ def resources_of(synth: Synthesized, stack: str, resource_type: str) -> dict[str
 def stack_for_errors(region: str = "ap-northeast-2") -> cdk.Stack:
     """A fresh, never-synthesized stack named ``Errors`` for bad-input tests."""
     return cdk.Stack(new_app(), "Errors", env=cdk.Environment(region=region))
+
+
+def logical_id(synth: Synthesized, stack: str, construct_path: str) -> str:
+    """The logical id of the resource at ``<stack>/<construct_path>/Resource``."""
+    wanted = f"{stack}/{construct_path}/Resource"
+    (key,) = [
+        key
+        for key, resource in synth.template_json(stack)["Resources"].items()
+        if resource.get("Metadata", {}).get("aws:cdk:path") == wanted
+    ]
+    return key
