@@ -2,7 +2,7 @@
 
 from .alb_service import AlbFargateService, TargetHealthCheck
 from .autoscaling import ScalingOptions, ScheduledScalingOptions, StepScalingOptions
-from .cluster import HardenedCluster
+from .cluster import Ec2Ami, Ec2Capacity, Ec2CapacityOptions, HardenedCluster
 from .compliance import enable_compliance_checks
 from .errors import ValidationError
 from .load_balancer import DomainOptions, ListenerRouting, SecureLoadBalancer
@@ -24,6 +24,9 @@ __all__ = [
     "SecureLoadBalancer",
     "StepScalingOptions",
     "TargetHealthCheck",
+    "Ec2Ami",
+    "Ec2Capacity",
+    "Ec2CapacityOptions",
     "HardenedCluster",
     "SecureVpc",
     "ValidationError",

@@ -115,9 +115,9 @@ CODEDEPLOY_SERVICE_ROLE = Acknowledgement(
     ),
 )
 TASK_TAGGING = Acknowledgement(
-    reason="Task ARNs do not exist before RunTask; ecs:TagResource is scoped to the cluster's "
-    "tasks (task/<cluster>/*).",
-    rules=("AwsSolutions-IAM5",),
+    reason="Task ARNs do not exist before RunTask: ecs:TagResource is allowed only while RunTask "
+    "creates a task (ecs:CreateAction), and RunTask only for one task definition in one cluster.",
+    rules=("AwsSolutions-IAM5[Resource::*]",),
 )
 DEAD_LETTER_QUEUE = Acknowledgement(
     reason="This queue is the dead-letter queue; it needs none of its own.",
@@ -130,6 +130,22 @@ DEAD_LETTER_QUEUE = Acknowledgement(
 EXEC_SSM_MESSAGES = Acknowledgement(
     reason="ECS Exec needs ssmmessages:* channels, which have no resource-level permissions.",
     rules=("AwsSolutions-IAM5[Resource::*]",),
+)
+ECS_AGENT = Acknowledgement(
+    reason="ecs:DiscoverPollEndpoint has no resource-level permissions; ecs:Poll, "
+    "StartTelemetrySession and UpdateContainerInstancesState are limited to this cluster's "
+    "container instances by the ecs:cluster condition. The container instance role's own policy.",
+    rules=("AwsSolutions-IAM5[Resource::*]",),
+)
+MIXED_INSTANCES_LAUNCH_TEMPLATE = Acknowledgement(
+    reason="The group launches from MixedInstancesPolicy.LaunchTemplate (several instance "
+    "types, as CT.AUTOSCALING.PR.6 requires), which these rules do not read; that launch "
+    "template requires IMDSv2 and encrypts every volume (CT.EC2.PR.1/.14, checkov CKV_AWS_79).",
+    rules=(
+        "AwsSolutions-EC26",
+        "NIST.800.53.R5-EC2IMDSv2Enabled",
+        "HIPAA.Security-EC2IMDSv2Enabled",
+    ),
 )
 CDK_CUSTOM_RESOURCE_LAMBDA = Acknowledgement(
     reason="CDK-managed custom-resource provider function; its code and settings are not ours "
