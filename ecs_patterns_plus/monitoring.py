@@ -93,6 +93,9 @@ class MonitoringThresholds:
 #: Thresholds of the golden-signal alarms (the deployment rollback alarms).
 GOLDEN_SIGNALS = ("target_5xx_percent", "latency_p99", "unhealthy_hosts")
 
+#: Thresholds of the alarms that exist only with a load balancer.
+LOAD_BALANCER_SIGNALS = (*GOLDEN_SIGNALS, "load_balancer_5xx_percent", "rejected_connections")
+
 # (field, low, high, whole number) of every numeric threshold.
 _NUMBER_RANGES: tuple[tuple[str, float, float, bool], ...] = (
     ("cpu_percent", 1, 100, False),
@@ -120,8 +123,17 @@ def check_thresholds(problems: Problems, argument: str, thresholds: Any) -> None
             "pass MonitoringThresholds(...) with the values to change",
         )
         return
+    optional = {item.name for item in fields(MonitoringThresholds) if "None" in str(item.type)}
     for name, low, high, whole in _NUMBER_RANGES:
-        _check_number(problems, f"{argument}.{name}", getattr(thresholds, name), low, high, whole)
+        value = getattr(thresholds, name)
+        if value is None and name not in optional:
+            problems.add(
+                f"{argument}.{name}",
+                "cannot be None",
+                value,
+                f"pass a value from {_number(low)} to {_number(high)}",
+            )
+        _check_number(problems, f"{argument}.{name}", value, low, high, whole)
     evaluation, datapoints = thresholds.evaluation_periods, thresholds.datapoints_to_alarm
     numbers = all(_is_number(value) and not is_token(value) for value in (evaluation, datapoints))
     if numbers and evaluation >= 1:
@@ -176,6 +188,11 @@ def _check_number(
         value,
         f"pass a value from {_number(low)} to {_number(high)}",
     )
+
+
+def _show(value: float) -> str:
+    """A threshold for a description: literal numbers as written, tokens resolved at deploy."""
+    return cdk.Token.as_string(value) if is_token(value) else f"{value:g}"
 
 
 def _number(value: float) -> str:
@@ -445,12 +462,12 @@ def _golden_signal_alarms(
             threshold=thresholds.target_5xx_percent,
             topic=topic,
             thresholds=thresholds,
-            description=f"{name}: at least {thresholds.target_5xx_percent:g}% of requests "
+            description=f"{name}: at least {_show(thresholds.target_5xx_percent)}% of requests "
             "end in a 5xx from the service. Read the service's error logs; if a deployment "
             "is running, it rolls back.",
         )
     if thresholds.latency_p99 is not None:
-        seconds = thresholds.latency_p99.to_milliseconds() / 1000
+        seconds = thresholds.latency_p99.to_seconds(integral=False)
         alarms["latency_p99"] = _alarm(
             scope,
             "TargetResponseTimeP99",
@@ -459,7 +476,7 @@ def _golden_signal_alarms(
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             topic=topic,
             thresholds=thresholds,
-            description=f"{name}: p99 response time above {seconds:g} s. Check CPU and "
+            description=f"{name}: p99 response time above {_show(seconds)} s. Check CPU and "
             "memory, downstream dependencies and recent deployments.",
         )
     if thresholds.unhealthy_hosts is not None:
@@ -470,7 +487,7 @@ def _golden_signal_alarms(
             threshold=thresholds.unhealthy_hosts,
             topic=topic,
             thresholds=thresholds,
-            description=f"{name}: {thresholds.unhealthy_hosts}+ targets fail the load "
+            description=f"{name}: {_show(thresholds.unhealthy_hosts)}+ targets fail the load "
             "balancer health check. Check the health check path, port, interval and timeout, "
             "and that the service security group admits the load balancer on the container port.",
         )
@@ -512,12 +529,26 @@ def golden_signal_alarms(
     problems = _problems_at(scope)
     check_thresholds(problems, "thresholds", thresholds)
     _check_load_balancing(problems, load_balancer, target_group, required=True)
+    _check_interface(problems, "topic", topic, "topic_arn", "an SNS topic (sns.ITopic)")
     _check_service_name(problems, service_name)
     problems.raise_if_any()
     _warn_disabled(scope, thresholds, GOLDEN_SIGNALS)
     metrics = _LoadBalancerMetrics(load_balancer, target_group)
     name = service_name or metrics.target_dimensions["TargetGroup"]
     return list(_golden_signal_alarms(scope, metrics, topic, thresholds, name).values())
+
+
+def _check_interface(
+    problems: Problems, argument: str, value: Any, attribute: str, expected: str
+) -> None:
+    """Record a problem unless ``value`` (when given) looks like ``expected`` (has ``attribute``)."""
+    problems.require(
+        hasattr(value, attribute),
+        argument,
+        f"must be {expected}",
+        value if isinstance(value, (str, int, float)) or value is None else type(value).__name__,
+        f"pass {expected}",
+    )
 
 
 def _check_service_name(problems: Problems, service_name: str | None) -> None:
@@ -542,24 +573,31 @@ def allow_notifications(key: kms.IKey) -> None:
     ``cloudwatch.amazonaws.com`` and ``events.amazonaws.com`` ``kms:Decrypt`` and
     ``kms:GenerateDataKey*``.
     """
-    # The same statement CDK writes when a rule targets a topic or queue on this key (so the
-    # two merge into one); SNS and SQS call KMS on the publisher's behalf.
     for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(service)],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-            )
+        _allow_to_encrypt(key, service)
+
+
+def _allow_to_encrypt(key: kms.IKey, service: str) -> None:
+    # The statement CDK writes when a rule targets a topic or queue on this key, so identical
+    # statements merge into one; SNS and SQS call KMS on the publisher's behalf.
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(service)],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources=["*"],
         )
+    )
 
 
 def allow_alarms_to_publish(topic: sns.ITopic) -> None:
     """Let CloudWatch alarms of this account and region publish to ``topic`` (and use its key).
 
     A topic policy replaces SNS's default policy, so alarms need this statement once any
-    other statement (TLS-only, EventBridge) exists. Imported topics are left unchanged.
+    other statement (TLS-only, EventBridge) exists. Imported topics and keys are left
+    unchanged: their policies must allow ``cloudwatch.amazonaws.com`` already.
     """
+    if topic.master_key is not None:
+        _allow_to_encrypt(topic.master_key, "cloudwatch.amazonaws.com")
     stack = cdk.Stack.of(topic)
     topic.add_to_resource_policy(
         iam.PolicyStatement(
@@ -593,13 +631,18 @@ def notification_topic(
         encryption_key: the topic's KMS key (its policy must allow CloudWatch and
             EventBridge, see ``allow_notifications``). Default: a new rotating key.
     """
-    key = encryption_key
-    if key is None:
-        key = create_key(scope, f"{construct_id}Key", description="Alarm and event notifications")
-        allow_notifications(key)
+    key = encryption_key or _notification_key(
+        scope, f"{construct_id}Key", "Alarm and event notifications"
+    )
     topic = sns.Topic(scope, construct_id, master_key=key, enforce_ssl=True)
     allow_alarms_to_publish(topic)
     return topic
+
+
+def _notification_key(scope: Construct, construct_id: str, description: str) -> kms.Key:
+    key = create_key(scope, construct_id, description=description)
+    allow_notifications(key)
+    return key
 
 
 class _Notifier:
@@ -678,7 +721,7 @@ class ServiceMonitoring(Construct):
         dashboard: create the CloudWatch dashboard. Default: True.
 
     Attributes:
-        topic, encryption_key (``None`` when passed a topic and no key), dead_letter_queue,
+        topic, encryption_key (of the new topic and the dead-letter queue), dead_letter_queue,
         alarms (name -> alarm), golden_signal_alarms (target 5xx rate, p99 latency,
         unhealthy hosts: the rollback alarms), service_unhealthy (composite alarm, ``None``
         when every alarm it combines is off), dashboard (``None`` when off), event_rules
@@ -710,6 +753,13 @@ class ServiceMonitoring(Construct):
             "pass the ECS service; for a service construct use ServiceMonitoring.for_service",
         )
         _check_load_balancing(problems, load_balancer, target_group, required=False)
+        for argument, value, attribute, expected in (
+            ("log_group", log_group, "log_group_name", "a log group (logs.ILogGroup)"),
+            ("topic", topic, "topic_arn", "an SNS topic (sns.ITopic)"),
+            ("encryption_key", encryption_key, "key_arn", "a KMS key (kms.IKey)"),
+        ):
+            if value is not None:
+                _check_interface(problems, argument, value, attribute, expected)
         check_thresholds(problems, "thresholds", thresholds)
         _check_service_name(problems, service_name)
         problems.raise_if_any()
@@ -718,19 +768,25 @@ class ServiceMonitoring(Construct):
         self.service = service
         self.thresholds = thresholds
         self.name = service_name or service.service_name
-        _warn_disabled(self, thresholds, tuple(item.name for item in fields(thresholds)))
+        _warn_disabled(
+            self,
+            thresholds,
+            tuple(
+                item.name
+                for item in fields(thresholds)
+                if load_balancer is not None or item.name not in LOAD_BALANCER_SIGNALS
+            ),
+        )
 
-        self.encryption_key: kms.IKey | None = encryption_key
-        if encryption_key is None:
-            self.encryption_key = create_key(
-                self, "Key", description="Service monitoring notifications"
-            )
-            allow_notifications(self.encryption_key)
-        key: kms.IKey = self.encryption_key  # type: ignore[assignment]
-        self.topic: sns.ITopic = topic or notification_topic(self, "Topic", encryption_key=key)
+        self.encryption_key: kms.IKey = encryption_key or _notification_key(
+            self, "Key", "Service monitoring notifications"
+        )
+        self.topic: sns.ITopic = topic or notification_topic(
+            self, "Topic", encryption_key=self.encryption_key
+        )
         if topic is not None:
             allow_alarms_to_publish(topic)
-        self.dead_letter_queue = _dead_letter_queue(self, key)
+        self.dead_letter_queue = _dead_letter_queue(self, self.encryption_key)
 
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self.metric_filters: dict[str, logs.MetricFilter] = {}
@@ -831,7 +887,7 @@ class ServiceMonitoring(Construct):
                 "CpuHigh",
                 _service_metric(self.service, _ECS, "CPUUtilization", "Average"),
                 t.cpu_percent,
-                f"{name}: average CPU above {t.cpu_percent:g}%. Autoscaling is not keeping up "
+                f"{name}: average CPU above {_show(t.cpu_percent)}%. Autoscaling is not keeping up "
                 "or is at its maximum: raise max capacity or task CPU, or find the hot path.",
             )
         if t.memory_percent is not None:
@@ -839,7 +895,7 @@ class ServiceMonitoring(Construct):
                 "MemoryHigh",
                 _service_metric(self.service, _ECS, "MemoryUtilization", "Average"),
                 t.memory_percent,
-                f"{name}: average memory above {t.memory_percent:g}%. Tasks are close to their "
+                f"{name}: average memory above {_show(t.memory_percent)}%. Tasks are close to their "
                 "hard limit and an OOM kill (exit code 137): raise task memory or find the leak.",
             )
         if t.running_below_desired_minutes is not None:
@@ -873,7 +929,7 @@ class ServiceMonitoring(Construct):
                 "LoadBalancer5xxRate",
                 metrics.load_balancer_5xx_rate(t.min_requests),
                 t.load_balancer_5xx_percent,
-                f"{name}: at least {t.load_balancer_5xx_percent:g}% of requests end in a 5xx "
+                f"{name}: at least {_show(t.load_balancer_5xx_percent)}% of requests end in a 5xx "
                 "from the load balancer (502/503/504): no healthy targets, targets closing "
                 "connections, or timeouts. Check target health and the keep-alive timeout.",
             )
@@ -916,7 +972,7 @@ class ServiceMonitoring(Construct):
             datapoints_to_alarm=1,
             topic=self.topic,
             thresholds=t,
-            description=f"{self.name}: {t.task_failures}+ tasks stopped abnormally within "
+            description=f"{self.name}: {_show(t.task_failures)}+ tasks stopped abnormally within "
             f"{window.to_human_string()} - a restart loop. Check the health check path/port, "
             "raise startPeriod and the grace period, and read the tasks' last log lines.",
         )
@@ -1108,7 +1164,7 @@ class ServiceMonitoring(Construct):
                 "LogErrorsHigh",
                 self.log_errors,
                 t.log_errors,
-                f"{self.name}: {t.log_errors}+ error lines a minute in the service logs. "
+                f"{self.name}: {_show(t.log_errors)}+ error lines a minute in the service logs. "
                 "Run the saved query 'Errors'.",
             )
         errors = "@message like /(?i)(error|exception|fatal|panic|traceback)/"
@@ -1200,7 +1256,9 @@ class _Dashboard:
         if monitoring.service_unhealthy is not None:
             alarms.insert(0, monitoring.service_unhealthy)
         self.dashboard.add_widgets(
-            cloudwatch.AlarmStatusWidget(alarms=alarms, title="Alarms", width=24, height=3)
+            cloudwatch.AlarmStatusWidget(
+                alarms=alarms, title="Alarms", width=24, height=1 + -(-len(alarms) // 4)
+            )
         )
         self.dashboard.add_widgets(self._utilization(), self._tasks())
         lb = monitoring._lb_metrics
@@ -1414,13 +1472,20 @@ class ExecCommandAudit(Construct):
         topic: sns.ITopic,
         dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
+        problems = Problems(scope, construct_id)
+        _check_interface(
+            problems, "cluster", cluster, "cluster_arn", "an ECS cluster (ecs.ICluster)"
+        )
+        _check_interface(problems, "topic", topic, "topic_arn", "an SNS topic (sns.ITopic)")
+        if dead_letter_queue is not None:
+            _check_interface(
+                problems, "dead_letter_queue", dead_letter_queue, "queue_arn", "an SQS queue"
+            )
+        problems.raise_if_any()
         super().__init__(scope, construct_id)
         self.encryption_key: kms.Key | None = None
         if dead_letter_queue is None:
-            self.encryption_key = create_key(
-                self, "Key", description="ECS Exec audit notifications"
-            )
-            allow_notifications(self.encryption_key)
+            self.encryption_key = _notification_key(self, "Key", "ECS Exec audit notifications")
             dead_letter_queue = _dead_letter_queue(self, self.encryption_key)
         self.dead_letter_queue = dead_letter_queue
         notifier = _Notifier(self, topic, dead_letter_queue)

@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 
 from ecs_patterns_plus import (
+    ExecCommandAudit,
     MonitoringThresholds,
     ServiceMonitoring,
     ValidationError,
@@ -804,3 +805,42 @@ def test_every_problem_is_reported_at_once() -> None:
             thresholds=MonitoringThresholds(cpu_percent=0, memory_percent=0, unhealthy_hosts=0),
         )
     assert str(error.value).startswith("Errors/Monitoring: 4 invalid arguments:")
+
+
+def test_required_evaluation_settings_cannot_be_none() -> None:
+    with pytest.raises(ValidationError) as error:
+        _monitor(thresholds=MonitoringThresholds(evaluation_periods=None))  # type: ignore[arg-type]
+    assert "thresholds.evaluation_periods: cannot be None" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "fragment"),
+    [
+        ("topic", "arn:aws:sns:ap-northeast-2:111122223333:alerts", "must be an SNS topic"),
+        ("log_group", "/ecs/orders", "must be a log group"),
+        ("encryption_key", "alias/alerts", "must be a KMS key"),
+    ],
+)
+def test_arns_and_names_are_refused_where_interfaces_are_expected(
+    argument: str, value: str, fragment: str
+) -> None:
+    with pytest.raises(ValidationError) as error:
+        _monitor(**{argument: value})
+    assert f"{argument}: {fragment}" in str(error.value)
+
+
+def test_golden_signal_function_needs_a_topic_and_a_load_balancer() -> None:
+    stack = stack_for_errors()
+    with pytest.raises(ValidationError) as error:
+        golden_signal_alarms(stack, load_balancer=None, target_group=None, topic=None)  # type: ignore[arg-type]
+    message = str(error.value)
+    assert "load_balancer: is required with target_group" in message
+    assert "topic: must be an SNS topic (sns.ITopic); got None" in message
+
+
+def test_exec_audit_refuses_a_cluster_name() -> None:
+    stack = stack_for_errors()
+    with pytest.raises(ValidationError, match=r"cluster: must be an ECS cluster"):
+        ExecCommandAudit(
+            stack, "ExecAudit", cluster="platform", topic=notification_topic(stack, "Alerts")
+        )  # type: ignore[arg-type]
