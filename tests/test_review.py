@@ -22,6 +22,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from ecs_patterns_plus.review import (
+    ExportChange,
     IamChange,
     LoadBalancingChange,
     Replacement,
@@ -48,7 +49,16 @@ VPC = {
     "private_subnet_ids": ["subnet-1a000000000000000", "subnet-1b000000000000000"],
     "private_subnet_route_table_ids": ["rtb-1a000000000000000", "rtb-1b000000000000000"],
 }
-STACKS = ("ForceReplace", "IamWidening", "Rename", "SgOpening", "WebService")
+STACKS = (
+    "Exporter",
+    "ForceReplace",
+    "IamWidening",
+    "Importer",
+    "Rename",
+    "SgOpening",
+    "WeakImporter",
+    "WebService",
+)
 
 
 def build(app: cdk.App, *, after: bool) -> None:
@@ -74,6 +84,26 @@ def build(app: cdk.App, *, after: bool) -> None:
     legacy_resource = legacy.node.default_child
     assert isinstance(legacy_resource, cdk.CfnResource)
     legacy_resource.override_logical_id("CurrentLogs" if after else "LegacyLogs")
+
+    # A renamed construct whose ARN another stack imports through a strong reference
+    # (CDK's default: Export + Fn::ImportValue): its export goes away.
+    exporter = cdk.Stack(app, "Exporter", env=env)
+    shared = logs.LogGroup(exporter, "SharedLogs" if after else "Shared", removal_policy=retain)
+    importer = cdk.Stack(app, "Importer", env=env)
+    cdk.CrossStackReferences.of(importer).consume(cdk.ReferenceStrength.STRONG)
+    writer = iam.Role(
+        importer, "Writer", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")
+    )
+    writer.add_to_policy(
+        iam.PolicyStatement(actions=["logs:PutLogEvents"], resources=[shared.log_group_arn])
+    )
+    # A weak reference (cdk.json's default: Fn::GetStackOutput) locks nothing.
+    reader = cdk.Stack(app, "WeakImporter", env=env)
+    iam.Role(
+        reader, "Reader", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")
+    ).add_to_policy(
+        iam.PolicyStatement(actions=["logs:GetLogEvents"], resources=[shared.log_group_arn])
+    )
 
     # A create-only property changed, and a metric filter that names the log group.
     stack = cdk.Stack(app, "ForceReplace", env=env)
@@ -282,6 +312,30 @@ def test_create_only_property_change_replaces_and_cascades(report: Report) -> No
     )
 
 
+def test_export_in_use_that_goes_away_fails_the_update(report: Report) -> None:
+    assert stack_review(report, "Exporter").exports == (
+        ExportChange(
+            stack="Exporter",
+            export="Exporter:ExportsOutputFnGetAttSharedDACC02AAArnC693039C",
+            change="removed",
+            imported_by=("Importer",),
+        ),
+    )
+    assert stack_review(report, "Importer").exports == ()
+    weak = stack_review(report, "WeakImporter")
+    assert weak.exports == ()
+    assert [(change.change, change.statement) for change in weak.iam] == [
+        (
+            "-",
+            "Allow logs:GetLogEvents on output(Exporter.PublishOutputFnGetAttSharedDACC02AAArnDAA7A996)",
+        ),
+        (
+            "+",
+            "Allow logs:GetLogEvents on output(Exporter.PublishOutputFnGetAttSharedLogsF9B7E39DArn471C50CA)",
+        ),
+    ]
+
+
 # --- IAM, security groups, load balancing, task definitions ---------------------------------
 
 
@@ -422,7 +476,7 @@ def test_identical_templates_report_no_change(outdirs: dict[str, Path]) -> None:
     templates = load_templates(outdirs["after"])
     same = review(templates, templates)
     assert [stack.status for stack in same.stacks] == ["unchanged"] * len(STACKS)
-    assert render_markdown(same) == "## Template review\n\nNo changes in 5 templates.\n"
+    assert render_markdown(same) == "## Template review\n\nNo changes in 8 templates.\n"
 
 
 def test_added_and_removed_stacks(outdirs: dict[str, Path]) -> None:
@@ -451,8 +505,8 @@ def test_command_prints_markdown_and_exits_zero(
 ) -> None:
     assert main([str(outdirs["before"]), str(outdirs["after"])]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("## Template review\n\n5 stacks changed of 5.\n")
-    assert "> **4 resources holding data will be replaced**: the new one starts empty." in out
+    assert out.startswith("## Template review\n\n8 stacks changed of 8.\n")
+    assert "> **5 resources holding data will be replaced**: the new one starts empty." in out
     assert (
         "| Rename | `NamedLogs33F7C9D2` | Logs::LogGroup | logical id changed, was "
         "`NamedD2F31604` | **holds data**, deleted; **fails: name `/app/named` is taken** |"

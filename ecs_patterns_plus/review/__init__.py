@@ -5,6 +5,7 @@ pull-request comment; ``review``, ``render_markdown`` and ``diagram`` are the sa
 """
 
 from .diff import (
+    ExportChange,
     IamChange,
     LoadBalancingChange,
     Replacement,
@@ -22,6 +23,7 @@ from .templates import load_templates
 
 __all__ = [
     "DATA_TYPES",
+    "ExportChange",
     "IamChange",
     "LoadBalancingChange",
     "Replacement",

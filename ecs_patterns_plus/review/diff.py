@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -127,6 +127,20 @@ class TaskDefinitionChange:
 
 
 @dataclass(frozen=True)
+class ExportChange:
+    """A cross-stack export removed or changed while another stack imports it: the update fails.
+
+    CloudFormation refuses to delete or change an export that a deployed stack imports
+    (``Fn::ImportValue``), and CDK deploys the exporting stack first.
+    """
+
+    stack: str
+    export: str
+    change: Literal["removed", "changed"]
+    imported_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class StackReview:
     """Everything the change does to one stack."""
 
@@ -138,6 +152,7 @@ class StackReview:
     security_groups: tuple[SecurityGroupChange, ...] = ()
     load_balancing: tuple[LoadBalancingChange, ...] = ()
     task_definitions: tuple[TaskDefinitionChange, ...] = ()
+    exports: tuple[ExportChange, ...] = ()
 
     def count(self, action: str) -> int:
         return sum(1 for change in self.changes if change.action == action)
@@ -174,6 +189,10 @@ class Report:
         return tuple(item for stack in self.stacks for item in stack.task_definitions)
 
     @property
+    def exports(self) -> tuple[ExportChange, ...]:
+        return tuple(item for stack in self.stacks for item in stack.exports)
+
+    @property
     def changes(self) -> tuple[ResourceChange, ...]:
         return tuple(item for stack in self.stacks for item in stack.changes)
 
@@ -198,13 +217,29 @@ def review(base: Mapping[str, Template], new: Mapping[str, Template]) -> Report:
     stack only in ``base`` is removed with all its resources.
     """
     names = sorted(set(base) | set(new))
-    return Report(tuple(review_stack(name, base.get(name), new.get(name)) for name in names))
+    imports: dict[str, list[str]] = {}
+    for name, template in sorted(base.items()):
+        for export in sorted(set(_imported_exports(template))):
+            imports.setdefault(export, []).append(name)
+    return Report(
+        tuple(review_stack(name, base.get(name), new.get(name), imports=imports) for name in names)
+    )
 
 
-def review_stack(name: str, base: Template | None, new: Template | None) -> StackReview:
-    """The findings for one stack; ``None`` stands for a stack that does not exist."""
+def review_stack(
+    name: str,
+    base: Template | None,
+    new: Template | None,
+    *,
+    imports: Mapping[str, Sequence[str]] | None = None,
+) -> StackReview:
+    """The findings for one stack; ``None`` stands for a stack that does not exist.
+
+    ``imports`` maps export names to the stacks that import them before the change.
+    """
     diff = _StackDiff(name, resources(base or {}), resources(new or {}))
-    has_changes = bool(diff.changes or diff.replacements)
+    exports = tuple(_export_changes(name, base or {}, new or {}, diff, imports or {}))
+    has_changes = bool(diff.changes or diff.replacements or exports)
     status: Literal["added", "removed", "modified", "unchanged"]
     if base is None:
         status = "added"
@@ -221,7 +256,59 @@ def review_stack(name: str, base: Template | None, new: Template | None) -> Stac
         security_groups=tuple(diff.security_group_changes()),
         load_balancing=tuple(diff.load_balancing_changes()),
         task_definitions=tuple(diff.task_definition_changes()),
+        exports=exports,
     )
+
+
+def _imported_exports(template: Template) -> Iterable[str]:
+    """The names of the exports ``template`` imports with ``Fn::ImportValue``."""
+
+    def walk(value: Any) -> Iterable[str]:
+        if isinstance(value, dict):
+            if len(value) == 1 and "Fn::ImportValue" in value:
+                yield render(value["Fn::ImportValue"])
+                return
+            for item in value.values():
+                yield from walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from walk(item)
+
+    yield from walk(template.get("Resources", {}))
+    yield from walk(template.get("Outputs", {}))
+
+
+def _exports(template: Template) -> dict[str, Any]:
+    """Export name -> exported value."""
+    return {
+        render(output["Export"]["Name"]): output.get("Value")
+        for output in template.get("Outputs", {}).values()
+        if isinstance(output, dict) and isinstance(output.get("Export"), dict)
+    }
+
+
+def _export_changes(
+    stack: str,
+    base: Template,
+    new: Template,
+    diff: _StackDiff,
+    imports: Mapping[str, Sequence[str]],
+) -> Iterable[ExportChange]:
+    old_exports, new_exports = _exports(base), _exports(new)
+    replaced = {item.logical_id for item in diff.replacements}
+    for export, value in sorted(old_exports.items()):
+        importers = tuple(name for name in imports.get(export, ()) if name != stack)
+        if not importers:
+            continue
+        if export not in new_exports:
+            yield ExportChange(stack, export, "removed", importers)
+            continue
+        now = new_exports[export]
+        before = rename_references(value, diff.renamed)
+        if canonical(before) != canonical(now) or any(
+            target in replaced for target, _ in references(now)
+        ):
+            yield ExportChange(stack, export, "changed", importers)
 
 
 class _StackDiff:

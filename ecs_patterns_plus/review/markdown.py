@@ -142,7 +142,8 @@ def _summary(report: Report) -> list[str]:
 def _data_alert(report: Report) -> list[str]:
     replaced, removed = report.data_replaced, report.data_removed
     conflicts = [item for item in report.replacements if item.name_conflict]
-    if not (replaced or removed or conflicts):
+    exports = report.exports
+    if not (replaced or removed or conflicts or exports):
         return []
     lines = ["> [!CAUTION]"]
     if replaced:
@@ -170,6 +171,18 @@ def _data_alert(report: Report) -> list[str]:
             "> **The update will fail**: a replaced resource keeps its fixed name, which the "
             "old one still holds: "
             + ", ".join(f"`{item.logical_id}` (`{item.name_conflict}`)" for item in conflicts)
+        )
+        lines.append(">")
+    if exports:
+        lines.append(
+            "> **The update will fail**: CloudFormation cannot delete or change an export that "
+            "another stack imports (the deadly embrace). Weaken the reference first "
+            "(`CrossStackReferences.of(consumer).consume(ReferenceStrength.WEAK)`) or keep "
+            "exporting the old value (`stack.export_value(...)`), deploy, then change it: "
+            + ", ".join(
+                f"`{item.export}` ({item.change}, imported by {', '.join(item.imported_by)})"
+                for item in exports
+            )
         )
         lines.append(">")
     return [*lines[:-1], ""]

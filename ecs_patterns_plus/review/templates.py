@@ -181,8 +181,9 @@ def _rename_sub(argument: Any, renamed: Mapping[str, str]) -> Any:
 def render(value: Any) -> str:
     """A short, readable form of a template value: ``${Id}`` for Ref, ``${Id.Attr}`` for GetAtt.
 
-    Fn::Join and Fn::Sub become the string they build; other intrinsics and structures
-    fall back to compact JSON.
+    Fn::Join and Fn::Sub become the string they build, ``Fn::ImportValue`` ``import(name)``,
+    ``Fn::GetStackOutput`` ``output(stack.output)``; other intrinsics and structures fall
+    back to compact JSON.
     """
     if value is None:
         return ""
@@ -210,6 +211,10 @@ def render(value: Any) -> str:
             return argument if isinstance(argument, str) else render(argument[0])
         if key == "Fn::ImportValue":
             return f"import({render(argument)})"
+        if key == "Fn::GetStackOutput" and isinstance(argument, dict):
+            return (
+                f"output({render(argument.get('StackName'))}.{render(argument.get('OutputName'))})"
+            )
     if isinstance(value, list):
         return ", ".join(render(item) for item in value)
     return canonical(value)
