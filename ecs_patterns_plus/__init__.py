@@ -14,27 +14,39 @@ from .monitoring import (
     notification_topic,
 )
 from .network import SecureVpc, VpcEndpoints
+from .secrets import SecretValue
+from .task_definition import (
+    HardenedTaskDefinition,
+    HealthCheckOptions,
+    LogOptions,
+    SidecarOptions,
+)
 
 __all__ = [
     "AlbFargateService",
     "DomainOptions",
-    "ListenerRouting",
-    "ScalingOptions",
-    "ScheduledScalingOptions",
-    "SecureLoadBalancer",
-    "StepScalingOptions",
-    "TargetHealthCheck",
     "Ec2Ami",
     "Ec2Capacity",
     "Ec2CapacityOptions",
+    "ExecCommandAudit",
     "HardenedCluster",
+    "HardenedTaskDefinition",
+    "HealthCheckOptions",
+    "ListenerRouting",
+    "LogOptions",
+    "MonitoringThresholds",
+    "ScalingOptions",
+    "ScheduledScalingOptions",
+    "SecretValue",
+    "SecureLoadBalancer",
     "SecureVpc",
+    "ServiceMonitoring",
+    "SidecarOptions",
+    "StepScalingOptions",
+    "TargetHealthCheck",
     "ValidationError",
     "VpcEndpoints",
     "enable_compliance_checks",
-    "ExecCommandAudit",
-    "MonitoringThresholds",
-    "ServiceMonitoring",
     "golden_signal_alarms",
     "notification_topic",
 ]

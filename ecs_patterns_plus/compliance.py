@@ -114,6 +114,15 @@ CODEDEPLOY_SERVICE_ROLE = Acknowledgement(
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSCodeDeployRoleForECS]",
     ),
 )
+ECS_BLUE_GREEN_ROLE = Acknowledgement(
+    reason="AmazonECSInfrastructureRolePolicyForLoadBalancers is the AWS-maintained service-role "
+    "policy ECS needs to shift listener rules in native blue/green, canary and linear "
+    "deployments (the ECS-native twin of AWSCodeDeployRoleForECS).",
+    rules=(
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+        "AmazonECSInfrastructureRolePolicyForLoadBalancers]",
+    ),
+)
 TASK_TAGGING = Acknowledgement(
     reason="Task ARNs do not exist before RunTask: ecs:TagResource is allowed only while RunTask "
     "creates a task (ecs:CreateAction), and RunTask only for one task definition in one cluster.",
@@ -128,8 +137,15 @@ DEAD_LETTER_QUEUE = Acknowledgement(
     ),
 )
 EXEC_SSM_MESSAGES = Acknowledgement(
-    reason="ECS Exec needs ssmmessages:* channels, which have no resource-level permissions.",
+    reason="ECS Exec needs ssmmessages:* channels (and logs:DescribeLogGroups to find the "
+    "session-log group), which have no resource-level permissions.",
     rules=("AwsSolutions-IAM5[Resource::*]",),
+)
+PLAIN_ENVIRONMENT = Acknowledgement(
+    reason="Plain environment variables carry non-secret configuration only: the library "
+    "refuses names that look like secrets and values that look like credentials; secrets "
+    "reach the container only through ECS secrets (Secrets Manager, SSM Parameter Store).",
+    rules=("AwsSolutions-ECS2",),
 )
 ECS_AGENT = Acknowledgement(
     reason="ecs:DiscoverPollEndpoint has no resource-level permissions; ecs:Poll, "
