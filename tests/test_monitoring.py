@@ -9,19 +9,26 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 
 from ecs_patterns_plus import (
+    AlbFargateService,
     ExecCommandAudit,
+    HardenedCluster,
+    HardenedTaskDefinition,
     MonitoringThresholds,
+    SecureLoadBalancer,
+    SecureVpc,
     ServiceMonitoring,
     ValidationError,
     golden_signal_alarms,
     notification_topic,
 )
+from tests.scenarios.common import certificate
 from tests.scenarios.monitoring import LOAD_BALANCER_ARN, TARGET_GROUP_ARN
 from tests.synth import Synthesized
 from tests.util import resources_of, stack_for_errors
@@ -844,3 +851,39 @@ def test_exec_audit_refuses_a_cluster_name() -> None:
         ExecCommandAudit(
             stack, "ExecAudit", cluster="platform", topic=notification_topic(stack, "Alerts")
         )  # type: ignore[arg-type]
+
+
+def test_for_service_monitors_an_alb_fargate_service() -> None:
+    stack = stack_for_errors()
+    network = SecureVpc(stack, "Network", nat_gateways=1)
+    platform = HardenedCluster(stack, "Platform", vpc=network.vpc)
+    web = AlbFargateService(
+        stack,
+        "Web",
+        cluster=platform.cluster,
+        task_definition=HardenedTaskDefinition(
+            stack,
+            "Task",
+            image=ecs.ContainerImage.from_ecr_repository(
+                ecr.Repository.from_repository_name(stack, "Repository", "web"), "1.4.2"
+            ),
+            container_port=8080,
+        ),
+        load_balancer=SecureLoadBalancer(
+            stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+        ),
+    )
+    monitoring = ServiceMonitoring.for_service(stack, "Monitoring", service=web)
+    assert set(monitoring.queries) == {"errors", "errors_by_task", "task_starts", "last_lines"}
+    template = Template.from_stack(stack)
+    unhealthy = next(
+        alarm["Properties"]
+        for key, alarm in template.find_resources(ALARM).items()
+        if key.startswith("MonitoringUnhealthyHosts")
+    )
+    lb_id = next(iter(template.find_resources("AWS::ElasticLoadBalancingV2::LoadBalancer")))
+    tg_id = next(iter(template.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup")))
+    assert unhealthy["Dimensions"] == [
+        {"Name": "LoadBalancer", "Value": {"Fn::GetAtt": [lb_id, "LoadBalancerFullName"]}},
+        {"Name": "TargetGroup", "Value": {"Fn::GetAtt": [tg_id, "TargetGroupFullName"]}},
+    ]
