@@ -129,6 +129,10 @@ def build(app: cdk.App, *, after: bool) -> None:
             resources=["*" if after else "arn:aws:s3:::example-bucket/*"],
         )
     )
+    if after:  # no resource-level permissions: "*" is the only resource it takes
+        role.add_to_policy(
+            iam.PolicyStatement(sid="Pull", actions=["ecr:GetAuthorizationToken"], resources=["*"])
+        )
 
     # A security group rule opened from the VPC to the internet.
     stack = cdk.Stack(app, "SgOpening", env=env)
@@ -339,7 +343,9 @@ def test_export_in_use_that_goes_away_fails_the_update(report: Report) -> None:
 # --- IAM, security groups, load balancing, task definitions ---------------------------------
 
 
-def test_iam_widening_to_every_resource_is_flagged(report: Report) -> None:
+def test_iam_widening_to_every_resource_is_flagged_where_resources_can_be_named(
+    report: Report,
+) -> None:
     assert stack_review(report, "IamWidening") == StackReview(
         name="IamWidening",
         status="modified",
@@ -369,6 +375,14 @@ def test_iam_widening_to_every_resource_is_flagged(report: Report) -> None:
                 change="+",
                 statement="Allow s3:GetObject on *",
                 flags=("Resource *",),
+            ),
+            IamChange(
+                stack="IamWidening",
+                logical_id="TaskRoleDefaultPolicy07FC53DE",
+                resource_type="AWS::IAM::Policy",
+                document="policy",
+                change="+",
+                statement="Allow ecr:GetAuthorizationToken on *",
             ),
         ),
     )
@@ -419,6 +433,16 @@ def test_tls_policy_without_tls13_is_flagged(report: Report) -> None:
             flags=("no TLS 1.3",),
         ),
     )
+
+
+def test_new_load_balancer_flags_only_what_weakens_it(outdirs: dict[str, Path]) -> None:
+    web = load_templates(outdirs["after"])["WebService"]
+    changes = review({}, {"WebService": web}).load_balancing
+    assert ("Protocol", "HTTP", ()) in [(c.setting, c.new, c.flags) for c in changes]  # targets
+    assert [(c.logical_id, c.setting, c.flags) for c in changes if c.flags] == [
+        ("LoadBalancerBE9EEC3A", "deletion_protection.enabled", ("deletion protection off",)),
+        ("LoadBalancerHttps0C5C99D2", "SslPolicy", ("no TLS 1.3",)),
+    ]
 
 
 def test_task_definition_image_cpu_memory_and_environment_names(report: Report) -> None:
@@ -487,6 +511,7 @@ def test_added_and_removed_stacks(outdirs: dict[str, Path]) -> None:
     ]
     assert [(item.logical_id, item.document, item.change) for item in only_new.iam] == [
         ("TaskRole30FC0FBB", "trust policy", "+"),
+        ("TaskRoleDefaultPolicy07FC53DE", "policy", "+"),
         ("TaskRoleDefaultPolicy07FC53DE", "policy", "+"),
     ]
     gone = review({"Rename": templates["Rename"]}, {})

@@ -44,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="leave out the Mermaid architecture diagrams of the changed stacks",
     )
     parser.add_argument(
+        "--full",
+        action="store_true",
+        help=f"every row, however long (default: shortened to {COMMENT_LIMIT:,} characters)",
+    )
+    parser.add_argument(
         "--fail-on-replace-data",
         action="store_true",
         help=f"exit {EXIT_DATA_AT_RISK} when a resource holding data is replaced or removed",
@@ -62,12 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         diagrams = {
             stack.name: diagram(new[stack.name]) for stack in report.changed if stack.name in new
         }
-    markdown = render_markdown(report, diagrams=diagrams, title=args.title)
-    if diagrams and len(markdown) > COMMENT_LIMIT:
-        markdown = render_markdown(report, title=args.title) + (
-            "_Architecture diagrams left out: the report would not fit in one comment._\n"
-        )
-    sys.stdout.write(markdown)
+    limit = None if args.full else COMMENT_LIMIT
+    sys.stdout.write(render_markdown(report, diagrams=diagrams, title=args.title, max_chars=limit))
     if args.fail_on_replace_data and (report.data_replaced or report.data_removed):
         return EXIT_DATA_AT_RISK
     return 0

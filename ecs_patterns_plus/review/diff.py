@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .schemas import KEEPING_POLICIES, holds_data, rules_for, values_at
+from .schemas import KEEPING_POLICIES, holds_data, resource_scoped, rules_for, values_at
 from .templates import (
     Template,
     canonical,
@@ -854,7 +854,7 @@ def _widening(statement: Any, document: str) -> tuple[str, ...]:
     for action in statement.get("Action", []):
         if action == "*" or (isinstance(action, str) and action.endswith(":*")):
             flags.append(f"Action {action}")
-    if "*" in statement.get("Resource", []):
+    if "*" in statement.get("Resource", []) and resource_scoped(statement.get("Action", ["*"])):
         flags.append("Resource *")
     for key in ("NotAction", "NotResource"):
         if key in statement:
@@ -978,6 +978,7 @@ def _load_balancing_settings(
     """(setting, old, new, flags) for every load-balancing setting that differs."""
     old = (before or {}).get("Properties", {})
     new = (after or {}).get("Properties", {})
+    resource_type = (after or before or {})["Type"]
     if before is not None and after is not None and before["Type"] != after["Type"]:
         old = {}
     result = []
@@ -992,7 +993,7 @@ def _load_balancing_settings(
             continue
         was, now = _lb_value(key, old.get(key)), _lb_value(key, new.get(key))
         if canonical(old.get(key)) != canonical(new.get(key)):
-            result.append((key, was, now, _lb_flags(key, now, new)))
+            result.append((key, was, now, _lb_flags(resource_type, key, now, new)))
     return result
 
 
@@ -1048,10 +1049,13 @@ def _render_action(action: Any) -> str:
     return f"{kind} {render({k: v for k, v in action.items() if k != 'Type'})}".strip()
 
 
-def _lb_flags(key: str, value: str, properties: Mapping[str, Any]) -> tuple[str, ...]:
+def _lb_flags(
+    resource_type: str, key: str, value: str, properties: Mapping[str, Any]
+) -> tuple[str, ...]:
     if key == "Scheme" and value == "internet-facing":
         return ("internet-facing",)
-    if key == "Protocol" and value == "HTTP":
+    listener = resource_type == "AWS::ElasticLoadBalancingV2::Listener"
+    if listener and key == "Protocol" and value == "HTTP":
         actions = properties.get("DefaultActions", [])
         only_redirects = bool(actions) and all(
             isinstance(action, dict) and action.get("Type") == "redirect" for action in actions

@@ -21,11 +21,33 @@ def render_markdown(
     *,
     diagrams: Mapping[str, str] | None = None,
     title: str = TITLE,
+    max_chars: int | None = None,
 ) -> str:
     """The report as Markdown: summary, data at risk, replacements, then the changes by kind.
 
     ``diagrams`` (stack name -> Mermaid source) are appended, folded, for changed stacks.
+    ``max_chars`` bounds the length (a pull-request comment holds 65,536 characters): over
+    it, the diagrams go first, then the unflagged rows of long tables and the list of
+    resources; flagged rows, replacements and the data-at-risk block always stay.
     """
+    full = _render(report, diagrams, title, compact=False)
+    if max_chars is None or len(full) <= max_chars:
+        return full
+    note = "_Shortened to fit one comment: run the review locally for every row._\n"
+    if diagrams:
+        shorter = _render(report, None, title, compact=False)
+        if len(shorter) + len(note) <= max_chars:
+            return shorter + note
+    compact = _render(report, None, title, compact=True) + note
+    if len(compact) <= max_chars:
+        return compact
+    cut = compact.rfind("\n", 0, max_chars - len(note) - 1)
+    return compact[: cut + 1] + "\n" + note
+
+
+def _render(
+    report: Report, diagrams: Mapping[str, str] | None, title: str, *, compact: bool
+) -> str:
     lines = [f"## {title}", ""]
     changed = report.changed
     if not changed:
@@ -39,6 +61,7 @@ def render_markdown(
         report.replacements,
         ("Stack", "Resource", "Type", "Why", "Old resource"),
         _replacement_row,
+        compact,
     )
     lines += _section(
         "IAM statement changes",
@@ -53,6 +76,7 @@ def render_markdown(
             _code(item.statement),
             _flags(item.flags),
         ),
+        compact,
     )
     lines += _section(
         "Security group rule changes",
@@ -67,6 +91,7 @@ def render_markdown(
             _code(item.rule),
             _flags(item.flags),
         ),
+        compact,
     )
     lines += _section(
         "Load balancer, listener and TLS changes",
@@ -82,6 +107,7 @@ def render_markdown(
             _code(item.new),
             _flags(item.flags),
         ),
+        compact,
     )
     lines += _section(
         "Task definition changes",
@@ -97,8 +123,9 @@ def render_markdown(
             _code(item.new),
             _flags(item.flags),
         ),
+        compact,
     )
-    lines += _resource_details(report.changes)
+    lines += _resource_details(report.changes, compact)
     if diagrams:
         for stack in changed:
             if stack.name in diagrams:
@@ -207,10 +234,12 @@ def _replacement_row(item: Replacement) -> Sequence[str]:
     return (item.stack, _code(item.logical_id), _short_type(item.resource_type), why, fate)
 
 
-def _resource_details(changes: Iterable[ResourceChange]) -> list[str]:
+def _resource_details(changes: Iterable[ResourceChange], compact: bool) -> list[str]:
     items = list(changes)
     if not items:
         return []
+    if compact:
+        return [f"{_plural(len(items), 'resource')} added, removed or modified in place.", ""]
     lines = [
         "<details>",
         f"<summary>{_plural(len(items), 'resource')} added, removed or modified in place</summary>",
@@ -245,6 +274,7 @@ def _section(
     items: Sequence[T],
     header: Sequence[str],
     row: Callable[[T], Sequence[str]],
+    compact: bool,
 ) -> list[str]:
     if not items:
         return []
@@ -259,6 +289,8 @@ def _section(
         lines += [_row(header), "|" + "---|" * len(header)]
         lines += [_row(row(item)) for item in flagged]
         lines.append("")
+    if compact:
+        return [*lines, f"{len(items) - len(flagged)} more without flags.", ""]
     summary = f"All {len(items)} ({len(flagged)} flagged above)" if flagged else f"All {len(items)}"
     return [*lines, "<details>", f"<summary>{summary}</summary>", "", *table, "", "</details>", ""]
 

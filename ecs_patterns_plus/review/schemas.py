@@ -6,9 +6,12 @@ replaces the resource), as shipped and kept current by cfn-lint. Nothing here is
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from typing import Any
 
 DATA_TYPES = frozenset(
@@ -150,3 +153,31 @@ def values_at(properties: Any, path: str) -> list[Any]:
                 step.append(_MISSING)
         found = step
     return [None if value is _MISSING else value for value in found]
+
+
+@cache
+def _iam_actions() -> dict[str, dict[str, Any]]:
+    """Service prefix -> {action (lower case) -> {"Resources": [...]}}, from cfn-lint's data."""
+    text = (resources.files("cfnlint.data.AdditionalSpecs") / "Policies.json").read_text()
+    data: dict[str, dict[str, Any]] = json.loads(text)
+    return {prefix: service.get("Actions", {}) for prefix, service in data.items()}
+
+
+def resource_scoped(actions: list[Any]) -> bool:
+    """True when one of ``actions`` can be limited to resources (so ``Resource: *`` widens it).
+
+    Actions such as ``ecr:GetAuthorizationToken`` have no resource-level permissions:
+    ``*`` is the only resource they take. Unknown actions count as scoped.
+    """
+    catalogue = _iam_actions()
+    for action in actions:
+        if not isinstance(action, str) or ":" not in action:
+            return True
+        prefix, _, name = action.lower().partition(":")
+        known = catalogue.get(prefix)
+        if known is None:
+            return True
+        matches = fnmatch.filter(known, name) if any(c in name for c in "*?") else [name]
+        if not matches or any(known.get(item, {}).get("Resources") for item in matches):
+            return True
+    return False
