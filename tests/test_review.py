@@ -543,6 +543,18 @@ def test_command_prints_markdown_and_exits_zero(
     assert "```mermaid\nflowchart LR\n" in out
 
 
+def test_long_report_is_shortened_to_fit_one_comment(report: Report) -> None:
+    note = "\n\n_Shortened to fit one comment: run the review locally for every row._\n"
+    full = render_markdown(report)
+    assert "<details>" in full and note not in full
+    short = render_markdown(report, max_chars=len(full) - 1)
+    assert short.endswith(note) and "<details>" not in short
+    assert "\n6 resources added, removed or modified in place.\n" in short
+    assert "| Rename | `NamedLogs33F7C9D2` | Logs::LogGroup |" in short
+    tiny = render_markdown(report, max_chars=400)
+    assert len(tiny) <= 400 and tiny.endswith(note)
+
+
 def test_fail_on_replace_data_exits_3_only_when_data_is_at_risk(
     outdirs: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -33,7 +33,7 @@ def render_markdown(
     full = _render(report, diagrams, title, compact=False)
     if max_chars is None or len(full) <= max_chars:
         return full
-    note = "_Shortened to fit one comment: run the review locally for every row._\n"
+    note = "\n_Shortened to fit one comment: run the review locally for every row._\n"
     if diagrams:
         shorter = _render(report, None, title, compact=False)
         if len(shorter) + len(note) <= max_chars:
@@ -42,7 +42,7 @@ def render_markdown(
     if len(compact) <= max_chars:
         return compact
     cut = compact.rfind("\n", 0, max_chars - len(note) - 1)
-    return compact[: cut + 1] + "\n" + note
+    return compact[: cut + 1] + note
 
 
 def _render(
