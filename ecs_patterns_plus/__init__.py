@@ -4,7 +4,9 @@ from .alb_service import AlbFargateService, TargetHealthCheck
 from .autoscaling import ScalingOptions, ScheduledScalingOptions, StepScalingOptions
 from .cluster import Ec2Ami, Ec2Capacity, Ec2CapacityOptions, HardenedCluster
 from .compliance import enable_compliance_checks
+from .deployment import DeploymentStrategy, LifecycleHook, TestTraffic
 from .errors import ValidationError
+from .jobs import OneOffTask, ScheduledTask
 from .load_balancer import DomainOptions, ListenerRouting, SecureLoadBalancer
 from .monitoring import (
     ExecCommandAudit,
@@ -24,6 +26,7 @@ from .task_definition import (
 
 __all__ = [
     "AlbFargateService",
+    "DeploymentStrategy",
     "DomainOptions",
     "Ec2Ami",
     "Ec2Capacity",
@@ -32,11 +35,14 @@ __all__ = [
     "HardenedCluster",
     "HardenedTaskDefinition",
     "HealthCheckOptions",
+    "LifecycleHook",
     "ListenerRouting",
     "LogOptions",
     "MonitoringThresholds",
+    "OneOffTask",
     "ScalingOptions",
     "ScheduledScalingOptions",
+    "ScheduledTask",
     "SecretValue",
     "SecureLoadBalancer",
     "SecureVpc",
@@ -44,6 +50,7 @@ __all__ = [
     "SidecarOptions",
     "StepScalingOptions",
     "TargetHealthCheck",
+    "TestTraffic",
     "ValidationError",
     "VpcEndpoints",
     "enable_compliance_checks",

@@ -5,20 +5,30 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from . import defaults
 from .autoscaling import ScalingOptions, apply_scaling, check_scaling
 from .cluster import check_capacity_strategy
+from .deployment import (
+    DeploymentResources,
+    DeploymentStrategy,
+    code_deploy_group,
+    lifecycle_hook_role,
+    traffic_shift_role,
+)
 from .errors import Problems, is_token
 from .load_balancer import ListenerRouting, SecureLoadBalancer
+from .monitoring import MonitoringThresholds, golden_signal_alarms, notification_topic
 from .network import VpcEndpoints
 
 if TYPE_CHECKING:
@@ -74,9 +84,15 @@ class AlbFargateService(Construct):
             ``(healthy_threshold + 1) x interval`` (90 s for a 60 s start period).
         capacity_provider_strategy: e.g. FARGATE base 1 + FARGATE_SPOT weight 3.
             Default: the cluster's default strategy.
-        min_healthy_percent / max_healthy_percent: rolling bounds. Default: 100 / 200
-            (never below desired during a deploy).
-        deployment_alarms: CloudWatch alarms that roll a deployment back. Default: none.
+        deployment: how new task definitions roll out: ``DeploymentStrategy.rolling()``,
+            ``.blue_green()``, ``.canary()``, ``.linear()`` or ``.code_deploy_blue_green()``.
+            Default: rolling, min healthy 100 % / max 200 %, circuit breaker with rollback.
+        rollback_alarms: create alarms on the golden signals (target 5xx rate, p99 latency,
+            unhealthy hosts) of each target group and roll deployments back on them.
+            Default: True.
+        alarm_topic: SNS topic the rollback alarms notify. Default: a new KMS-encrypted topic.
+        alarm_thresholds: thresholds of the rollback alarms. Default: ``MonitoringThresholds()``.
+        deployment_alarms: more CloudWatch alarms that roll a deployment back. Default: none.
         enable_exec: allow ``aws ecs execute-command``; the task definition must be built
             with ``enable_exec=True``. Default: False.
         endpoints: VPC endpoints the tasks reach over HTTPS (admits the service's group).
@@ -90,7 +106,9 @@ class AlbFargateService(Construct):
 
     Attributes:
         service, target_group, security_group, listener_rule, load_balancer, scaling,
-        task_definition, url.
+        task_definition, url, rollback_alarms, alarm_topic (None without rollback alarms),
+        deployment (the strategy), deployment_resources (green target group, test listener,
+        traffic-shift role or CodeDeploy deployment group).
     """
 
     def __init__(
@@ -109,8 +127,10 @@ class AlbFargateService(Construct):
         slow_start: cdk.Duration | None = None,
         health_check_grace_period: cdk.Duration | None = None,
         capacity_provider_strategy: Sequence[ecs.CapacityProviderStrategy] | None = None,
-        min_healthy_percent: int = defaults.MIN_HEALTHY_PERCENT,
-        max_healthy_percent: int = defaults.MAX_HEALTHY_PERCENT,
+        deployment: DeploymentStrategy | None = None,
+        rollback_alarms: bool = True,
+        alarm_topic: sns.ITopic | None = None,
+        alarm_thresholds: MonitoringThresholds | None = None,
         deployment_alarms: Sequence[cloudwatch.IAlarm] = (),
         enable_exec: bool = False,
         endpoints: VpcEndpoints | None = None,
@@ -119,7 +139,9 @@ class AlbFargateService(Construct):
         vpc_subnets: ec2.SubnetSelection | None = None,
     ) -> None:
         health_check = health_check or TargetHealthCheck()
+        shares_listener = routing is not None
         routing = routing or ListenerRouting(priority=defaults.CATCH_ALL_PRIORITY)
+        deployment = deployment or DeploymentStrategy.rolling()
         problems = Problems(scope, construct_id)
         _check_task_definition(problems, task_definition, enable_exec)
         problems.in_range("desired_count", desired_count, 0, defaults.SCALING_CAPACITY_LIMIT)
@@ -127,15 +149,7 @@ class AlbFargateService(Construct):
         problems.seconds_in_range("deregistration_delay", deregistration_delay, 0, 3600)
         problems.seconds_in_range("slow_start", slow_start, 30, 900)
         problems.seconds_in_range("health_check_grace_period", health_check_grace_period, 0, 7200)
-        problems.in_range("min_healthy_percent", min_healthy_percent, 0, 100)
-        if problems.in_range("max_healthy_percent", max_healthy_percent, 100, 200):
-            problems.require(
-                max_healthy_percent > min_healthy_percent,
-                "max_healthy_percent",
-                "must exceed min_healthy_percent or a rolling deploy cannot start a task",
-                (min_healthy_percent, max_healthy_percent),
-                "keep 100 / 200, or e.g. 50 / 100 to roll in place",
-            )
+        deployment.check(problems, shares_listener=shares_listener)
         if capacity_provider_strategy is not None:
             check_capacity_strategy(
                 problems, "capacity_provider_strategy", capacity_provider_strategy
@@ -159,29 +173,45 @@ class AlbFargateService(Construct):
             self.security_group.add_egress_rule(
                 peer, ec2.Port.tcp(defaults.HTTPS_PORT), "HTTPS to AWS APIs and image layers"
             )
-        self.target_group = elbv2.ApplicationTargetGroup(
-            self,
-            "TargetGroup",
-            vpc=cluster.vpc,
-            port=port,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            target_type=elbv2.TargetType.IP,
-            deregistration_delay=deregistration_delay,
-            slow_start=slow_start,
-            health_check=elbv2.HealthCheck(
-                path=health_check.path,
-                interval=health_check.interval,
-                timeout=health_check.timeout,
-                healthy_threshold_count=health_check.healthy_threshold,
-                unhealthy_threshold_count=health_check.unhealthy_threshold,
-                healthy_http_codes=health_check.success_codes,
-            ),
+        self.target_group = self._target_group(
+            "TargetGroup", cluster.vpc, port, health_check, deregistration_delay, slow_start
         )
         grace = health_check_grace_period or cdk.Duration.seconds(
             task_definition.health_check_start_period.to_seconds()
             + (health_check.healthy_threshold + 1) * health_check.interval.to_seconds()
         )
-        alarms = list(deployment_alarms)
+        self.deployment = deployment
+        self.deployment_resources = DeploymentResources()
+        if deployment.shifts_traffic:
+            self.deployment_resources.alternate_target_group = self._target_group(
+                "AlternateTargetGroup",
+                cluster.vpc,
+                port,
+                health_check,
+                deregistration_delay,
+                slow_start,
+            )
+        self.alarm_topic: sns.ITopic | None = None
+        self.rollback_alarms: list[cloudwatch.IAlarm] = []
+        if rollback_alarms:
+            self.alarm_topic = alarm_topic or notification_topic(self, "AlarmTopic")
+            for group in (self.target_group, self.deployment_resources.alternate_target_group):
+                if group is not None:
+                    self.rollback_alarms += golden_signal_alarms(
+                        Construct(
+                            self,
+                            "RollbackAlarms"
+                            if group is self.target_group
+                            else "AlternateRollbackAlarms",
+                        ),
+                        load_balancer=load_balancer.load_balancer,
+                        target_group=group,
+                        topic=self.alarm_topic,
+                        thresholds=alarm_thresholds or MonitoringThresholds(),
+                        service_name=service_name,
+                    )
+        alarms = [*self.rollback_alarms, *deployment_alarms]
+        native_alarms = alarms if deployment.kind != "code_deploy_blue_green" else []
         self.service = ecs.FargateService(
             self,
             "Service",
@@ -201,36 +231,30 @@ class AlbFargateService(Construct):
             capacity_provider_strategies=list(capacity_provider_strategy)
             if capacity_provider_strategy is not None
             else None,
-            min_healthy_percent=min_healthy_percent,
-            max_healthy_percent=max_healthy_percent,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
             deployment_alarms=ecs.DeploymentAlarmConfig(
-                alarm_names=[alarm.alarm_name for alarm in alarms],
+                alarm_names=[alarm.alarm_name for alarm in native_alarms],
                 behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
             )
-            if alarms
+            if native_alarms
             else None,
             health_check_grace_period=grace,
             enable_execute_command=enable_exec,
-            availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED,
+            # ECS rebalances AZs by starting a task before stopping one: it needs headroom
+            # above 100 % and the ECS deployment controller.
+            availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED
+            if deployment.kind != "code_deploy_blue_green" and deployment.max_healthy_percent > 100
+            else None,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
-        )
-        self.target_group.add_target(
-            self.service.load_balancer_target(
-                container_name=task_definition.container_name, container_port=port
-            )
+            **deployment.service_properties(),
         )
         self.service.connections.allow_from(
             load_balancer.load_balancer, ec2.Port.tcp(port), "Load balancer to the container port"
         )
         if endpoints is not None:
             endpoints.allow_from(self.service)
-        self.listener_rule = load_balancer.add_route(
-            f"{construct_id}Route", target_group=self.target_group, routing=routing
-        )
-        # The service must not start before its route exists (the target group needs a listener).
-        self.service.node.add_dependency(self.listener_rule)
+        self.listener_rule: elbv2.ApplicationListenerRule | None = None
+        self._wire_traffic(construct_id, routing, alarms)
         self.scaling = (
             apply_scaling(
                 self.service, scaling, desired_count=desired_count, target_group=self.target_group
@@ -242,10 +266,161 @@ class AlbFargateService(Construct):
             routing.path_patterns[0].rstrip("*") if routing.path_patterns else "/"
         )
 
+    def _target_group(
+        self,
+        construct_id: str,
+        vpc: ec2.IVpc,
+        port: int,
+        health_check: TargetHealthCheck,
+        deregistration_delay: cdk.Duration,
+        slow_start: cdk.Duration | None,
+    ) -> elbv2.ApplicationTargetGroup:
+        return elbv2.ApplicationTargetGroup(
+            self,
+            construct_id,
+            vpc=vpc,
+            port=port,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            target_type=elbv2.TargetType.IP,
+            deregistration_delay=deregistration_delay,
+            slow_start=slow_start,
+            health_check=elbv2.HealthCheck(
+                path=health_check.path,
+                interval=health_check.interval,
+                timeout=health_check.timeout,
+                healthy_threshold_count=health_check.healthy_threshold,
+                unhealthy_threshold_count=health_check.unhealthy_threshold,
+                healthy_http_codes=health_check.success_codes,
+            ),
+        )
+
+    def _wire_traffic(
+        self,
+        construct_id: str,
+        routing: ListenerRouting,
+        alarms: Sequence[cloudwatch.IAlarm],
+    ) -> None:
+        """Register the tasks, route production (and test) traffic, wire the strategy."""
+        deployment, resources = self.deployment, self.deployment_resources
+        lb = self.load_balancer
+        container = self.task_definition.container_name
+        port: int = self.task_definition.container_port  # type: ignore[assignment]
+        test = deployment.test_traffic
+        if test is not None:
+            resources.test_listener = lb.add_test_listener(
+                "TestListener", port=test.port, sources=test.sources
+            )
+        if deployment.kind == "code_deploy_blue_green":
+            # CodeDeploy swaps the listeners' default actions between blue and green: the
+            # service owns both listeners instead of adding routes.
+            self.target_group.add_target(
+                self.service.load_balancer_target(container_name=container, container_port=port)
+            )
+            for listener in (lb.listener, resources.test_listener):
+                if listener is not None:
+                    lb.forward_by_default(listener, self.target_group)
+            self.service.node.add_dependency(lb.listener)
+            resources.deployment_group = code_deploy_group(
+                self,
+                deployment,
+                service=self.service,
+                blue=self.target_group,
+                green=resources.alternate_target_group,  # type: ignore[arg-type]
+                listener=lb.listener,
+                test_listener=resources.test_listener,
+                alarms=alarms,
+            )
+            return
+        rule = lb.add_route(f"{construct_id}Route", target_group=self.target_group, routing=routing)
+        self.listener_rule = rule
+        if not deployment.shifts_traffic:
+            self.target_group.add_target(
+                self.service.load_balancer_target(container_name=container, container_port=port)
+            )
+            # The service must not start before its target group is on a listener.
+            self.service.node.add_dependency(rule)
+            return
+        resources.test_rule = lb.add_route(
+            f"{construct_id}TestRoute",
+            target_group=self.target_group,
+            routing=routing,
+            listener=resources.test_listener,
+        )
+        resources.role = traffic_shift_role(self)
+        target = self.service.load_balancer_target(
+            container_name=container,
+            container_port=port,
+            alternate_target=ecs.AlternateTarget(
+                "AlternateTarget",
+                alternate_target_group=resources.alternate_target_group,  # type: ignore[arg-type]
+                production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(rule),
+                test_listener=ecs.ListenerRuleConfiguration.application_listener_rule(
+                    resources.test_rule
+                ),
+                role=resources.role,
+            ),
+        )
+        target.attach_to_application_target_group(self.target_group)
+        assert resources.test_rule is not None
+        _drop_referenced_dependencies(self.service, rule, resources.test_rule)
+        for hook in deployment.lifecycle_hooks:
+            self.service.add_lifecycle_hook(
+                ecs.DeploymentLifecycleLambdaTarget(
+                    hook.function,
+                    hook.name,
+                    lifecycle_stages=list(hook.stages),
+                    role=lifecycle_hook_role(self, hook),
+                )
+            )
+
     @property
     def connections(self) -> ec2.Connections:
         """The tasks' connections: ``service.connections.allow_to(database, ec2.Port.tcp(5432))``."""
         return self.service.connections
+
+
+@jsii.implements(cdk.IResolvable)
+class _DependsOnWithout:
+    """Renders a resource's DependsOn without the resources it already references."""
+
+    def __init__(self, resource: cdk.CfnResource, referenced: Sequence[cdk.CfnResource]) -> None:
+        self._resource = resource
+        self._referenced = referenced
+
+    @property
+    def creation_stack(self) -> list[str]:
+        return []
+
+    def to_string(self) -> str:
+        return "DependsOn"
+
+    def resolve(self, context: cdk.IResolveContext) -> Any:
+        stack = cdk.Stack.of(self._resource)
+
+        def logical_id(resource: cdk.CfnElement) -> str:
+            return str(stack.resolve(stack.get_logical_id(resource)))
+
+        referenced = {logical_id(item) for item in self._referenced}
+        ids = sorted(
+            {
+                logical_id(item)
+                for item in self._resource.obtain_dependencies()
+                if isinstance(item, cdk.CfnElement)
+            }
+            - referenced
+        )
+        return ids or None
+
+
+def _drop_referenced_dependencies(
+    service: ecs.FargateService, *rules: elbv2.ApplicationListenerRule
+) -> None:
+    """Native blue/green: CDK adds DependsOn for listener rules the service already
+    references in its AdvancedConfiguration (cfn-lint W3005); keep the other dependencies."""
+    resource = service.node.default_child
+    assert isinstance(resource, cdk.CfnResource)
+    referenced = [rule.node.default_child for rule in rules]
+    resource.add_override("DependsOn", _DependsOnWithout(resource, referenced))  # type: ignore[arg-type]
 
 
 def _check_task_definition(

@@ -118,7 +118,7 @@ def check_scaling(problems: Problems, scaling: ScalingOptions, desired_count: in
     )
     problems.seconds_in_range("scaling.scale_out_cooldown", scaling.scale_out_cooldown, 0, 3600)
     problems.seconds_in_range("scaling.scale_in_cooldown", scaling.scale_in_cooldown, 0, 3600)
-    names = [item.name for item in (*scaling.step_scaling, *scaling.schedules)]
+    names = [item.name for item in scaling.step_scaling] + [item.name for item in scaling.schedules]
     for name in names:
         problems.require(
             bool(_CONSTRUCT_ID.match(name)) and names.count(name) == 1,
@@ -169,24 +169,28 @@ def apply_scaling(
         min_capacity=desired_count if scaling.min_capacity is None else scaling.min_capacity,
         max_capacity=scaling.max_capacity,
     )
-    cooldowns = {
-        "scale_in_cooldown": scaling.scale_in_cooldown,
-        "scale_out_cooldown": scaling.scale_out_cooldown,
-    }
+    scale_in, scale_out = scaling.scale_in_cooldown, scaling.scale_out_cooldown
     if scaling.cpu_target_percent:
         count.scale_on_cpu_utilization(
-            "Cpu", target_utilization_percent=scaling.cpu_target_percent, **cooldowns
+            "Cpu",
+            target_utilization_percent=scaling.cpu_target_percent,
+            scale_in_cooldown=scale_in,
+            scale_out_cooldown=scale_out,
         )
     if scaling.memory_target_percent:
         count.scale_on_memory_utilization(
-            "Memory", target_utilization_percent=scaling.memory_target_percent, **cooldowns
+            "Memory",
+            target_utilization_percent=scaling.memory_target_percent,
+            scale_in_cooldown=scale_in,
+            scale_out_cooldown=scale_out,
         )
     if scaling.requests_per_target and target_group is not None:
         count.scale_on_request_count(
             "Requests",
             requests_per_target=scaling.requests_per_target,
             target_group=target_group,
-            **cooldowns,
+            scale_in_cooldown=scale_in,
+            scale_out_cooldown=scale_out,
         )
     for step in scaling.step_scaling:
         count.scale_on_metric(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_autoscaling as autoscaling
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -424,3 +425,26 @@ NIST/HIPAA CloudWatchAlarmAction and CT.CLOUDWATCH.PR.1/.4: every alarm has acti
 JOB_EGRESS_PORT = 443
 """Job security groups allow HTTPS out only (AWS APIs through endpoints or NAT); open a
 database port with ``connections.allow_to``. No inbound rules."""
+
+# --- Deployment ------------------------------------------------------------------------------
+
+BAKE_TIME = Duration.minutes(10)
+"""Blue and green both run this long after the full traffic shift: rollback stays instant."""
+
+CANARY_PERCENT = 10
+"""The brief's canary: 10 % of traffic to the new version first."""
+
+CANARY_BAKE_TIME = Duration.minutes(10)
+"""The canary serves real traffic this long before the rest shifts."""
+
+LINEAR_STEP_PERCENT = 10
+"""Linear: 10 % more traffic per step (10 steps)."""
+
+LINEAR_STEP_BAKE_TIME = Duration.minutes(6)
+"""Linear: wait between steps (the ECS default)."""
+
+TEST_LISTENER_PORT = 9443
+"""HTTPS test listener port for traffic-shifting strategies; never open to the internet."""
+
+CODE_DEPLOY_CONFIG = codedeploy.EcsDeploymentConfig.CANARY_10_PERCENT_5_MINUTES
+"""CodeDeploy: the brief's canary (10 %, then the rest after 5 minutes)."""

@@ -138,7 +138,7 @@ class SecureLoadBalancer(Construct):
         problems.raise_if_any()
         super().__init__(scope, construct_id)
 
-        self._priorities: set[int] = set()
+        self._priorities: dict[str, set[int]] = {}
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -175,17 +175,7 @@ class SecureLoadBalancer(Construct):
             domain_name=domain.domain_name,  # type: ignore[union-attr]
             validation=acm.CertificateValidation.from_dns(domain.hosted_zone),  # type: ignore[union-attr]
         )
-        self.listener = self.load_balancer.add_listener(
-            "Https",
-            port=defaults.HTTPS_PORT,
-            protocol=elbv2.ApplicationProtocol.HTTPS,
-            certificates=[elbv2.ListenerCertificate.from_certificate_manager(self.certificate)],
-            ssl_policy=defaults.TLS_POLICY,
-            open=False,
-            default_action=elbv2.ListenerAction.fixed_response(
-                404, content_type="text/plain", message_body="Not found"
-            ),
-        )
+        self.listener = self._https_listener("Https", defaults.HTTPS_PORT)
         self.redirect_listener: elbv2.ApplicationListener | None = None
         if http_redirect:
             self.redirect_listener = self.load_balancer.add_redirect(
@@ -247,6 +237,52 @@ class SecureLoadBalancer(Construct):
         host = domain.domain_name if domain else self.load_balancer.load_balancer_dns_name
         self.url = f"https://{host}"
 
+    def _https_listener(self, construct_id: str, port: int) -> elbv2.ApplicationListener:
+        return self.load_balancer.add_listener(
+            construct_id,
+            port=port,
+            protocol=elbv2.ApplicationProtocol.HTTPS,
+            certificates=[elbv2.ListenerCertificate.from_certificate_manager(self.certificate)],
+            ssl_policy=defaults.TLS_POLICY,
+            open=False,
+            default_action=elbv2.ListenerAction.fixed_response(
+                404, content_type="text/plain", message_body="Not found"
+            ),
+        )
+
+    def add_test_listener(
+        self, construct_id: str, *, port: int, sources: Sequence[ec2.IPeer] = ()
+    ) -> elbv2.ApplicationListener:
+        """An HTTPS listener for deployment test traffic, open only to ``sources``.
+
+        Returns the existing one when ``port`` already has a test listener, so services
+        sharing the load balancer share it too (each with its own route).
+        """
+        existing = self.node.try_find_child(f"TestListener{port}")
+        if isinstance(existing, elbv2.ApplicationListener):
+            return existing
+        listener = self._https_listener(f"TestListener{port}", port)
+        for peer in sources:
+            self.security_group.add_ingress_rule(
+                peer, ec2.Port.tcp(port), f"Deployment test traffic on {port}"
+            )
+        return listener
+
+    def forward_by_default(
+        self, listener: elbv2.ApplicationListener, target_group: elbv2.ApplicationTargetGroup
+    ) -> None:
+        """Make ``target_group`` the listener's default action instead of the 404 response.
+
+        For a service that owns the whole listener (CodeDeploy swaps default actions).
+        """
+        resource = listener.node.default_child
+        assert isinstance(resource, elbv2.CfnListener)
+        resource.add_property_override(
+            "DefaultActions",
+            [{"Type": "forward", "TargetGroupArn": target_group.target_group_arn}],
+        )
+        target_group.register_listener(listener, listener)
+
     @property
     def connections(self) -> ec2.Connections:
         """The load balancer's security-group connections (``allow_from`` to admit callers)."""
@@ -258,8 +294,14 @@ class SecureLoadBalancer(Construct):
         *,
         target_group: elbv2.IApplicationTargetGroup,
         routing: ListenerRouting,
+        listener: elbv2.ApplicationListener | None = None,
     ) -> elbv2.ApplicationListenerRule:
-        """Forward the requests ``routing`` matches to ``target_group``; returns the rule."""
+        """Forward the requests ``routing`` matches to ``target_group``; returns the rule.
+
+        ``listener`` defaults to the HTTPS listener (a test listener takes the same routes).
+        """
+        listener = listener or self.listener
+        used = self._priorities.setdefault(listener.node.id, set())
         problems = Problems(self, construct_id)
         problems.require(
             self.node.try_find_child(construct_id) is None,
@@ -270,14 +312,14 @@ class SecureLoadBalancer(Construct):
         )
         if problems.in_range("routing.priority", routing.priority, 1, MAX_RULE_PRIORITY):
             problems.require(
-                routing.priority not in self._priorities,
+                routing.priority not in used,
                 "routing.priority",
                 "is already used by another route on this load balancer",
                 routing.priority,
-                f"pick a free priority (used: {sorted(self._priorities)})",
+                f"pick a free priority (used: {sorted(used)})",
             )
         problems.raise_if_any()
-        self._priorities.add(routing.priority)
+        used.add(routing.priority)
         conditions = []
         if routing.host_headers:
             conditions.append(elbv2.ListenerCondition.host_headers(list(routing.host_headers)))
@@ -287,7 +329,7 @@ class SecureLoadBalancer(Construct):
         return elbv2.ApplicationListenerRule(
             self,
             construct_id,
-            listener=self.listener,
+            listener=listener,
             priority=routing.priority,
             conditions=conditions,
             target_groups=[target_group],

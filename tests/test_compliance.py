@@ -15,7 +15,7 @@ from tests.scenarios import load_all
 from tests.synth import Synthesized
 from tests.validators import cfn_lint_findings, checkov_failures
 
-EXAMPLE_STACKS = ["Network", "Platform"]
+EXAMPLE_STACKS = ["Batch", "Network", "Platform"]
 COMPLIANT_SCENARIOS = [name for name, item in load_all().items() if item.compliant]
 
 _REGULATORY = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
@@ -39,6 +39,9 @@ ALLOWED_RULES: dict[str, str] = {
     "AwsSolutions-SMG4": r"Secret",
     **_regulatory("SecretsManagerRotationEnabled", r"Secret"),
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSCodeDeployRoleForECS]": r"/",
+    # The ECS-native twin of the CodeDeploy row: the AWS-maintained policy ECS blue/green,
+    # canary and linear deployments need to shift listener rules (compliance.ECS_BLUE_GREEN_ROLE).
+    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]": r"/TrafficShiftRole$",
     "AwsSolutions-IAM5": r"Role",
     # cdk-nag reads AutoScalingGroup.LaunchTemplate only, not MixedInstancesPolicy.LaunchTemplate
     # (which CT.AUTOSCALING.PR.6 requires); the launch template itself passes CT.EC2.PR.1/.14

@@ -1,0 +1,455 @@
+"""DeploymentStrategy: rolling, ECS-native blue/green, canary and linear, or CodeDeploy blue/green.
+
+Every strategy rolls back automatically: the deployment circuit breaker (ECS strategies)
+or CodeDeploy's auto-rollback, plus CloudWatch alarms on the service's golden signals
+(target 5xx rate, p99 latency, unhealthy hosts) that ``AlbFargateService`` creates.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codedeploy as codedeploy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from . import compliance, defaults
+from .errors import Problems, is_token
+
+ROLLING = "rolling"
+BLUE_GREEN = "blue_green"
+CANARY = "canary"
+LINEAR = "linear"
+CODE_DEPLOY = "code_deploy_blue_green"
+_NATIVE = (BLUE_GREEN, CANARY, LINEAR)
+_PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_MAX_BAKE_MINUTES = 1440
+
+
+@dataclass(frozen=True, kw_only=True)
+class LifecycleHook:
+    """A Lambda function ECS invokes at deployment stages, e.g. a smoke test of the new tasks.
+
+    The function reports success or failure (``hookStatus``); a failure rolls back.
+
+    Args:
+        name: PascalCase id of the hook.
+        function: the Lambda function.
+        stages: when it runs. Default: after test traffic reaches the new tasks and
+            before production traffic shifts (``POST_TEST_TRAFFIC_SHIFT``).
+    """
+
+    name: str
+    function: lambda_.IFunction
+    stages: Sequence[ecs.DeploymentLifecycleStage] = (
+        ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestTraffic:
+    """A test listener that reaches the new tasks before production traffic does.
+
+    It is never open to the internet: only ``sources`` (e.g. a CI runner's or a hook
+    function's security group, or an office prefix list) may connect.
+
+    Args:
+        port: HTTPS port of the test listener. Default: 9443.
+        sources: who may connect. Default: nobody until you add them with
+            ``load_balancer.connections.allow_from(peer, ec2.Port.tcp(port))``.
+    """
+
+    port: int = defaults.TEST_LISTENER_PORT
+    sources: Sequence[ec2.IPeer] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentStrategy:
+    """How ``AlbFargateService`` replaces its tasks. Build it with a factory method.
+
+    ``rolling``: replace tasks in place, bounded by min/max healthy percent.
+    ``blue_green``: start a full new (green) set, shift all traffic at once, bake, then stop blue.
+    ``canary``: shift ``percent`` of traffic, wait, shift the rest, bake.
+    ``linear``: shift ``step_percent`` every ``step_bake_time``, bake.
+    ``code_deploy_blue_green``: the same through CodeDeploy and its predefined configs.
+    """
+
+    kind: str
+    min_healthy_percent: int = defaults.MIN_HEALTHY_PERCENT
+    max_healthy_percent: int = defaults.MAX_HEALTHY_PERCENT
+    bake_time: cdk.Duration | None = None
+    step_percent: float | None = None
+    step_bake_time: cdk.Duration | None = None
+    test_traffic: TestTraffic | None = None
+    lifecycle_hooks: Sequence[LifecycleHook] = field(default_factory=tuple)
+    code_deploy_config: codedeploy.IEcsDeploymentConfig | None = None
+    termination_wait: cdk.Duration | None = None
+
+    @classmethod
+    def rolling(
+        cls,
+        *,
+        min_healthy_percent: int = defaults.MIN_HEALTHY_PERCENT,
+        max_healthy_percent: int = defaults.MAX_HEALTHY_PERCENT,
+    ) -> DeploymentStrategy:
+        """Rolling update with the circuit breaker and alarm rollback.
+
+        Args:
+            min_healthy_percent: tasks kept running, % of desired. Default: 100.
+            max_healthy_percent: tasks allowed during the deploy. Default: 200.
+        """
+        return cls(
+            kind=ROLLING,
+            min_healthy_percent=min_healthy_percent,
+            max_healthy_percent=max_healthy_percent,
+        )
+
+    @classmethod
+    def blue_green(
+        cls,
+        *,
+        bake_time: cdk.Duration = defaults.BAKE_TIME,
+        test_traffic: TestTraffic | None = None,
+        lifecycle_hooks: Sequence[LifecycleHook] = (),
+    ) -> DeploymentStrategy:
+        """ECS-native blue/green: all traffic moves to the new tasks at once.
+
+        Args:
+            bake_time: both sets keep running after the shift, for instant rollback, 0-1440
+                minutes. Default: 10 minutes.
+            test_traffic: a test listener for the new tasks. Default: ``TestTraffic()``.
+            lifecycle_hooks: Lambda hooks, e.g. a smoke test. Default: none.
+        """
+        return cls(
+            kind=BLUE_GREEN,
+            bake_time=bake_time,
+            test_traffic=test_traffic or TestTraffic(),
+            lifecycle_hooks=tuple(lifecycle_hooks),
+        )
+
+    @classmethod
+    def canary(
+        cls,
+        *,
+        percent: float = defaults.CANARY_PERCENT,
+        step_bake_time: cdk.Duration = defaults.CANARY_BAKE_TIME,
+        bake_time: cdk.Duration = defaults.BAKE_TIME,
+        test_traffic: TestTraffic | None = None,
+        lifecycle_hooks: Sequence[LifecycleHook] = (),
+    ) -> DeploymentStrategy:
+        """ECS-native canary: ``percent`` of traffic first, the rest after ``step_bake_time``.
+
+        Args:
+            percent: share of production traffic for the canary, 0.1-100 in steps of 0.1.
+                Default: 10.
+            step_bake_time: how long the canary runs before the rest shifts, 0-1440
+                minutes. Default: 10 minutes.
+            bake_time: both sets kept after the full shift, 0-1440 minutes. Default: 10 minutes.
+            test_traffic: Default: ``TestTraffic()``.
+            lifecycle_hooks: Default: none.
+        """
+        return cls(
+            kind=CANARY,
+            step_percent=percent,
+            step_bake_time=step_bake_time,
+            bake_time=bake_time,
+            test_traffic=test_traffic or TestTraffic(),
+            lifecycle_hooks=tuple(lifecycle_hooks),
+        )
+
+    @classmethod
+    def linear(
+        cls,
+        *,
+        step_percent: float = defaults.LINEAR_STEP_PERCENT,
+        step_bake_time: cdk.Duration = defaults.LINEAR_STEP_BAKE_TIME,
+        bake_time: cdk.Duration = defaults.BAKE_TIME,
+        test_traffic: TestTraffic | None = None,
+        lifecycle_hooks: Sequence[LifecycleHook] = (),
+    ) -> DeploymentStrategy:
+        """ECS-native linear: ``step_percent`` more traffic every ``step_bake_time``.
+
+        Args:
+            step_percent: traffic added per step, 3-100 in steps of 0.1. Default: 10.
+            step_bake_time: wait between steps, 0-1440 minutes. Default: 6 minutes.
+            bake_time: both sets kept after the full shift, 0-1440 minutes. Default: 10 minutes.
+            test_traffic: Default: ``TestTraffic()``.
+            lifecycle_hooks: Default: none.
+        """
+        return cls(
+            kind=LINEAR,
+            step_percent=step_percent,
+            step_bake_time=step_bake_time,
+            bake_time=bake_time,
+            test_traffic=test_traffic or TestTraffic(),
+            lifecycle_hooks=tuple(lifecycle_hooks),
+        )
+
+    @classmethod
+    def code_deploy_blue_green(
+        cls,
+        *,
+        config: codedeploy.IEcsDeploymentConfig = defaults.CODE_DEPLOY_CONFIG,
+        termination_wait: cdk.Duration = defaults.BAKE_TIME,
+        test_traffic: TestTraffic | None = None,
+    ) -> DeploymentStrategy:
+        """Blue/green through CodeDeploy, with auto-rollback on failure, stop and alarm.
+
+        Args:
+            config: e.g. ``codedeploy.EcsDeploymentConfig.CANARY_10_PERCENT_5_MINUTES``,
+                ``LINEAR_10_PERCENT_EVERY_1_MINUTES`` or ``ALL_AT_ONCE``.
+                Default: canary 10 % for 5 minutes.
+            termination_wait: blue tasks kept after the shift, 0-2880 minutes. Default: 10 minutes.
+            test_traffic: Default: ``TestTraffic()``.
+        """
+        return cls(
+            kind=CODE_DEPLOY,
+            code_deploy_config=config,
+            termination_wait=termination_wait,
+            test_traffic=test_traffic or TestTraffic(),
+        )
+
+    @property
+    def shifts_traffic(self) -> bool:
+        """True for every strategy that runs a second (green) target group."""
+        return self.kind != ROLLING
+
+    def check(self, problems: Problems, *, shares_listener: bool) -> None:
+        """Record every problem with this strategy (``shares_listener``: a routed service)."""
+        if self.kind == ROLLING:
+            problems.in_range("deployment.min_healthy_percent", self.min_healthy_percent, 0, 100)
+            if problems.in_range(
+                "deployment.max_healthy_percent", self.max_healthy_percent, 100, 200
+            ):
+                problems.require(
+                    self.max_healthy_percent > self.min_healthy_percent,
+                    "deployment.max_healthy_percent",
+                    "must exceed min_healthy_percent or a rolling deploy cannot start a task",
+                    (self.min_healthy_percent, self.max_healthy_percent),
+                    "keep 100 / 200, or e.g. 50 / 100 to roll in place",
+                )
+            return
+        _check_minutes(problems, "deployment.bake_time", self.bake_time)
+        _check_minutes(problems, "deployment.step_bake_time", self.step_bake_time)
+        if self.kind == CANARY:
+            _check_percent(problems, "deployment.percent", self.step_percent, 0.1)
+        if self.kind == LINEAR:
+            _check_percent(problems, "deployment.step_percent", self.step_percent, 3.0)
+        total = self.total_minutes()
+        if total is not None:
+            problems.require(
+                total <= _MAX_BAKE_MINUTES,
+                "deployment",
+                f"shifts and bakes for {total:g} minutes in all; ECS ends a deployment's "
+                f"bake stages at {_MAX_BAKE_MINUTES} minutes (24 hours)",
+                self.kind,
+                "use larger steps, shorter step_bake_time or a shorter bake_time",
+            )
+        if self.kind == CODE_DEPLOY:
+            problems.seconds_in_range(
+                "deployment.termination_wait", self.termination_wait, 0, 2880 * 60
+            )
+            problems.require(
+                not shares_listener,
+                "deployment",
+                "CodeDeploy shifts the listener's default action, so the service must own the "
+                "whole listener",
+                "routing with paths, hosts or a priority",
+                "drop routing (own load balancer) or use DeploymentStrategy.canary()/linear()",
+            )
+        if self.test_traffic is not None:
+            port = self.test_traffic.port
+            if problems.in_range("deployment.test_traffic.port", port, 1, 65535):
+                problems.require(
+                    port not in (defaults.HTTPS_PORT, 80),
+                    "deployment.test_traffic.port",
+                    "is a production port",
+                    port,
+                    f"use another port, e.g. {defaults.TEST_LISTENER_PORT}",
+                )
+            anywhere = [p.unique_id for p in self.test_traffic.sources if _is_anywhere(p)]
+            problems.require(
+                not anywhere,
+                "deployment.test_traffic.sources",
+                "the test listener must never be open to the internet",
+                anywhere,
+                "name the callers: a security group, a prefix list or a private CIDR",
+            )
+        names = [hook.name for hook in self.lifecycle_hooks]
+        for hook in self.lifecycle_hooks:
+            problems.require(
+                bool(_PASCAL.match(hook.name)) and names.count(hook.name) == 1,
+                "deployment.lifecycle_hooks name",
+                "must be unique and PascalCase",
+                hook.name,
+                "e.g. 'SmokeTest'",
+            )
+            problems.require(
+                bool(hook.stages),
+                f"deployment.lifecycle_hooks[{hook.name}].stages",
+                "names no stage",
+                [],
+                "e.g. [ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT]",
+            )
+
+    def total_minutes(self) -> float | None:
+        """Minutes of traffic shifting and baking one deployment takes (None: not native/unknown)."""
+        if self.kind not in _NATIVE:
+            return None
+        durations = [d for d in (self.bake_time, self.step_bake_time) if d is not None]
+        if any(is_token(d.to_minutes()) for d in durations) or (
+            self.step_percent is not None and is_token(self.step_percent)
+        ):
+            return None
+        bake = self.bake_time.to_minutes() if self.bake_time else 0
+        step_bake = self.step_bake_time.to_minutes() if self.step_bake_time else 0
+        if self.kind == CANARY:
+            return step_bake + bake
+        if self.kind == LINEAR and self.step_percent and self.step_percent > 0:
+            return (math.ceil(100 / self.step_percent) - 1) * step_bake + bake
+        return bake
+
+    def service_properties(self) -> dict[str, Any]:
+        """The ``ecs.FargateService`` arguments this strategy sets."""
+        props: dict[str, Any] = {
+            "min_healthy_percent": self.min_healthy_percent,
+            "max_healthy_percent": self.max_healthy_percent,
+        }
+        if self.kind == CODE_DEPLOY:
+            props["deployment_controller"] = ecs.DeploymentController(
+                type=ecs.DeploymentControllerType.CODE_DEPLOY
+            )
+            return props
+        props["circuit_breaker"] = ecs.DeploymentCircuitBreaker(enable=True, rollback=True)
+        if self.kind in _NATIVE:
+            props["deployment_strategy"] = {
+                BLUE_GREEN: ecs.DeploymentStrategy.BLUE_GREEN,
+                CANARY: ecs.DeploymentStrategy.CANARY,
+                LINEAR: ecs.DeploymentStrategy.LINEAR,
+            }[self.kind]
+            props["bake_time"] = self.bake_time
+            shift = ecs.TrafficShiftConfig(
+                step_percent=self.step_percent, step_bake_time=self.step_bake_time
+            )
+            if self.kind == CANARY:
+                props["canary_configuration"] = shift
+            if self.kind == LINEAR:
+                props["linear_configuration"] = shift
+        return props
+
+
+def _check_minutes(problems: Problems, argument: str, value: cdk.Duration | None) -> None:
+    problems.seconds_in_range(argument, value, 0, _MAX_BAKE_MINUTES * 60)
+
+
+def _check_percent(problems: Problems, argument: str, value: float | None, low: float) -> None:
+    if value is None or is_token(value):
+        return
+    if problems.in_range(argument, value, low, 100, "percent"):
+        problems.require(
+            abs(value * 10 - round(value * 10)) < 1e-9,
+            argument,
+            "must be a multiple of 0.1",
+            value,
+            "e.g. 10 or 12.5",
+        )
+
+
+def _is_anywhere(peer: ec2.IPeer) -> bool:
+    return peer.unique_id in ("0.0.0.0/0", "::/0")
+
+
+@dataclass
+class DeploymentResources:
+    """What a traffic-shifting strategy adds next to the service.
+
+    Attributes:
+        alternate_target_group: the green target group (None for rolling).
+        test_listener / test_rule: where test traffic enters (None for rolling).
+        role: the role ECS uses to shift traffic (native strategies).
+        deployment_group: the CodeDeploy deployment group (CodeDeploy only).
+    """
+
+    alternate_target_group: elbv2.ApplicationTargetGroup | None = None
+    test_listener: elbv2.ApplicationListener | None = None
+    test_rule: elbv2.ApplicationListenerRule | None = None
+    role: iam.IRole | None = None
+    deployment_group: codedeploy.EcsDeploymentGroup | None = None
+
+
+def traffic_shift_role(scope: Construct) -> iam.Role:
+    """The role ECS assumes to move listener rules between the blue and green target groups."""
+    role = iam.Role(
+        scope,
+        "TrafficShiftRole",
+        assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
+        description="ECS blue/green: shift listener rules between the service's target groups",
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name(
+                "AmazonECSInfrastructureRolePolicyForLoadBalancers"
+            )
+        ],
+    )
+    compliance.ECS_BLUE_GREEN_ROLE.apply(role)
+    return role
+
+
+def lifecycle_hook_role(scope: Construct, hook: LifecycleHook) -> iam.IRole:
+    """A role ECS assumes to invoke exactly ``hook.function`` (no version wildcard)."""
+    role = iam.Role(
+        scope,
+        f"{hook.name}HookRole",
+        assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
+        description=f"ECS deployment lifecycle hook {hook.name}: invoke its function",
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["lambda:InvokeFunction"], resources=[hook.function.function_arn]
+        )
+    )
+    compliance.GRANT_DEFAULT_POLICY.apply(role)
+    # CDK's hook target grants invoke on every version too; the immutable view keeps it exact.
+    return role.without_policy_updates()
+
+
+def code_deploy_group(
+    scope: Construct,
+    strategy: DeploymentStrategy,
+    *,
+    service: ecs.FargateService,
+    blue: elbv2.ApplicationTargetGroup,
+    green: elbv2.ApplicationTargetGroup,
+    listener: elbv2.ApplicationListener,
+    test_listener: elbv2.ApplicationListener | None,
+    alarms: Sequence[cloudwatch.IAlarm],
+) -> codedeploy.EcsDeploymentGroup:
+    """A CodeDeploy deployment group that rolls back on failure, on stop and on alarm."""
+    group = codedeploy.EcsDeploymentGroup(
+        scope,
+        "DeploymentGroup",
+        service=service,
+        deployment_config=strategy.code_deploy_config,
+        blue_green_deployment_config=codedeploy.EcsBlueGreenDeploymentConfig(
+            blue_target_group=blue,
+            green_target_group=green,
+            listener=listener,
+            test_listener=test_listener,
+            termination_wait_time=strategy.termination_wait,
+        ),
+        alarms=list(alarms),
+        auto_rollback=codedeploy.AutoRollbackConfig(
+            failed_deployment=True, stopped_deployment=True, deployment_in_alarm=bool(alarms)
+        ),
+    )
+    compliance.CODEDEPLOY_SERVICE_ROLE.apply(group.role)
+    return group

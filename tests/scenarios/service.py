@@ -1,0 +1,180 @@
+"""Scenarios for AlbFargateService and its autoscaling."""
+
+import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+
+from ecs_patterns_plus import (
+    AlbFargateService,
+    DomainOptions,
+    HardenedCluster,
+    HardenedTaskDefinition,
+    HealthCheckOptions,
+    ListenerRouting,
+    ScalingOptions,
+    ScheduledScalingOptions,
+    SecureLoadBalancer,
+    SecureVpc,
+    StepScalingOptions,
+    TargetHealthCheck,
+)
+
+from . import scenario
+from .common import certificate, hosted_zone
+
+
+def _platform(stack: cdk.Stack) -> tuple[SecureVpc, HardenedCluster]:
+    network = SecureVpc(stack, "Network", nat_gateways=1)
+    return network, HardenedCluster(stack, "Platform", vpc=network.vpc)
+
+
+def _task(
+    stack: cdk.Stack, construct_id: str = "Task", *, name: str = "app"
+) -> HardenedTaskDefinition:
+    repository = ecr.Repository.from_repository_name(stack, f"{construct_id}Repository", name)
+    return HardenedTaskDefinition(
+        stack,
+        construct_id,
+        image=ecs.ContainerImage.from_ecr_repository(repository, "1.4.2"),
+        container_port=8080,
+        health_check=HealthCheckOptions(
+            command=["CMD-SHELL", "curl -fsS http://localhost:8080/health || exit 1"],
+            start_period=cdk.Duration.seconds(60),
+        ),
+    )
+
+
+@scenario("ServiceDefaults")
+def service_defaults(stack: cdk.Stack) -> None:
+    network, platform = _platform(stack)
+    load_balancer = SecureLoadBalancer(
+        stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+    )
+    AlbFargateService(
+        stack,
+        "Web",
+        cluster=platform.cluster,
+        task_definition=_task(stack),
+        load_balancer=load_balancer,
+        endpoints=network.endpoints,
+    )
+
+
+@scenario("ServiceInternetFacing")
+def service_internet_facing(stack: cdk.Stack) -> None:
+    network, platform = _platform(stack)
+    load_balancer = SecureLoadBalancer(
+        stack,
+        "LoadBalancer",
+        vpc=network.vpc,
+        internet_facing=True,
+        http_redirect=True,
+        domain=DomainOptions(domain_name="app.example.com", hosted_zone=hosted_zone(stack)),
+    )
+    AlbFargateService(
+        stack,
+        "Web",
+        cluster=platform.cluster,
+        task_definition=_task(stack),
+        load_balancer=load_balancer,
+        health_check=TargetHealthCheck(path="/actuator/health", success_codes="200"),
+        capacity_provider_strategy=[
+            ecs.CapacityProviderStrategy(capacity_provider="FARGATE", base=1, weight=1),
+            ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=3),
+        ],
+        slow_start=cdk.Duration.seconds(30),
+    )
+
+
+@scenario("ServiceSharedLoadBalancer")
+def service_shared_load_balancer(stack: cdk.Stack) -> None:
+    network, platform = _platform(stack)
+    load_balancer = SecureLoadBalancer(
+        stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+    )
+    AlbFargateService(
+        stack,
+        "Api",
+        cluster=platform.cluster,
+        task_definition=_task(stack, "ApiTask", name="api"),
+        load_balancer=load_balancer,
+        routing=ListenerRouting(priority=10, path_patterns=["/api/*"]),
+    )
+    AlbFargateService(
+        stack,
+        "Web",
+        cluster=platform.cluster,
+        task_definition=_task(stack, "WebTask", name="web"),
+        load_balancer=load_balancer,
+        routing=ListenerRouting(priority=20, host_headers=["www.example.com"]),
+    )
+
+
+@scenario("ServiceScalingModes")
+def service_scaling_modes(stack: cdk.Stack) -> None:
+    network, platform = _platform(stack)
+    load_balancer = SecureLoadBalancer(
+        stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+    )
+    queue_depth = cloudwatch.Metric(
+        namespace="MyApp", metric_name="QueueDepth", statistic="Average"
+    )
+    AlbFargateService(
+        stack,
+        "Web",
+        cluster=platform.cluster,
+        task_definition=_task(stack),
+        load_balancer=load_balancer,
+        desired_count=3,
+        scaling=ScalingOptions(
+            min_capacity=2,
+            max_capacity=20,
+            cpu_target_percent=60,
+            memory_target_percent=70,
+            requests_per_target=800,
+            step_scaling=[
+                StepScalingOptions(
+                    name="QueueDepth",
+                    metric=queue_depth,
+                    steps=[
+                        appscaling.ScalingInterval(upper=10, change=-1),
+                        appscaling.ScalingInterval(lower=100, change=+2),
+                        appscaling.ScalingInterval(lower=500, change=+5),
+                    ],
+                )
+            ],
+            schedules=[
+                ScheduledScalingOptions(
+                    name="BusinessHours",
+                    schedule=appscaling.Schedule.cron(hour="8", minute="0", week_day="MON-FRI"),
+                    min_capacity=6,
+                    time_zone=cdk.TimeZone.ASIA_SEOUL,
+                ),
+                ScheduledScalingOptions(
+                    name="Night",
+                    schedule=appscaling.Schedule.cron(hour="20", minute="0"),
+                    min_capacity=2,
+                    time_zone=cdk.TimeZone.ASIA_SEOUL,
+                ),
+            ],
+        ),
+    )
+
+
+@scenario("ServiceFixedCount")
+def service_fixed_count(stack: cdk.Stack) -> None:
+    network, platform = _platform(stack)
+    load_balancer = SecureLoadBalancer(
+        stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+    )
+    AlbFargateService(
+        stack,
+        "Web",
+        cluster=platform.cluster,
+        task_definition=_task(stack),
+        load_balancer=load_balancer,
+        desired_count=3,
+        scaling=None,
+    )

@@ -1,0 +1,407 @@
+"""Intent tests: the guarantees of AlbFargateService and its autoscaling, by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+
+from ecs_patterns_plus import (
+    AlbFargateService,
+    DeploymentStrategy,
+    HardenedCluster,
+    HardenedTaskDefinition,
+    ListenerRouting,
+    ScalingOptions,
+    ScheduledScalingOptions,
+    SecureLoadBalancer,
+    SecureVpc,
+    StepScalingOptions,
+    TargetHealthCheck,
+    ValidationError,
+)
+from tests.scenarios.common import certificate
+from tests.synth import Synthesized
+from tests.util import logical_id, resources_of, stack_for_errors
+
+SERVICE = "AWS::ECS::Service"
+TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
+RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
+POLICY = "AWS::ApplicationAutoScaling::ScalingPolicy"
+TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"
+
+
+def _one(synth: Synthesized, stack: str, resource_type: str) -> dict[str, Any]:
+    (resource,) = resources_of(synth, stack, resource_type).values()
+    return resource["Properties"]
+
+
+def _group_rules(synth: Synthesized, stack: str, resource_type: str, group: str) -> list[dict]:
+    return [
+        rule["Properties"]
+        for rule in resources_of(synth, stack, resource_type).values()
+        if rule["Properties"]["GroupId"] == {"Fn::GetAtt": [group, "GroupId"]}
+    ]
+
+
+def test_tasks_run_in_private_subnets_without_public_ip(scenarios: Synthesized) -> None:
+    config = _one(scenarios, "ServiceDefaults", SERVICE)["NetworkConfiguration"][
+        "AwsvpcConfiguration"
+    ]
+    assert config["AssignPublicIp"] == "DISABLED"
+    assert [subnet["Ref"][:27] for subnet in config["Subnets"]] == [
+        "NetworkVpcPrivateSubnet1Sub",
+        "NetworkVpcPrivateSubnet2Sub",
+    ]
+
+
+def test_service_group_admits_only_the_load_balancer_on_the_container_port(
+    scenarios: Synthesized,
+) -> None:
+    service_group = logical_id(scenarios, "ServiceDefaults", "Web/SecurityGroup")
+    lb_group = logical_id(scenarios, "ServiceDefaults", "LoadBalancer/SecurityGroup")
+    template = scenarios.template_json("ServiceDefaults")
+    assert "SecurityGroupIngress" not in template["Resources"][service_group]["Properties"]
+    ingress = _group_rules(
+        scenarios, "ServiceDefaults", "AWS::EC2::SecurityGroupIngress", service_group
+    )
+    assert ingress == [
+        {
+            "Description": "Load balancer to the container port",
+            "FromPort": 8080,
+            "GroupId": {"Fn::GetAtt": [service_group, "GroupId"]},
+            "IpProtocol": "tcp",
+            "SourceSecurityGroupId": {"Fn::GetAtt": [lb_group, "GroupId"]},
+            "ToPort": 8080,
+        }
+    ]
+
+
+def test_service_egress_is_https_and_the_endpoints_only(scenarios: Synthesized) -> None:
+    service_group = logical_id(scenarios, "ServiceDefaults", "Web/SecurityGroup")
+    endpoints_group = logical_id(scenarios, "ServiceDefaults", "Network/Endpoints/SecurityGroup")
+    group = scenarios.template_json("ServiceDefaults")["Resources"][service_group]["Properties"]
+    assert [(r["CidrIp"], r["FromPort"], r["ToPort"]) for r in group["SecurityGroupEgress"]] == [
+        ("0.0.0.0/0", 443, 443)
+    ]
+    egress = _group_rules(
+        scenarios, "ServiceDefaults", "AWS::EC2::SecurityGroupEgress", service_group
+    )
+    assert [(r["DestinationSecurityGroupId"]["Fn::GetAtt"][0], r["FromPort"]) for r in egress] == [
+        (endpoints_group, 443)
+    ]
+
+
+def test_safe_rolling_deployment_defaults(scenarios: Synthesized) -> None:
+    service = _one(scenarios, "ServiceDefaults", SERVICE)
+    config = service["DeploymentConfiguration"]
+    assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert (config["MinimumHealthyPercent"], config["MaximumPercent"]) == (100, 200)
+    assert service["AvailabilityZoneRebalancing"] == "ENABLED"
+    assert service["PropagateTags"] == "SERVICE"
+    assert service["EnableECSManagedTags"] is True
+    assert service["EnableExecuteCommand"] is False
+    assert service["PlatformVersion"] == "LATEST"
+
+
+def test_grace_period_derived_from_the_container_start_period(scenarios: Synthesized) -> None:
+    # 60 s start period + (2 healthy checks + 1) x 10 s interval
+    assert _one(scenarios, "ServiceDefaults", SERVICE)["HealthCheckGracePeriodSeconds"] == 90
+
+
+def test_tuned_target_group_for_fast_safe_rollouts(scenarios: Synthesized) -> None:
+    group = _one(scenarios, "ServiceDefaults", TARGET_GROUP)
+    assert group["TargetType"] == "ip"
+    assert group["HealthCheckIntervalSeconds"] == 10
+    assert group["HealthCheckTimeoutSeconds"] == 5
+    assert group["HealthyThresholdCount"] == 2
+    assert group["UnhealthyThresholdCount"] == 3
+    assert group["Matcher"] == {"HttpCode": "200-299"}
+    attributes = {a["Key"]: a["Value"] for a in group["TargetGroupAttributes"]}
+    assert attributes["deregistration_delay.timeout_seconds"] == "30"
+
+
+def test_health_check_path_and_slow_start(scenarios: Synthesized) -> None:
+    group = _one(scenarios, "ServiceInternetFacing", TARGET_GROUP)
+    assert group["HealthCheckPath"] == "/actuator/health"
+    assert group["Matcher"] == {"HttpCode": "200"}
+    attributes = {a["Key"]: a["Value"] for a in group["TargetGroupAttributes"]}
+    assert attributes["slow_start.duration_seconds"] == "30"
+
+
+def test_capacity_provider_strategy_replaces_launch_type(scenarios: Synthesized) -> None:
+    service = _one(scenarios, "ServiceInternetFacing", SERVICE)
+    assert "LaunchType" not in service
+    assert service["CapacityProviderStrategy"] == [
+        {"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1},
+        {"CapacityProvider": "FARGATE_SPOT", "Weight": 3},
+    ]
+
+
+def test_catch_all_route_at_lowest_priority(scenarios: Synthesized) -> None:
+    rule = _one(scenarios, "ServiceDefaults", RULE)
+    assert rule["Priority"] == 50000
+    assert rule["Conditions"] == [
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}
+    ]
+
+
+def test_two_services_share_one_load_balancer_by_path_and_host(scenarios: Synthesized) -> None:
+    stack = "ServiceSharedLoadBalancer"
+    scenarios.template(stack).resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 1)
+    rules = sorted(
+        (rule["Properties"] for rule in resources_of(scenarios, stack, RULE).values()),
+        key=lambda rule: rule["Priority"],
+    )
+    assert [(rule["Priority"], rule["Conditions"]) for rule in rules] == [
+        (10, [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}}]),
+        (
+            20,
+            [
+                {"Field": "host-header", "HostHeaderConfig": {"Values": ["www.example.com"]}},
+                {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}},
+            ],
+        ),
+    ]
+    groups = {rule["Actions"][0]["TargetGroupArn"]["Ref"][:3] for rule in rules}
+    assert groups == {"Api", "Web"}
+
+
+def test_autoscaled_service_leaves_desired_count_to_autoscaling(scenarios: Synthesized) -> None:
+    assert "DesiredCount" not in _one(scenarios, "ServiceDefaults", SERVICE)
+    target = _one(scenarios, "ServiceDefaults", TARGET)
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
+
+
+def test_fixed_count_service_pins_desired_count(scenarios: Synthesized) -> None:
+    assert _one(scenarios, "ServiceFixedCount", SERVICE)["DesiredCount"] == 3
+    scenarios.template("ServiceFixedCount").resource_count_is(TARGET, 0)
+
+
+def test_cpu_target_tracking_at_50_percent_by_default(scenarios: Synthesized) -> None:
+    policy = _one(scenarios, "ServiceDefaults", POLICY)
+    assert policy["TargetTrackingScalingPolicyConfiguration"] == {
+        "PredefinedMetricSpecification": {
+            "PredefinedMetricType": "ECSServiceAverageCPUUtilization"
+        },
+        "ScaleInCooldown": 300,
+        "ScaleOutCooldown": 60,
+        "TargetValue": 50,
+    }
+
+
+def test_every_scaling_mode_combines(scenarios: Synthesized) -> None:
+    stack = "ServiceScalingModes"
+    target = _one(scenarios, stack, TARGET)
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 20)
+    tracking = {
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"][
+            "PredefinedMetricSpecification"
+        ]["PredefinedMetricType"]: p["Properties"]["TargetTrackingScalingPolicyConfiguration"][
+            "TargetValue"
+        ]
+        for p in resources_of(scenarios, stack, POLICY).values()
+        if p["Properties"]["PolicyType"] == "TargetTrackingScaling"
+    }
+    assert tracking == {
+        "ECSServiceAverageCPUUtilization": 60,
+        "ECSServiceAverageMemoryUtilization": 70,
+        "ALBRequestCountPerTarget": 800,
+    }
+    steps = [
+        p["Properties"]["StepScalingPolicyConfiguration"]
+        for p in resources_of(scenarios, stack, POLICY).values()
+        if p["Properties"]["PolicyType"] == "StepScaling"
+    ]
+    assert len(steps) == 2  # one policy for scale-out bands, one for scale-in
+    scheduled = target["ScheduledActions"]
+    assert [(a["Schedule"], a["Timezone"], a["ScalableTargetAction"]) for a in scheduled] == [
+        ("cron(0 8 ? * MON-FRI *)", "Asia/Seoul", {"MinCapacity": 6}),
+        ("cron(0 20 * * ? *)", "Asia/Seoul", {"MinCapacity": 2}),
+    ]
+    step_alarms = [
+        alarm
+        for alarm in resources_of(scenarios, stack, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == "QueueDepth"
+    ]
+    assert len(step_alarms) == 2  # the upper and lower bands
+
+
+# --- Bad input ---------------------------------------------------------------------------------
+
+
+def _service(**kwargs: Any) -> None:
+    stack = stack_for_errors()
+    network = SecureVpc(stack, "Network", endpoints=())
+    platform = HardenedCluster(stack, "Platform", vpc=network.vpc)
+    repository = ecr.Repository.from_repository_name(stack, "Repository", "app")
+    task_options = kwargs.pop("task_options", {"container_port": 8080})
+    task = HardenedTaskDefinition(
+        stack,
+        "Task",
+        image=ecs.ContainerImage.from_ecr_repository(repository, "1.0.0"),
+        **task_options,
+    )
+    load_balancer = SecureLoadBalancer(
+        stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+    )
+    AlbFargateService(
+        stack,
+        "Web",
+        cluster=platform.cluster,
+        task_definition=task,
+        load_balancer=load_balancer,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"task_options": {}}, r"task_definition: has no container port"),
+        ({"enable_exec": True}, r"enable_exec: needs a task definition prepared for ECS Exec"),
+        ({"desired_count": -1}, r"desired_count: must be between 0 and 5000"),
+        (
+            {"health_check": TargetHealthCheck(path="health")},
+            r"health_check.path: must be an absolute",
+        ),
+        (
+            {"health_check": TargetHealthCheck(timeout=Duration.seconds(10))},
+            r"health_check.timeout: must be shorter than health_check.interval",
+        ),
+        (
+            {"health_check": TargetHealthCheck(interval=Duration.seconds(1))},
+            r"health_check.interval: must be between 5 and 300 seconds",
+        ),
+        (
+            {"health_check": TargetHealthCheck(healthy_threshold=1)},
+            r"health_check.healthy_threshold",
+        ),
+        (
+            {"health_check": TargetHealthCheck(unhealthy_threshold=11)},
+            r"health_check.unhealthy_threshold",
+        ),
+        ({"health_check": TargetHealthCheck(success_codes="ok")}, r"health_check.success_codes"),
+        (
+            {"deregistration_delay": Duration.seconds(4000)},
+            r"deregistration_delay: must be between 0",
+        ),
+        ({"slow_start": Duration.seconds(10)}, r"slow_start: must be between 30 and 900"),
+        (
+            {"deployment": DeploymentStrategy.rolling(min_healthy_percent=101)},
+            r"deployment.min_healthy_percent: must be between 0 and 100",
+        ),
+        (
+            {"deployment": DeploymentStrategy.rolling(max_healthy_percent=250)},
+            r"deployment.max_healthy_percent: must be between 100 and 200",
+        ),
+        (
+            {"deployment": DeploymentStrategy.rolling(max_healthy_percent=100)},
+            r"deployment.max_healthy_percent: must exceed min_healthy_percent",
+        ),
+        (
+            {
+                "capacity_provider_strategy": [
+                    ecs.CapacityProviderStrategy(capacity_provider="SPOT", weight=1)
+                ]
+            },
+            r"capacity_provider_strategy: unknown capacity provider",
+        ),
+        (
+            {
+                "capacity_provider_strategy": [
+                    ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=-1)
+                ]
+            },
+            r"capacity_provider_strategy: weights must be between 0 and 1000",
+        ),
+        (
+            {"routing": ListenerRouting(priority=0)},
+            r"routing.priority: must be between 1 and 50000",
+        ),
+        (
+            {"desired_count": 12},
+            r"scaling: needs min_capacity <= desired_count <= max_capacity; got 'min 12, desired 12, max 10'",
+        ),
+        (
+            {"scaling": ScalingOptions(min_capacity=5)},
+            r"scaling: needs min_capacity <= desired_count <= max_capacity",
+        ),
+        ({"scaling": ScalingOptions(max_capacity=0)}, r"scaling.max_capacity: must be between 1"),
+        (
+            {"scaling": ScalingOptions(cpu_target_percent=95)},
+            r"scaling.cpu_target_percent: must be between 10 and 90",
+        ),
+        ({"scaling": ScalingOptions(cpu_target_percent=None)}, r"scaling: has no scaling policy"),
+        ({"scaling": ScalingOptions(requests_per_target=0)}, r"scaling.requests_per_target"),
+        (
+            {"scaling": ScalingOptions(scale_in_cooldown=Duration.hours(2))},
+            r"scaling.scale_in_cooldown: must be between 0 and 3600 seconds",
+        ),
+        (
+            {
+                "scaling": ScalingOptions(
+                    schedules=[
+                        ScheduledScalingOptions(
+                            name="Peak", schedule=appscaling.Schedule.rate(Duration.hours(1))
+                        )
+                    ]
+                )
+            },
+            r"scaling.schedules\[Peak\]: sets neither min_capacity nor max_capacity",
+        ),
+        (
+            {
+                "scaling": ScalingOptions(
+                    schedules=[
+                        ScheduledScalingOptions(
+                            name="Peak",
+                            schedule=appscaling.Schedule.rate(Duration.hours(1)),
+                            min_capacity=5,
+                            max_capacity=2,
+                        )
+                    ]
+                )
+            },
+            r"scaling.schedules\[Peak\]: min_capacity exceeds max_capacity",
+        ),
+        (
+            {
+                "scaling": ScalingOptions(
+                    step_scaling=[
+                        StepScalingOptions(
+                            name="queue-depth",
+                            metric=cloudwatch.Metric(namespace="A", metric_name="B"),
+                            steps=[appscaling.ScalingInterval(lower=10, change=1)],
+                        )
+                    ]
+                )
+            },
+            r"must be unique and PascalCase; got 'queue-depth'",
+        ),
+    ],
+)
+def test_service_rejects_bad_input(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _service(**kwargs)
+
+
+def test_step_scaling_needs_a_scale_in_band() -> None:
+    scaling = ScalingOptions(
+        step_scaling=[
+            StepScalingOptions(
+                name="QueueDepth",
+                metric=cloudwatch.Metric(namespace="A", metric_name="B"),
+                steps=[appscaling.ScalingInterval(lower=10, change=1)],
+            )
+        ]
+    )
+    with pytest.raises(
+        ValidationError, match=r"scaling.step_scaling\[QueueDepth\].steps: needs at least two"
+    ):
+        _service(scaling=scaling)
