@@ -6,6 +6,7 @@ import aws_cdk as cdk
 
 from ecs_patterns_plus import enable_compliance_checks
 
+from .batch_stack import BatchStack
 from .config import AppConfig
 from .network_stack import NetworkStack
 from .platform_stack import PlatformStack
@@ -21,6 +22,15 @@ def build_app(app: cdk.App) -> dict[str, cdk.Stack]:
         app, "Platform", vpc=network.vpc, env=env, stack_name=config.stack_name("platform")
     )
     stacks: dict[str, cdk.Stack] = {"Network": network, "Platform": platform}
+    stacks["Batch"] = BatchStack(
+        app,
+        "Batch",
+        vpc=network.vpc,
+        cluster=platform.cluster,
+        endpoints=network.network.endpoints,
+        env=env,
+        stack_name=config.stack_name("batch"),
+    )
     for stack in stacks.values():
         cdk.Tags.of(stack).add("project", "ecs-patterns-plus")
         cdk.Tags.of(stack).add("stage", config.stage)

@@ -1,0 +1,559 @@
+"""Intent tests: the guarantees of ScheduledTask and OneOffTask, by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_scheduler as scheduler
+
+from ecs_patterns_plus import (
+    Ec2CapacityOptions,
+    HardenedCluster,
+    OneOffTask,
+    ScheduledTask,
+    ValidationError,
+)
+from tests.synth import Synthesized
+from tests.util import resources_of, stack_for_errors
+
+IMAGE = "public.ecr.aws/example/job@sha256:" + "0123456789abcdef" * 4
+
+
+def _resource(synth: Synthesized, stack: str, resource_type: str, prefix: str) -> dict[str, Any]:
+    (resource,) = [
+        r for k, r in resources_of(synth, stack, resource_type).items() if k.startswith(prefix)
+    ]
+    return resource["Properties"]
+
+
+def _schedule(synth: Synthesized, stack: str, prefix: str) -> dict[str, Any]:
+    return _resource(synth, stack, "AWS::Scheduler::Schedule", prefix)
+
+
+def _ecs_parameters(synth: Synthesized, stack: str, prefix: str) -> dict[str, Any]:
+    return _schedule(synth, stack, prefix)["Target"]["EcsParameters"]
+
+
+def _statements(policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+
+def _join(value: dict[str, Any]) -> str:
+    """A Fn::Join as text, references shown as <LogicalId>."""
+
+    def text(part: Any) -> str:
+        if isinstance(part, str):
+            return part
+        if "Ref" in part:
+            return f"<{part['Ref']}>"
+        if "Fn::GetAtt" in part:
+            return f"<{part['Fn::GetAtt'][0]}>"
+        if "Fn::Join" in part:
+            return part["Fn::Join"][0].join(text(p) for p in part["Fn::Join"][1])
+        raise AssertionError(part)
+
+    return text(value)
+
+
+# --- Schedules -------------------------------------------------------------------------------
+
+
+def test_cron_runs_in_its_time_zone(scenarios: Synthesized) -> None:
+    schedule = _schedule(scenarios, "JobNightly", "NightlySchedule")
+    assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == "Asia/Seoul"
+    assert schedule["State"] == "ENABLED"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+
+
+def test_one_time_and_rate_schedules(scenarios: Synthesized) -> None:
+    backfill = _schedule(scenarios, "JobOneOff", "BackfillSchedule")
+    assert backfill["ScheduleExpression"] == "at(2030-01-15T02:30:00)"
+    assert backfill["ScheduleExpressionTimezone"] == "Asia/Seoul"
+    inference = _schedule(scenarios, "JobGpuOnEc2", "InferenceSchedule")
+    assert inference["ScheduleExpression"] == "rate(6 hours)"
+
+
+def test_flexible_time_window(scenarios: Synthesized) -> None:
+    schedule = _schedule(scenarios, "JobGpuOnEc2", "InferenceSchedule")
+    assert schedule["FlexibleTimeWindow"] == {"MaximumWindowInMinutes": 30, "Mode": "FLEXIBLE"}
+
+
+def test_retry_policy_bounds_attempts_and_age(scenarios: Synthesized) -> None:
+    nightly = _schedule(scenarios, "JobNightly", "NightlySchedule")
+    assert nightly["Target"]["RetryPolicy"] == {
+        "MaximumEventAgeInSeconds": 3600,
+        "MaximumRetryAttempts": 3,
+    }
+    backfill = _schedule(scenarios, "JobOneOff", "BackfillSchedule")
+    assert backfill["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
+
+
+def test_schedule_is_encrypted_with_a_customer_managed_key(scenarios: Synthesized) -> None:
+    schedule = _schedule(scenarios, "JobNightly", "NightlySchedule")
+    assert schedule["KmsKeyArn"] == {"Fn::GetAtt": [schedule["KmsKeyArn"]["Fn::GetAtt"][0], "Arn"]}
+    assert schedule["KmsKeyArn"]["Fn::GetAtt"][0].startswith("NightlyKey")
+    key = resources_of(scenarios, "JobNightly", "AWS::KMS::Key")[
+        schedule["KmsKeyArn"]["Fn::GetAtt"][0]
+    ]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+
+
+def test_each_job_has_its_own_schedule_group(scenarios: Synthesized) -> None:
+    schedule = _schedule(scenarios, "JobNightly", "NightlySchedule")
+    group = _resource(scenarios, "JobNightly", "AWS::Scheduler::ScheduleGroup", "NightlyGroup")
+    assert schedule["GroupName"] == group["Name"]
+
+
+# --- Where tasks run -------------------------------------------------------------------------
+
+
+def test_scheduled_tasks_default_to_fargate_spot_in_private_subnets(
+    scenarios: Synthesized,
+) -> None:
+    parameters = _ecs_parameters(scenarios, "JobNightly", "NightlySchedule")
+    assert parameters["CapacityProviderStrategy"] == [
+        {"CapacityProvider": "FARGATE_SPOT", "Weight": 1}
+    ]
+    assert "LaunchType" not in parameters
+    network = parameters["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "DISABLED"
+    assert [subnet["Ref"][:24] for subnet in network["Subnets"]] == [
+        "NetworkVpcPrivateSubnet1",
+        "NetworkVpcPrivateSubnet2",
+    ]
+    assert parameters["TaskCount"] == 1
+
+
+def test_task_security_group_has_no_inbound_and_https_out(scenarios: Synthesized) -> None:
+    group = _resource(scenarios, "JobNightly", "AWS::EC2::SecurityGroup", "NightlySecurityGroup")
+    assert "SecurityGroupIngress" not in group
+    assert [(r["FromPort"], r["CidrIp"]) for r in group["SecurityGroupEgress"]] == [
+        (443, "0.0.0.0/0")
+    ]
+    ingress = resources_of(scenarios, "JobNightly", "AWS::EC2::SecurityGroupIngress")
+    assert [i for i in ingress.values() if "Nightly" in str(i["Properties"]["GroupId"])] == []
+
+
+def test_tags_propagate_from_the_task_definition(scenarios: Synthesized) -> None:
+    parameters = _ecs_parameters(scenarios, "JobNightly", "NightlySchedule")
+    assert parameters["PropagateTags"] == "TASK_DEFINITION"
+    assert parameters["EnableECSManagedTags"] is True
+
+
+def test_gpu_job_runs_on_ec2_capacity_with_placement(scenarios: Synthesized) -> None:
+    parameters = _ecs_parameters(scenarios, "JobGpuOnEc2", "InferenceSchedule")
+    (strategy,) = parameters["CapacityProviderStrategy"]
+    assert strategy["CapacityProvider"]["Ref"].startswith("PlatformCapacityGpuCapacityProvider")
+    assert "LaunchType" not in parameters
+    assert parameters["PlacementConstraints"] == [
+        {"Expression": "attribute:ecs.instance-type =~ g5.*", "Type": "memberOf"}
+    ]
+    assert parameters["PlacementStrategy"] == [{"Field": "MEMORY", "Type": "binpack"}]
+    assert "AssignPublicIp" not in parameters["NetworkConfiguration"]["AwsvpcConfiguration"]
+
+
+def test_gpu_containers_request_gpus(scenarios: Synthesized) -> None:
+    definition = _resource(
+        scenarios, "JobGpuOnEc2", "AWS::ECS::TaskDefinition", "InferenceTaskTaskDefinition"
+    )
+    assert definition["RequiresCompatibilities"] == ["EC2"]
+    assert definition["NetworkMode"] == "awsvpc"
+    assert definition["ContainerDefinitions"][0]["ResourceRequirements"] == [
+        {"Type": "GPU", "Value": "1"}
+    ]
+
+
+def test_endpoints_admit_the_jobs(scenarios: Synthesized) -> None:
+    ingress = resources_of(scenarios, "JobGpuOnEc2", "AWS::EC2::SecurityGroupIngress")
+    sources = {i["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0] for i in ingress.values()}
+    assert any(source.startswith("InferenceSecurityGroup") for source in sources)
+    assert any(source.startswith("PlatformCapacityGpuSecurityGroup") for source in sources)
+
+
+# --- Scheduler role --------------------------------------------------------------------------
+
+
+def test_scheduler_role_trusts_only_its_schedule_group(scenarios: Synthesized) -> None:
+    role = _resource(scenarios, "JobNightly", "AWS::IAM::Role", "NightlySchedulerRole")
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    conditions = statement["Condition"]["StringEquals"]
+    assert conditions["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert conditions["aws:SourceArn"]["Fn::GetAtt"][0].startswith("NightlyGroup")
+
+
+def test_scheduler_role_runs_only_this_task_in_this_cluster(scenarios: Synthesized) -> None:
+    policy = _resource(
+        scenarios, "JobNightly", "AWS::IAM::ManagedPolicy", "NightlySchedulerRoleRunTaskPolicy"
+    )
+    statements = _statements(policy)
+    assert sorted(statements) == [
+        "DeadLetterFailures",
+        "PassItsRoles",
+        "RunTheTask",
+        "ScheduleAndQueueEncryption",
+        "TagTasksItStarts",
+    ]
+    run = statements["RunTheTask"]
+    assert run["Action"] == "ecs:RunTask"
+    assert run["Resource"]["Ref"].startswith("ReportTaskTaskDefinition")
+    assert run["Condition"]["ArnEquals"]["ecs:cluster"]["Fn::GetAtt"][0].startswith(
+        "PlatformCluster"
+    )
+    passing = statements["PassItsRoles"]
+    assert sorted(r["Fn::GetAtt"][0][:18] for r in passing["Resource"]) == [
+        "ReportTaskExecutio",
+        "ReportTaskTaskRole",
+    ]
+    assert passing["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
+    tagging = statements["TagTasksItStarts"]
+    assert (tagging["Action"], tagging["Resource"]) == ("ecs:TagResource", "*")
+    assert tagging["Condition"] == {"StringEquals": {"ecs:CreateAction": "RunTask"}}
+    assert statements["DeadLetterFailures"]["Action"] == "sqs:SendMessage"
+
+
+def test_scheduler_role_has_no_other_policy(scenarios: Synthesized) -> None:
+    policies = resources_of(scenarios, "JobNightly", "AWS::IAM::Policy")
+    assert [key for key in policies if key.startswith("Nightly")] == []
+    role = _resource(scenarios, "JobNightly", "AWS::IAM::Role", "NightlySchedulerRole")
+    assert "ManagedPolicyArns" not in role and "Policies" not in role
+
+
+# --- Dead-letter queue and alarms ------------------------------------------------------------
+
+
+def test_failed_invocations_go_to_an_encrypted_ssl_only_queue(scenarios: Synthesized) -> None:
+    target = _schedule(scenarios, "JobNightly", "NightlySchedule")["Target"]
+    queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert queue_id.startswith("NightlyDeadLetterQueue")
+    queue = resources_of(scenarios, "JobNightly", "AWS::SQS::Queue")[queue_id]["Properties"]
+    assert queue["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("NightlyKey")
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    policy = _resource(
+        scenarios, "JobNightly", "AWS::SQS::QueuePolicy", "NightlyDeadLetterQueuePolicy"
+    )
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_failure_alarm_counts_errors_drops_and_undeliverable_events(
+    scenarios: Synthesized,
+) -> None:
+    alarm = _resource(scenarios, "JobNightly", "AWS::CloudWatch::Alarm", "NightlyFailureAlarm")
+    metrics = {m["Id"]: m for m in alarm["Metrics"]}
+    assert metrics["expr_1"]["Expression"] == (
+        "FILL(errors, 0) + FILL(dropped, 0) + FILL(undeliverable, 0)"
+    )
+    names = {
+        key: (m["MetricStat"]["Metric"]["MetricName"], m["MetricStat"]["Metric"]["Dimensions"])
+        for key, m in metrics.items()
+        if key != "expr_1"
+    }
+    group = _resource(scenarios, "JobNightly", "AWS::Scheduler::ScheduleGroup", "NightlyGroup")
+    dimensions = [{"Name": "ScheduleGroup", "Value": group["Name"]}]
+    assert names == {
+        "errors": ("TargetErrorCount", dimensions),
+        "dropped": ("InvocationDroppedCount", dimensions),
+        "undeliverable": ("InvocationsFailedToBeSentToDeadLetterCount", dimensions),
+    }
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_dead_letter_alarm_fires_on_any_waiting_message(scenarios: Synthesized) -> None:
+    alarm = _resource(scenarios, "JobNightly", "AWS::CloudWatch::Alarm", "NightlyDeadLetterAlarm")
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0].startswith("NightlyDeadLetterQueue")
+    assert (alarm["Threshold"], alarm["Statistic"]) == (1, "Maximum")
+
+
+def test_alarms_notify_an_encrypted_topic_cloudwatch_may_publish_to(
+    scenarios: Synthesized,
+) -> None:
+    for name in ("NightlyFailureAlarm", "NightlyDeadLetterAlarm"):
+        alarm = _resource(scenarios, "JobNightly", "AWS::CloudWatch::Alarm", name)
+        for actions in (alarm["AlarmActions"], alarm["OKActions"]):
+            assert [a["Ref"][:17] for a in actions] == ["NightlyAlarmTopic"]
+    topic = _resource(scenarios, "JobNightly", "AWS::SNS::Topic", "NightlyAlarmTopic")
+    assert topic["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("NightlyKey")
+    policy = _statements(
+        _resource(scenarios, "JobNightly", "AWS::SNS::TopicPolicy", "NightlyAlarmTopicPolicy")
+    )
+    assert policy["AllowCloudWatchAlarms"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert policy["AllowPublishThroughSSLOnly"]["Effect"] == "Deny"
+    key = _resource(scenarios, "JobNightly", "AWS::KMS::Key", "NightlyKey")
+    cloudwatch = _statements(
+        {"PolicyDocument": {"Statement": [s for s in key["KeyPolicy"]["Statement"] if "Sid" in s]}}
+    )["AllowCloudWatchAlarms"]
+    assert cloudwatch["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+
+
+def test_a_passed_topic_and_security_group_are_used(scenarios: Synthesized) -> None:
+    topics = resources_of(scenarios, "JobOneOff", "AWS::SNS::Topic")
+    assert [key for key in topics if key.startswith("Backfill")] == []
+    alarm = _resource(scenarios, "JobOneOff", "AWS::CloudWatch::Alarm", "BackfillFailureAlarm")
+    assert alarm["AlarmActions"][0]["Ref"].startswith("JobAlarms")
+    groups = resources_of(scenarios, "JobOneOff", "AWS::EC2::SecurityGroup")
+    assert [key for key in groups if key.startswith("Backfill")] == []
+    network = _ecs_parameters(scenarios, "JobOneOff", "BackfillSchedule")["NetworkConfiguration"]
+    (group,) = network["AwsvpcConfiguration"]["SecurityGroups"]
+    assert group["Fn::GetAtt"][0].startswith("MigrateSecurityGroup")
+
+
+# --- One-off tasks ---------------------------------------------------------------------------
+
+
+def test_one_off_command_is_the_briefs_run_task(scenarios: Synthesized) -> None:
+    command = _join(scenarios.template_json("JobOneOff")["Outputs"]["MigrateCommand"]["Value"])
+    cluster = next(iter(resources_of(scenarios, "JobOneOff", "AWS::ECS::Cluster")))
+    definition = next(iter(resources_of(scenarios, "JobOneOff", "AWS::ECS::TaskDefinition")))
+    subnets = sorted(
+        key
+        for key in resources_of(scenarios, "JobOneOff", "AWS::EC2::Subnet")
+        if key.startswith("NetworkVpcPrivate")
+    )
+    group = next(
+        key
+        for key in resources_of(scenarios, "JobOneOff", "AWS::EC2::SecurityGroup")
+        if key.startswith("MigrateSecurityGroup")
+    )
+    assert command == (
+        f"aws ecs run-task --cluster <{cluster}> --task-definition <{definition}> "
+        '--launch-type FARGATE --network-configuration "awsvpcConfiguration={'
+        f"subnets=[<{subnets[0]}>,<{subnets[1]}>],securityGroups=[<{group}>],"
+        'assignPublicIp=DISABLED}"'
+    )
+
+
+def test_one_off_security_group_opens_only_what_is_asked(scenarios: Synthesized) -> None:
+    group = _resource(scenarios, "JobOneOff", "AWS::EC2::SecurityGroup", "MigrateSecurityGroup")
+    assert "SecurityGroupIngress" not in group
+    egress = resources_of(scenarios, "JobOneOff", "AWS::EC2::SecurityGroupEgress")
+    to_database = [
+        e["Properties"]
+        for e in egress.values()
+        if e["Properties"]["GroupId"]["Fn::GetAtt"][0].startswith("MigrateSecurityGroup")
+        and e["Properties"]["DestinationSecurityGroupId"]["Fn::GetAtt"][0].startswith("Database")
+    ]
+    assert [(e["FromPort"], e["ToPort"]) for e in to_database] == [(5432, 5432)]
+
+
+def test_one_off_grant_runs_only_this_task_in_this_cluster(scenarios: Synthesized) -> None:
+    policy = _resource(scenarios, "JobOneOff", "AWS::IAM::Policy", "DeployerRoleDefaultPolicy")
+    statements = policy["PolicyDocument"]["Statement"]
+    assert [s["Action"] for s in statements] == ["ecs:RunTask", "iam:PassRole"]
+    assert statements[0]["Resource"]["Ref"].startswith("MigrateTaskTaskDefinition")
+    assert "ecs:cluster" in statements[0]["Condition"]["ArnEquals"]
+    assert statements[1]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
+
+
+def test_one_off_tasks_create_no_schedule(scenarios: Synthesized) -> None:
+    schedules = resources_of(scenarios, "JobOneOff", "AWS::Scheduler::Schedule")
+    assert [key for key in schedules if key.startswith("Migrate")] == []
+
+
+def test_ec2_one_off_command_names_capacity_and_placement() -> None:
+    stack = stack_for_errors()
+    platform = HardenedCluster(stack, "Platform", ec2_capacity=[Ec2CapacityOptions(name="gpu")])
+    definition = _definition(stack, ecs.Compatibility.EC2)
+    task = OneOffTask(
+        stack,
+        "Job",
+        cluster=platform.cluster,
+        task_definition=definition,
+        capacity_provider_strategy=[platform.ec2_capacity["gpu"].strategy(base=1)],
+        placement_strategies=[ecs.PlacementStrategy.spread_across_instances()],
+        placement_constraints=[ecs.PlacementConstraint.member_of("attribute:ecs.os-type == linux")],
+    )
+    command = _join(stack.resolve(task.run_task_command))
+    assert (
+        " --capacity-provider-strategy capacityProvider=<PlatformCapacityGpuCapacityProvider"
+        in command
+    )
+    assert ",weight=1,base=1 --network-configuration " in command
+    assert "--launch-type" not in command
+    assert command.endswith(
+        " --placement-constraints 'type=memberOf,expression=attribute:ecs.os-type == linux'"
+        " --placement-strategy 'type=spread,field=instanceId'"
+    )
+
+
+# --- Bad input -------------------------------------------------------------------------------
+
+
+def _definition(
+    stack: cdk.Stack,
+    compatibility: ecs.Compatibility = ecs.Compatibility.FARGATE,
+    network_mode: ecs.NetworkMode = ecs.NetworkMode.AWS_VPC,
+) -> ecs.TaskDefinition:
+    """A plain task definition (HardenedTaskDefinition never uses host or bridge networking)."""
+    definition = ecs.TaskDefinition(
+        stack,
+        "TaskDefinition",
+        compatibility=compatibility,
+        network_mode=network_mode,
+        cpu="256",
+        memory_mib="512",
+    )
+    definition.add_container(
+        "app", image=ecs.ContainerImage.from_registry(IMAGE), memory_limit_mib=512
+    )
+    return definition
+
+
+def _inputs(
+    compatibility: ecs.Compatibility = ecs.Compatibility.FARGATE,
+    network_mode: ecs.NetworkMode = ecs.NetworkMode.AWS_VPC,
+) -> tuple[cdk.Stack, HardenedCluster, ecs.TaskDefinition]:
+    stack = stack_for_errors()
+    platform = HardenedCluster(stack, "Platform", ec2_capacity=[Ec2CapacityOptions(name="gpu")])
+    return stack, platform, _definition(stack, compatibility, network_mode)
+
+
+NIGHTLY = scheduler.ScheduleExpression.cron(minute="0", hour="3")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "fragment"),
+    [
+        ({"task_count": 0}, "task_count", "between 1 and 10"),
+        ({"task_count": 11}, "task_count", "between 1 and 10"),
+        ({"retry_attempts": 186}, "retry_attempts", "between 0 and 185"),
+        ({"max_event_age": cdk.Duration.seconds(30)}, "max_event_age", "between 60 and 86400"),
+        ({"max_event_age": cdk.Duration.days(2)}, "max_event_age", "between 60 and 86400"),
+        ({"flexible_window": cdk.Duration.days(2)}, "flexible_window", "between 60 and 86400"),
+        ({"flexible_window": cdk.Duration.seconds(90)}, "flexible_window", "whole minutes"),
+        ({"dead_letter_retention": cdk.Duration.days(15)}, "dead_letter_retention", "between 60"),
+        ({"schedule": "cron(0 3 * * ? *)"}, "schedule", "must be a scheduler.ScheduleExpression"),
+        (
+            {"capacity_provider_strategy": []},
+            "capacity_provider_strategy",
+            "at least one capacity provider",
+        ),
+        (
+            {
+                "capacity_provider_strategy": [
+                    ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOTT", weight=1)
+                ]
+            },
+            "capacity_provider_strategy",
+            "unknown capacity provider",
+        ),
+        (
+            {"placement_strategies": [ecs.PlacementStrategy.packed_by_cpu()]},
+            "placement_strategies",
+            "EC2 capacity only",
+        ),
+    ],
+)
+def test_scheduled_task_rejects_bad_input(kwargs: dict, argument: str, fragment: str) -> None:
+    stack, platform, definition = _inputs()
+    arguments = {"cluster": platform.cluster, "task_definition": definition, "schedule": NIGHTLY}
+    with pytest.raises(ValidationError) as error:
+        ScheduledTask(stack, "Job", **{**arguments, **kwargs})
+    assert f"{argument}: " in str(error.value)
+    assert fragment in str(error.value)
+
+
+def test_jobs_refuse_host_and_bridge_networking() -> None:
+    stack, platform, definition = _inputs(ecs.Compatibility.EC2, ecs.NetworkMode.HOST)
+    with pytest.raises(ValidationError, match=r"task_definition: network mode must be awsvpc"):
+        OneOffTask(
+            stack,
+            "Job",
+            cluster=platform.cluster,
+            task_definition=definition,
+            capacity_provider_strategy=[platform.ec2_capacity["gpu"].strategy()],
+        )
+
+
+def test_ec2_task_definitions_need_ec2_capacity() -> None:
+    stack, platform, definition = _inputs(ecs.Compatibility.EC2)
+    with pytest.raises(ValidationError) as error:
+        ScheduledTask(
+            stack, "Job", cluster=platform.cluster, task_definition=definition, schedule=NIGHTLY
+        )
+    assert "capacity_provider_strategy: an EC2 task definition needs the EC2 capacity" in str(
+        error.value
+    )
+
+
+def test_ec2_only_task_definitions_cannot_run_on_fargate() -> None:
+    stack, platform, definition = _inputs(ecs.Compatibility.EC2)
+    with pytest.raises(
+        ValidationError, match=r"names Fargate, but the task definition is EC2-only"
+    ):
+        OneOffTask(
+            stack,
+            "Job",
+            cluster=platform.cluster,
+            task_definition=definition,
+            capacity_provider_strategy=[
+                ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1)
+            ],
+        )
+
+
+def test_fargate_only_task_definitions_cannot_run_on_ec2_capacity() -> None:
+    stack, platform, definition = _inputs()
+    with pytest.raises(
+        ValidationError, match=r"names EC2 capacity, but the task definition is Fargate-only"
+    ):
+        OneOffTask(
+            stack,
+            "Job",
+            cluster=platform.cluster,
+            task_definition=definition,
+            capacity_provider_strategy=[platform.ec2_capacity["gpu"].strategy()],
+        )
+
+
+def test_strategies_cannot_mix_fargate_and_ec2() -> None:
+    stack, platform, definition = _inputs(ecs.Compatibility.EC2_AND_FARGATE)
+    with pytest.raises(ValidationError, match=r"mixes Fargate and EC2 capacity providers"):
+        ScheduledTask(
+            stack,
+            "Job",
+            cluster=platform.cluster,
+            task_definition=definition,
+            schedule=NIGHTLY,
+            capacity_provider_strategy=[
+                platform.ec2_capacity["gpu"].strategy(),
+                ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1),
+            ],
+        )
+
+
+def test_task_definition_must_be_one() -> None:
+    stack, platform, _ = _inputs()
+    with pytest.raises(ValidationError, match=r"task_definition: must be an ecs.TaskDefinition"):
+        OneOffTask(stack, "Job", cluster=platform.cluster, task_definition="myapp-task:3")  # type: ignore[arg-type]
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    stack, platform, definition = _inputs()
+    with pytest.raises(ValidationError) as error:
+        ScheduledTask(
+            stack,
+            "Job",
+            cluster=platform.cluster,
+            task_definition=definition,
+            schedule=NIGHTLY,
+            task_count=0,
+            retry_attempts=-1,
+        )
+    assert len(error.value.problems) == 2
+    assert str(error.value).startswith("Errors/Job: 2 invalid arguments")
