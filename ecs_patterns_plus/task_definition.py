@@ -98,10 +98,12 @@ class HealthCheckOptions:
 
     def validate(self, problems: Problems, argument: str) -> None:
         """Record problems with these options under ``argument`` (e.g. ``health_check``)."""
-        command = list(self.command)
+        command = [self.command] if isinstance(self.command, str) else list(self.command)
         words = command[1:] if command[:1] in (["CMD"], ["CMD-SHELL"]) else command
         problems.require(
-            bool(words) and all(isinstance(word, str) and word for word in words),
+            not isinstance(self.command, str)
+            and bool(words)
+            and all(isinstance(word, str) and word for word in words),
             f"{argument}.command",
             "must name a command",
             command,
@@ -524,9 +526,7 @@ class HardenedTaskDefinition(Construct):
         )
 
         privileged_ports = [
-            c.port
-            for c in containers
-            if c.port is not None and c.port < 1024 and not _is_root(c.user)
+            c.port for c in containers if c.port is not None and _binds_privileged_port(c)
         ]
         unprivileged_port_start = min(privileged_ports) if privileged_ports else None
         exec_paths = defaults.EXEC_WRITABLE_PATHS if enable_exec else ()
@@ -595,9 +595,7 @@ class HardenedTaskDefinition(Construct):
             self, f"{_pascal(item.name)}LinuxParameters", init_process_enabled=True
         )
         linux_parameters.drop_capabilities(*defaults.DROPPED_CAPABILITIES)
-        binds_privileged_port = (
-            item.port is not None and item.port < 1024 and not _is_root(item.user)
-        )
+        binds_privileged_port = _binds_privileged_port(item)
         container = self.task_definition.add_container(
             item.name,
             container_name=item.name,
@@ -837,12 +835,12 @@ def _check_container(problems: Problems, item: _Container) -> None:
     if item.port is not None:
         problems.in_range(f"{arg}port" if item.sidecar else "container_port", item.port, 1, 65535)
     if item.sidecar:
-        problems.in_range(
+        problems.require(
+            is_token(item.memory_limit_mib) or item.memory_limit_mib >= MIN_CONTAINER_MEMORY_MIB,
             f"{arg}memory_limit_mib",
+            f"must be at least {MIN_CONTAINER_MEMORY_MIB} MiB (Docker's minimum)",
             item.memory_limit_mib,
-            MIN_CONTAINER_MEMORY_MIB,
-            1 << 20,
-            "MiB",
+            f"pass memory_limit_mib={defaults.SIDECAR_MEMORY_MIB} or more",
         )
         if item.cpu is not None:
             problems.in_range(f"{arg}cpu", item.cpu, 0, 196608, "CPU units")
@@ -940,7 +938,14 @@ def _check_environment(problems: Problems, argument: str, environment: Mapping[s
                 "e.g. 'SPRING_PROFILES_ACTIVE'",
             )
             continue
-        if looks_like_secret_name(name):
+        if not isinstance(value, str):
+            problems.add(
+                argument,
+                f"the value of {name} must be a string",
+                value,
+                f"pass {name}={str(value)!r}",
+            )
+        elif looks_like_secret_name(name):
             problems.add(
                 argument,
                 f"{name} looks like a secret and would be stored in plain text in the task "
@@ -1056,6 +1061,12 @@ def _architecture_name(stack: cdk.Stack, architecture: ecs.CpuArchitecture) -> s
     rendered = stack.resolve(architecture)
     name = rendered.get("_cpuArchitecture") if isinstance(rendered, dict) else None
     return "arm64" if name == "ARM64" else "x86_64"
+
+
+def _binds_privileged_port(item: _Container) -> bool:
+    """A non-root container listening below 1024 (the kernel reserves those ports for root)."""
+    port = item.port
+    return port is not None and not is_token(port) and port < 1024 and not _is_root(item.user)
 
 
 def _is_root(user: str) -> bool:

@@ -595,6 +595,7 @@ _CHECK = ["CMD", "/healthcheck"]
             "looks like a credential",
         ),
         ({"environment": {"1ST": "x"}}, "environment", "variable names"),
+        ({"environment": {"WORKERS": 4}}, "environment", "must be a string"),
         (
             {"environment": {"DB_USER": "x"}, "secrets": {"DB_USER": SecretValue()}},
             "secrets",
@@ -637,6 +638,11 @@ _CHECK = ["CMD", "/healthcheck"]
             "name a command",
         ),
         (
+            {"health_check": HealthCheckOptions(command="curl -f http://localhost/")},
+            "health_check.command",
+            "name a command",
+        ),
+        (
             {"health_check": HealthCheckOptions(command=[])},
             "health_check.command",
             "name a command",
@@ -659,7 +665,11 @@ _CHECK = ["CMD", "/healthcheck"]
         ({"sidecars": [_sidecar(name="app")]}, "sidecars", "unique"),
         ({"container_port": 8080, "sidecars": [_sidecar(port=8080)]}, "sidecars", "[8080]"),
         ({"sidecars": [_sidecar(cpu=256)]}, "sidecars", "leaving the application none"),
-        ({"sidecars": [_sidecar(memory_limit_mib=4)]}, "sidecars[0].memory_limit_mib", "between 6"),
+        (
+            {"sidecars": [_sidecar(memory_limit_mib=4)]},
+            "sidecars[0].memory_limit_mib",
+            "at least 6 MiB",
+        ),
         (
             {"sidecars": [_sidecar(app_waits_for=ecs.ContainerDependencyCondition.HEALTHY)]},
             "sidecars[0].app_waits_for",
