@@ -731,3 +731,11 @@ def test_unresolved_tokens_are_not_checked() -> None:
         family=cdk.CfnParameter(stack, "Family").value_as_string,
         environment={"GREETING": cdk.CfnParameter(stack, "Greeting").value_as_string},
     )
+
+
+def test_control_tower_ecs_controls_run_on_the_task_definitions(scenarios: Synthesized) -> None:
+    flagged = [line for line in scenarios.rule_pack_violations if "'TaskDefOptOuts/" in line]
+    assert any("ecs_task_definition_nonroot_user_check" in line for line in flagged)  # CT.ECS.PR.3
+    assert any("ecs_containers_readonly_access_check" in line for line in flagged)  # CT.ECS.PR.6
+    hardened = [line for line in scenarios.rule_pack_violations if "'TaskDef" in line]
+    assert hardened == flagged  # every other task definition scenario passes them all
