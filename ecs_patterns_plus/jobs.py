@@ -11,6 +11,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_scheduler as scheduler
@@ -23,6 +25,7 @@ from . import compliance, defaults
 from .cluster import FARGATE_CAPACITY_PROVIDERS, check_capacity_strategy
 from .encryption import create_key
 from .errors import Problems, is_token
+from .monitoring import allow_notifications, notification_topic
 
 
 class HasTaskDefinition(Protocol):
@@ -172,7 +175,9 @@ class ScheduledTask(Construct):
     key; the queue accepts only TLS. The scheduler's own role may run this task definition
     in this cluster, pass its two roles, tag the tasks it starts and write to the queue,
     nothing else. One alarm fires when invocations fail (target errors, dropped or
-    undeliverable events), another when anything lands in the dead-letter queue.
+    undeliverable events), another when anything lands in the dead-letter queue, and an
+    EventBridge rule tells the same topic when a started task exits non-zero, fails to
+    start or loses its Spot capacity.
 
     Args:
         cluster: the cluster to run in (``HardenedCluster(...).cluster``); its VPC must be known.
@@ -201,15 +206,21 @@ class ScheduledTask(Construct):
         description: the schedule's description. Default: none.
         dead_letter_retention: how long failed invocations stay in the dead-letter queue,
             1 minute to 14 days. Default: 14 days.
-        alarm_topic: where the alarms notify. Default: a new SSL-only topic (child id
+        alarm_topic: where alarms and task failures are notified; its policy must let this
+            account's CloudWatch alarms and EventBridge rules publish (as
+            ``monitoring.notification_topic`` does). Default: a new SSL-only topic (child id
             ``AlarmTopic``) encrypted with ``encryption_key``; subscribe to it.
         encryption_key: KMS key for the schedule, the dead-letter queue and the alarm topic;
-            CloudWatch is allowed to use it. Default: a new rotating key (child id ``Key``).
+            CloudWatch and EventBridge may use it. Default: a new rotating key (child id ``Key``).
+        notify_task_failures: notify ``alarm_topic`` when a task stops with a non-zero exit
+            code, fails to start or is interrupted on Spot (undeliverable notifications go
+            to the dead-letter queue). Default: True.
 
     Attributes:
         schedule, schedule_group, role (the scheduler's execution role), role_policy (its
         only policy), task_definition,
         dead_letter_queue, encryption_key, alarm_topic, failure_alarm, dead_letter_alarm,
+        task_failed_rule (``None`` when off),
         security_group (``None`` when groups were passed), connections, fargate (bool).
     """
 
@@ -235,6 +246,7 @@ class ScheduledTask(Construct):
         dead_letter_retention: cdk.Duration = defaults.JOB_DEAD_LETTER_RETENTION,
         alarm_topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
+        notify_task_failures: bool = True,
     ) -> None:
         problems = Problems(scope, construct_id)
         launch = _check_launch(
@@ -280,14 +292,7 @@ class ScheduledTask(Construct):
         self.encryption_key = encryption_key or create_key(
             self, "Key", description="Scheduled task: schedule, dead-letter queue, alarm topic"
         )
-        self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarms",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-            )
-        )
+        allow_notifications(self.encryption_key)  # CloudWatch alarms and EventBridge rules
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
@@ -364,8 +369,13 @@ class ScheduledTask(Construct):
             if flexible_window
             else scheduler.TimeWindow.off(),
         )
-        self.alarm_topic = alarm_topic or self._alarm_topic()
+        self.alarm_topic = alarm_topic or notification_topic(
+            self, "AlarmTopic", encryption_key=self.encryption_key
+        )
         self.failure_alarm, self.dead_letter_alarm = self._alarms()
+        self.task_failed_rule = (
+            self._task_failed_rule(cluster, definition) if notify_task_failures else None
+        )
 
     def _role_statements(
         self, cluster: ecs.ICluster, definition: ecs.TaskDefinition
@@ -404,25 +414,6 @@ class ScheduledTask(Construct):
             ),
         ]
 
-    def _alarm_topic(self) -> sns.ITopic:
-        topic = sns.Topic(
-            self,
-            "AlarmTopic",
-            display_name="Scheduled task alarms",
-            master_key=self.encryption_key,
-            enforce_ssl=True,
-        )
-        topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarms",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
-            )
-        )
-        return topic
-
     def _alarms(self) -> tuple[cloudwatch.Alarm, cloudwatch.Alarm]:
         period = defaults.JOB_ALARM_PERIOD
         group = self.schedule_group
@@ -450,7 +441,8 @@ class ScheduledTask(Construct):
         ).create_alarm(
             self,
             "DeadLetterAlarm",
-            alarm_description="Invocations of the scheduled task are waiting in its dead-letter queue",
+            alarm_description="Failed invocations or undelivered failure notifications of the "
+            "scheduled task are waiting in its dead-letter queue",
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -461,6 +453,47 @@ class ScheduledTask(Construct):
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
         return failure_alarm, dead_letter_alarm
+
+    def _task_failed_rule(
+        self, cluster: ecs.ICluster, definition: ecs.TaskDefinition
+    ) -> events.Rule:
+        """Notify the alarm topic when a task of this job stops without finishing its work."""
+        rule = events.Rule(
+            self,
+            "TaskFailed",
+            description="A scheduled task exited non-zero, failed to start or lost its Spot capacity",
+            event_pattern=events.EventPattern(
+                source=["aws.ecs"],
+                detail_type=["ECS Task State Change"],
+                detail={
+                    "clusterArn": [cluster.cluster_arn],
+                    "taskDefinitionArn": [definition.task_definition_arn],
+                    "lastStatus": ["STOPPED"],
+                    "$or": [
+                        {
+                            "stopCode": ["EssentialContainerExited"],
+                            "containers": {"exitCode": [{"anything-but": 0}]},
+                        },
+                        {"stopCode": ["TaskFailedToStart", "SpotInterruption"]},
+                    ],
+                },
+            ),
+        )
+        field = events.EventField.from_path
+        rule.add_target(
+            events_targets.SnsTopic(
+                self.alarm_topic,
+                message=events.RuleTargetInput.from_text(
+                    f"[{self.node.path}] Task {field('$.detail.taskArn')} stopped: "
+                    f"{field('$.detail.stopCode')}, {field('$.detail.stoppedReason')}. Read its "
+                    "last log lines; TaskFailedToStart: check the image, the secrets and the "
+                    "VPC endpoints; SpotInterruption: the next run retries, or use FARGATE."
+                ),
+                dead_letter_queue=self.dead_letter_queue,
+                retry_attempts=defaults.JOB_RETRY_ATTEMPTS,
+            )
+        )
+        return rule
 
     @property
     def connections(self) -> ec2.Connections:

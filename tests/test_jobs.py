@@ -7,6 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
 from aws_cdk import aws_scheduler as scheduler
 
 from ecs_patterns_plus import (
@@ -239,9 +240,14 @@ def test_failed_invocations_go_to_an_encrypted_ssl_only_queue(scenarios: Synthes
     policy = _resource(
         scenarios, "JobNightly", "AWS::SQS::QueuePolicy", "NightlyDeadLetterQueuePolicy"
     )
-    (statement,) = policy["PolicyDocument"]["Statement"]
-    assert statement["Effect"] == "Deny"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    tls, from_rule = policy["PolicyDocument"]["Statement"]
+    assert (tls["Effect"], tls["Action"]) == ("Deny", "sqs:*")
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # Besides the scheduler's role, only the job's own failure rule may write to it.
+    assert from_rule["Principal"] == {"Service": "events.amazonaws.com"}
+    assert from_rule["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0].startswith(
+        "NightlyTaskFailed"
+    )
 
 
 def test_failure_alarm_counts_errors_drops_and_undeliverable_events(
@@ -293,10 +299,49 @@ def test_alarms_notify_an_encrypted_topic_cloudwatch_may_publish_to(
     assert policy["AllowCloudWatchAlarms"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert policy["AllowPublishThroughSSLOnly"]["Effect"] == "Deny"
     key = _resource(scenarios, "JobNightly", "AWS::KMS::Key", "NightlyKey")
-    cloudwatch = _statements(
-        {"PolicyDocument": {"Statement": [s for s in key["KeyPolicy"]["Statement"] if "Sid" in s]}}
-    )["AllowCloudWatchAlarms"]
-    assert cloudwatch["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    services = [
+        statement
+        for statement in key["KeyPolicy"]["Statement"]
+        if statement["Principal"].get("Service")
+        == ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+    ]
+    assert [s["Action"] for s in services] == [["kms:Decrypt", "kms:GenerateDataKey*"]]
+
+
+def test_task_failures_are_notified(scenarios: Synthesized) -> None:
+    rule = _resource(scenarios, "JobNightly", "AWS::Events::Rule", "NightlyTaskFailed")
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.ecs"]
+    assert pattern["detail-type"] == ["ECS Task State Change"]
+    detail = pattern["detail"]
+    assert detail["clusterArn"][0]["Fn::GetAtt"][0].startswith("PlatformCluster")
+    assert detail["taskDefinitionArn"][0]["Ref"].startswith("ReportTaskTaskDefinition")
+    assert detail["lastStatus"] == ["STOPPED"]
+    assert detail["$or"] == [
+        {
+            "stopCode": ["EssentialContainerExited"],
+            "containers": {"exitCode": [{"anything-but": 0}]},
+        },
+        {"stopCode": ["TaskFailedToStart", "SpotInterruption"]},
+    ]
+    (target,) = rule["Targets"]
+    assert target["Arn"]["Ref"].startswith("NightlyAlarmTopic")
+    assert target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0].startswith("NightlyDeadLetterQueue")
+    assert "<detail-stoppedReason>" in target["InputTransformer"]["InputTemplate"]
+
+
+def test_task_failure_notifications_can_be_turned_off() -> None:
+    stack, platform, definition = _inputs()
+    job = ScheduledTask(
+        stack,
+        "Job",
+        cluster=platform.cluster,
+        task_definition=definition,
+        schedule=NIGHTLY,
+        notify_task_failures=False,
+    )
+    assert job.task_failed_rule is None
+    assert [c for c in job.node.children if isinstance(c, events.Rule)] == []
 
 
 def test_a_passed_topic_and_security_group_are_used(scenarios: Synthesized) -> None:
