@@ -106,7 +106,9 @@ class AlbFargateService(Construct):
 
     Attributes:
         service, target_group, security_group, listener_rule, load_balancer, scaling,
-        task_definition, url, rollback_alarms, alarm_topic (None without rollback alarms),
+        task_definition, url, rollback_alarms (both target groups), golden_signal_alarms
+        (the primary target group's, for ``ServiceMonitoring``), alarm_topic (None without
+        rollback alarms),
         deployment (the strategy), deployment_resources (green target group, test listener,
         traffic-shift role or CodeDeploy deployment group).
     """
@@ -192,24 +194,31 @@ class AlbFargateService(Construct):
                 slow_start,
             )
         self.alarm_topic: sns.ITopic | None = None
+        self.golden_signal_alarms: list[cloudwatch.IAlarm] = []
         self.rollback_alarms: list[cloudwatch.IAlarm] = []
         if rollback_alarms:
-            self.alarm_topic = alarm_topic or notification_topic(self, "AlarmTopic")
-            for group in (self.target_group, self.deployment_resources.alternate_target_group):
-                if group is not None:
-                    self.rollback_alarms += golden_signal_alarms(
-                        Construct(
-                            self,
-                            "RollbackAlarms"
-                            if group is self.target_group
-                            else "AlternateRollbackAlarms",
-                        ),
+            topic = self.alarm_topic = alarm_topic or notification_topic(self, "AlarmTopic")
+
+            def watch(
+                construct_id: str, group: elbv2.ApplicationTargetGroup
+            ) -> list[cloudwatch.IAlarm]:
+                return list(
+                    golden_signal_alarms(
+                        Construct(self, construct_id),
                         load_balancer=load_balancer.load_balancer,
                         target_group=group,
-                        topic=self.alarm_topic,
+                        topic=topic,
                         thresholds=alarm_thresholds or MonitoringThresholds(),
                         service_name=service_name,
                     )
+                )
+
+            # The primary target group's alarms are the service's golden signals.
+            self.golden_signal_alarms = watch("RollbackAlarms", self.target_group)
+            alternate = self.deployment_resources.alternate_target_group
+            self.rollback_alarms = self.golden_signal_alarms + (
+                watch("AlternateRollbackAlarms", alternate) if alternate is not None else []
+            )
         alarms = [*self.rollback_alarms, *deployment_alarms]
         native_alarms = alarms if deployment.kind != "code_deploy_blue_green" else []
         self.service = ecs.FargateService(

@@ -69,6 +69,8 @@ class TestTraffic:
             ``load_balancer.connections.allow_from(peer, ec2.Port.tcp(port))``.
     """
 
+    __test__ = False  # not a pytest test class
+
     port: int = defaults.TEST_LISTENER_PORT
     sources: Sequence[ec2.IPeer] = ()
 

@@ -8,6 +8,7 @@ load-balanced service (target 5xx rate, p99 latency, unhealthy hosts) come from 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -446,6 +447,14 @@ def _notify(alarm: cloudwatch.AlarmBase, topic: sns.ITopic) -> None:
     alarm.add_ok_action(action)
 
 
+_GOLDEN_KEYS = {
+    "Target5xxRate": "target_5xx",
+    "TargetResponseTimeP99": "latency_p99",
+    "UnhealthyHosts": "unhealthy_hosts",
+}
+"""Construct id of each golden-signal alarm -> its key in ``ServiceMonitoring.alarms``."""
+
+
 def _golden_signal_alarms(
     scope: Construct,
     metrics: _LoadBalancerMetrics,
@@ -719,6 +728,9 @@ class ServiceMonitoring(Construct):
         notify_deployments: also notify every deployment start and completion, not only
             failures and rollbacks. Default: False.
         dashboard: create the CloudWatch dashboard. Default: True.
+        golden_signal_alarms: alarms that already watch this target group's golden signals
+            (e.g. ``AlbFargateService.golden_signal_alarms``, its rollback alarms): reused
+            instead of created twice. Default: created here.
 
     Attributes:
         topic, encryption_key (of the new topic and the dead-letter queue), dead_letter_queue,
@@ -743,6 +755,7 @@ class ServiceMonitoring(Construct):
         service_name: str | None = None,
         notify_deployments: bool = False,
         dashboard: bool = True,
+        golden_signal_alarms: Sequence[cloudwatch.IAlarm] | None = None,
     ) -> None:
         problems = Problems(scope, construct_id)
         problems.require(
@@ -788,7 +801,7 @@ class ServiceMonitoring(Construct):
             allow_alarms_to_publish(topic)
         self.dead_letter_queue = _dead_letter_queue(self, self.encryption_key)
 
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self.alarms: dict[str, cloudwatch.IAlarm] = {}
         self.metric_filters: dict[str, logs.MetricFilter] = {}
         self.queries: dict[str, logs.QueryDefinition] = {}
         self._lb_metrics = (
@@ -802,8 +815,13 @@ class ServiceMonitoring(Construct):
         self._service_alarms()
         self.golden_signal_alarms: list[cloudwatch.IAlarm] = []
         if self._lb_metrics is not None:
-            golden = _golden_signal_alarms(
-                self, self._lb_metrics, self.topic, thresholds, self.name
+            golden = (
+                _golden_signal_alarms(self, self._lb_metrics, self.topic, thresholds, self.name)
+                if golden_signal_alarms is None
+                else {
+                    _GOLDEN_KEYS.get(alarm.node.id, alarm.node.id): alarm
+                    for alarm in golden_signal_alarms
+                }
             )
             self.alarms.update(golden)
             self.golden_signal_alarms = list(golden.values())
@@ -849,8 +867,9 @@ class ServiceMonitoring(Construct):
         Reads ``service.service`` (the ECS service) and, when present,
         ``service.load_balancer`` (an application load balancer, or a construct holding one
         as ``.load_balancer`` such as ``SecureLoadBalancer``), ``service.target_group`` and
-        ``service.log_group`` (or ``service.task_definition.log_group``); the other
-        arguments are those of the constructor.
+        ``service.log_group`` (or ``service.task_definition.log_group``) and
+        ``service.golden_signal_alarms`` (reused, not duplicated); the other arguments are
+        those of the constructor.
         """
         inner: Any = getattr(service, "service", None)
         if not _is_service(inner):
@@ -876,6 +895,7 @@ class ServiceMonitoring(Construct):
             service_name=service_name,
             notify_deployments=notify_deployments,
             dashboard=dashboard,
+            golden_signal_alarms=getattr(service, "golden_signal_alarms", None) or None,
         )
 
     # --- alarms --------------------------------------------------------------------------

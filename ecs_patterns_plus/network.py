@@ -101,11 +101,17 @@ class VpcEndpoints(Construct):
         }
 
     def allow_from(self, *peers: ec2.IConnectable) -> None:
-        """Admit HTTPS from each peer's security groups (and let restricted peers send it)."""
+        """Admit HTTPS from each peer's security groups (and let restricted peers send it).
+
+        The rules live in the peer's stack, so a service stack may use the endpoints of a
+        network stack without making the network stack depend on it.
+        """
+        port = ec2.Port.tcp(defaults.ENDPOINT_PORT)
+        description = "HTTPS from tasks to VPC endpoints"
         for peer in peers:
-            self.security_group.connections.allow_from(
-                peer, ec2.Port.tcp(defaults.ENDPOINT_PORT), "HTTPS from tasks to VPC endpoints"
-            )
+            for group in peer.connections.security_groups:
+                self.security_group.add_ingress_rule(group, port, description, remote_rule=True)
+                group.add_egress_rule(self.security_group, port, description)
 
 
 class SecureVpc(Construct):

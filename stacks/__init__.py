@@ -10,6 +10,7 @@ from .batch_stack import BatchStack
 from .config import AppConfig
 from .network_stack import NetworkStack
 from .platform_stack import PlatformStack
+from .web_service_stack import WebServiceStack
 
 
 def build_app(app: cdk.App) -> dict[str, cdk.Stack]:
@@ -30,6 +31,16 @@ def build_app(app: cdk.App) -> dict[str, cdk.Stack]:
         endpoints=network.network.endpoints,
         env=env,
         stack_name=config.stack_name("batch"),
+    )
+    stacks["WebService"] = WebServiceStack(
+        app,
+        "WebService",
+        config=config,
+        cluster=platform.cluster,
+        endpoints=network.network.endpoints,
+        deployment=config.deployment_strategy,
+        env=env,
+        stack_name=config.stack_name("web"),
     )
     for stack in stacks.values():
         cdk.Tags.of(stack).add("project", "ecs-patterns-plus")

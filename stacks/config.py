@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aws_cdk as cdk
 
+from ecs_patterns_plus import DeploymentStrategy
 from ecs_patterns_plus.errors import ValidationError
 
 PREFIX = "ecs-patterns-plus"
+
+DEPLOYMENTS: dict[str, Callable[[], DeploymentStrategy]] = {
+    "canary": DeploymentStrategy.canary,
+    "rolling": DeploymentStrategy.rolling,
+    "blue_green": DeploymentStrategy.blue_green,
+    "linear": DeploymentStrategy.linear,
+    "code_deploy": DeploymentStrategy.code_deploy_blue_green,
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,7 +30,9 @@ class AppConfig:
     ``ecs-patterns-plus:region`` (required), ``ecs-patterns-plus:account`` (empty for an
     environment-agnostic app), ``ecs-patterns-plus:domain`` (the web service's DNS name),
     ``ecs-patterns-plus:hosted-zone-id`` and ``ecs-patterns-plus:hosted-zone-name`` (the
-    Route 53 zone that holds it and validates its certificate).
+    Route 53 zone that holds it and validates its certificate), ``ecs-patterns-plus:deployment``
+    (how the web service deploys: ``canary`` (default, the brief's 10 % then promote),
+    ``rolling``, ``blue_green``, ``linear`` or ``code_deploy``).
     """
 
     stage: str
@@ -29,6 +41,7 @@ class AppConfig:
     domain_name: str = "myapp.example.com"
     hosted_zone_id: str = "Z0123456789ABCDEFGHIJ"
     hosted_zone_name: str = "example.com"
+    deployment: str = "canary"
 
     @classmethod
     def from_context(cls, app: cdk.App) -> AppConfig:
@@ -42,6 +55,7 @@ class AppConfig:
             domain_name=get("domain") or cls.domain_name,
             hosted_zone_id=get("hosted-zone-id") or cls.hosted_zone_id,
             hosted_zone_name=get("hosted-zone-name") or cls.hosted_zone_name,
+            deployment=get("deployment") or cls.deployment,
         )
         problems = []
         if not re.fullmatch(r"[a-z][a-z0-9-]{0,15}", config.stage):
@@ -58,6 +72,11 @@ class AppConfig:
             problems.append(
                 f"{PREFIX}:account: must be a 12-digit account id or empty; got {config.account!r}"
             )
+        if config.deployment not in DEPLOYMENTS:
+            problems.append(
+                f"{PREFIX}:deployment: unknown strategy; got {config.deployment!r}; "
+                f"use one of {', '.join(DEPLOYMENTS)}"
+            )
         if not config.domain_name.endswith("." + config.hosted_zone_name):
             problems.append(
                 f"{PREFIX}:domain: must be a name inside the hosted zone "
@@ -66,6 +85,10 @@ class AppConfig:
         if problems:
             raise ValidationError("cdk.json context", problems)
         return config
+
+    @property
+    def deployment_strategy(self) -> DeploymentStrategy:
+        return DEPLOYMENTS[self.deployment]()
 
     @property
     def env(self) -> cdk.Environment:

@@ -15,7 +15,7 @@ from tests.scenarios import load_all
 from tests.synth import Synthesized
 from tests.validators import cfn_lint_findings, checkov_failures
 
-EXAMPLE_STACKS = ["Batch", "Network", "Platform"]
+EXAMPLE_STACKS = ["Batch", "Network", "Platform", "WebService"]
 COMPLIANT_SCENARIOS = [name for name, item in load_all().items() if item.compliant]
 
 _REGULATORY = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")

@@ -876,10 +876,14 @@ def test_for_service_monitors_an_alb_fargate_service() -> None:
     monitoring = ServiceMonitoring.for_service(stack, "Monitoring", service=web)
     assert set(monitoring.queries) == {"errors", "errors_by_task", "task_starts", "last_lines"}
     template = Template.from_stack(stack)
+    # The service's rollback alarms are its golden signals: reused, never created twice.
+    assert monitoring.golden_signal_alarms == web.golden_signal_alarms
+    alarms = template.find_resources(ALARM)
+    assert not any(key.startswith("MonitoringUnhealthyHosts") for key in alarms)
     unhealthy = next(
         alarm["Properties"]
-        for key, alarm in template.find_resources(ALARM).items()
-        if key.startswith("MonitoringUnhealthyHosts")
+        for key, alarm in alarms.items()
+        if key.startswith("WebRollbackAlarmsUnhealthyHosts")
     )
     lb_id = next(iter(template.find_resources("AWS::ElasticLoadBalancingV2::LoadBalancer")))
     tg_id = next(iter(template.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup")))

@@ -1,0 +1,137 @@
+"""WebServiceStack: the brief's `myapp-svc` web service, end to end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from ecs_patterns_plus import (
+    AlbFargateService,
+    DeploymentStrategy,
+    DomainOptions,
+    HardenedTaskDefinition,
+    HealthCheckOptions,
+    LogOptions,
+    ScalingOptions,
+    SecretValue,
+    SecureLoadBalancer,
+    ServiceMonitoring,
+    TargetHealthCheck,
+    VpcEndpoints,
+)
+
+from .config import AppConfig
+
+
+class WebServiceStack(cdk.Stack):
+    """The brief's ``myapp-svc``: 2 tasks behind an HTTPS load balancer, CPU + request scaling.
+
+    The task is the brief's ``myapp-task`` in hardened form: ``web`` container on an ECR
+    image, ``SPRING_PROFILES_ACTIVE=prod``, ``DB_PASSWORD`` from Secrets Manager, logs to
+    ``/ecs/myapp``, a ``curl`` health check with a 60 s start period, ECS Exec prepared.
+    Deployments follow the brief's sequence: 10 % canary, then promote (``deployment``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: AppConfig,
+        cluster: ecs.ICluster,
+        endpoints: VpcEndpoints | None,
+        deployment: DeploymentStrategy,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        repository = ecr.Repository.from_repository_name(self, "Repository", "myapp")
+        db_password = secretsmanager.Secret.from_secret_name_v2(self, "DbPassword", "myapp/db-pass")
+        task = HardenedTaskDefinition(
+            self,
+            "Task",
+            family="myapp-task",
+            cpu=256,
+            memory_mib=512,
+            container_name="web",
+            image=ecs.ContainerImage.from_ecr_repository(repository, "web-1.0.0"),
+            container_port=80,
+            environment={"SPRING_PROFILES_ACTIVE": "prod"},
+            secrets={"DB_PASSWORD": SecretValue.from_secrets_manager(db_password)},
+            logging=LogOptions(log_group_name="/ecs/myapp"),
+            health_check=HealthCheckOptions(
+                command=["CMD-SHELL", "curl -fsS http://localhost/actuator/health || exit 1"],
+                start_period=cdk.Duration.seconds(60),
+            ),
+            enable_exec=True,
+        )
+        zone = route53.HostedZone.from_hosted_zone_attributes(
+            self, "Zone", hosted_zone_id=config.hosted_zone_id, zone_name=config.hosted_zone_name
+        )
+        load_balancer = SecureLoadBalancer(
+            self,
+            "LoadBalancer",
+            vpc=cluster.vpc,
+            internet_facing=True,
+            domain=DomainOptions(domain_name=config.domain_name, hosted_zone=zone),
+        )
+        self.web = AlbFargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=task,
+            load_balancer=load_balancer,
+            service_name="myapp-svc",
+            desired_count=2,
+            health_check=TargetHealthCheck(path="/actuator/health"),
+            health_check_grace_period=cdk.Duration.seconds(120),
+            deployment=deployment,
+            enable_exec=True,
+            endpoints=endpoints,
+            scaling=ScalingOptions(cpu_target_percent=50, requests_per_target=1000),
+        )
+        self.monitoring = ServiceMonitoring.for_service(
+            self, "Monitoring", service=self.web, service_name="myapp-svc"
+        )
+
+        cluster_name = cluster.cluster_name
+        service_name = self.web.service.service_name
+        cdk.CfnOutput(self, "ServiceUrl", value=self.web.url)
+        cdk.CfnOutput(
+            self,
+            "ForceNewDeploymentCommand",
+            description="Restart every task on the current task definition",
+            value=cdk.Fn.join(
+                "",
+                [
+                    "aws ecs update-service --cluster ",
+                    cluster_name,
+                    " --service ",
+                    service_name,
+                    " --force-new-deployment --region ",
+                    self.region,
+                ],
+            ),
+        )
+        cdk.CfnOutput(
+            self,
+            "ExecuteCommand",
+            description="Open a shell in a running task (replace <task-id>)",
+            value=cdk.Fn.join(
+                "",
+                [
+                    "aws ecs execute-command --cluster ",
+                    cluster_name,
+                    " --task <task-id> --container web --interactive --command /bin/sh",
+                    " --region ",
+                    self.region,
+                ],
+            ),
+        )
+        cdk.CfnOutput(self, "LogGroupName", value=task.log_group.log_group_name)
+        cdk.CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
