@@ -61,6 +61,10 @@ CERTIFICATE_ARN = (
 CONTAINER_PORT = 8080
 
 CASES = ("web_service", "web_service_plain", "example_app")
+SUITE_CASES = ("scenarios_bare", "scenarios_cdk_nag", "scenarios_all_packs")
+"""Where the test suite's time goes: every construct scenario in one app (as the suite
+synthesizes them), with no rule packs, with cdk-nag's five packs, and with the Control
+Tower guard rules as well."""
 
 
 # --- Child process: build and synthesize one case -------------------------------------------
@@ -179,10 +183,28 @@ def _web_service_plain(app: Any) -> None:
     )
 
 
+def _scenarios(packs: str) -> Callable[[Any], None]:
+    def build(app: Any) -> None:
+        import tests.scenarios as scenarios
+        from ecs_patterns_plus import compliance
+
+        def checks(app: Any) -> None:
+            if packs != "none":
+                compliance.enable_compliance_checks(app, control_tower=packs == "all")
+
+        scenarios.enable_compliance_checks = checks
+        scenarios.build_scenario_app(app)
+
+    return build
+
+
 BUILDERS: dict[str, Callable[[Any], None]] = {
     "example_app": _example_app,
     "web_service": _web_service,
     "web_service_plain": _web_service_plain,
+    "scenarios_bare": _scenarios("none"),
+    "scenarios_cdk_nag": _scenarios("cdk_nag"),
+    "scenarios_all_packs": _scenarios("all"),
 }
 
 
@@ -269,7 +291,8 @@ def _versions() -> dict[str, str]:
 
 
 def measure(repeat: int, example_repeat: int, tests: bool) -> dict[str, Any]:
-    """Run every case (the web service pair alternating) and, if ``tests``, the test suite."""
+    """Run every case (the web service pair alternating) and, if ``tests``, the test suite
+    and its breakdown (the scenario app with and without the rule packs, once each)."""
     load_before = os.getloadavg()[0]
     runs: dict[str, list[dict[str, Any]]] = {case: [] for case in CASES}
     for index in range(repeat):
@@ -303,6 +326,10 @@ def measure(repeat: int, example_repeat: int, tests: bool) -> dict[str, Any]:
     if tests:
         print("  test suite ...", file=sys.stderr)
         results["test_suite"] = _test_suite()
+        for case in SUITE_CASES:
+            run = _run_case(case)
+            print(f"  {case}: {_brief(run)}", file=sys.stderr)
+            results["cases"][case] = _summarise([run])
     # Other work on the machine slows every case alike; the load says how quiet it was.
     results["environment"]["load_average_1m"] = [
         round(load_before, 2),
@@ -372,6 +399,17 @@ def readme_table(results: dict[str, Any]) -> str:
             f"- Test suite (`pytest`, after set-up): **{suite['wall_s']:.1f} s** wall "
             f"({suite['summary']}); budget {suite['budget_s']:.0f} s: {verdict}."
         )
+        parts = {case: results["cases"].get(case, {}) for case in SUITE_CASES}
+        if all(part.get("available") for part in parts.values()):
+            bare, nag, every = (
+                parts[case]["median"]["construct_and_synth_s"] for case in SUITE_CASES
+            )
+            lines.append(
+                "- Where it goes: the construct scenarios, synthesized as the suite does (one app, "
+                f"{parts['scenarios_bare']['resources']} resources), take {bare:.1f} s without "
+                f"rule packs, {nag:.1f} s with cdk-nag's five packs and {every:.1f} s with the "
+                "Control Tower guard rules too (cfn-guard runs once per stack)."
+            )
     return "\n".join(lines) + "\n"
 
 
