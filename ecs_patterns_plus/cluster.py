@@ -567,6 +567,8 @@ class HardenedCluster(Construct):
             sorted(chosen),
             "name FARGATE/FARGATE_SPOT only, or EC2 capacity only",
         )
+        if vpc is not None:
+            _check_capacity_subnets(problems, "ec2_capacity", vpc, ec2_capacity)
         problems.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -620,6 +622,7 @@ class HardenedCluster(Construct):
             getattr(options, "name", None),
             f"use a name other than {', '.join(self.ec2_capacity)}",
         )
+        _check_capacity_subnets(problems, "options", self.vpc, [options])
         problems.raise_if_any()
         return self._add_capacity(options)
 
@@ -647,6 +650,21 @@ class HardenedCluster(Construct):
     def _provider_name(self, name: str) -> str:
         capacity = self.ec2_capacity.get(name)
         return capacity.capacity_provider_name if capacity else name
+
+
+def _check_capacity_subnets(
+    problems: Problems, argument: str, vpc: ec2.IVpc, capacity: Sequence[Ec2CapacityOptions]
+) -> None:
+    if vpc.private_subnets or vpc.isolated_subnets:
+        return
+    without = [getattr(o, "name", None) for o in capacity if getattr(o, "subnets", None) is None]
+    problems.require(
+        not without,
+        argument,
+        "the VPC has no private subnets for the instances, which never get public IPs",
+        without,
+        "pass Ec2CapacityOptions(subnets=...) or use a VPC with private subnets",
+    )
 
 
 def _pascal(name: str) -> str:

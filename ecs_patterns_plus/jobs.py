@@ -134,6 +134,19 @@ def _check_launch(
     return _Launch(on_fargate, strategy)
 
 
+def _check_subnets(
+    problems: Problems, cluster: ecs.ICluster, subnets: ec2.SubnetSelection | None
+) -> None:
+    vpc = cluster.vpc
+    problems.require(
+        subnets is not None or bool(vpc.private_subnets or vpc.isolated_subnets),
+        "subnets",
+        "the cluster's VPC has no private subnets, and tasks never get public IPs",
+        None,
+        "pass subnets=ec2.SubnetSelection(...) or use a VPC with private subnets (SecureVpc)",
+    )
+
+
 def _default_subnets(cluster: ecs.ICluster) -> ec2.SubnetSelection:
     vpc = cluster.vpc
     return ec2.SubnetSelection(subnets=vpc.private_subnets or vpc.isolated_subnets)
@@ -263,6 +276,15 @@ class ScheduledTask(Construct):
             type(schedule).__name__,
             "use scheduler.ScheduleExpression.cron(...), .rate(...) or .at(...)",
         )
+        _check_subnets(problems, cluster, subnets)
+        if description is not None and not is_token(description):
+            problems.require(
+                len(description) <= 512,
+                "description",
+                "must be at most 512 characters",
+                f"{len(description)} characters",
+                "shorten it",
+            )
         problems.in_range("task_count", task_count, 1, 10)
         problems.in_range("retry_attempts", retry_attempts, 0, 185)
         problems.seconds_in_range("max_event_age", max_event_age, 60, 86400)
@@ -300,10 +322,6 @@ class ScheduledTask(Construct):
             encryption_master_key=self.encryption_key,
             enforce_ssl=True,
             retention_period=dead_letter_retention,
-            # Marks it as a dead-letter queue (CT.SQS.PR.1 expects none of its own).
-            redrive_allow_policy=sqs.RedriveAllowPolicy(
-                redrive_permission=sqs.RedrivePermission.ALLOW_ALL
-            ),
         )
         compliance.DEAD_LETTER_QUEUE.apply(self.dead_letter_queue)
 
@@ -549,6 +567,7 @@ class OneOffTask(Construct):
             (),
             bool(placement_strategies or placement_constraints),
         )
+        _check_subnets(problems, cluster, subnets)
         problems.raise_if_any()
         assert launch is not None
         super().__init__(scope, construct_id)

@@ -99,17 +99,13 @@ class BatchStack(cdk.Stack):
             flexible_window=cdk.Duration.minutes(30),
             description="Weekly GPU batch inference on EC2 Spot",
         )
-        if endpoints is not None:
-            # From this side, so the rules live in this stack (the endpoints' stack comes first).
-            for tasks in (
+        if endpoints is not None:  # the rules live in this stack
+            endpoints.allow_from(
                 self.nightly_report,
                 self.migrate,
                 self.weekly_inference,
                 self.gpu.ec2_capacity["gpu"].security_group,
-            ):
-                tasks.connections.allow_to(
-                    endpoints.security_group, ec2.Port.tcp(443), "HTTPS to the VPC endpoints"
-                )
+            )
 
         cdk.CfnOutput(
             self,

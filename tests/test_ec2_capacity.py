@@ -7,6 +7,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 
 from ecs_patterns_plus import Ec2Ami, Ec2CapacityOptions, HardenedCluster, ValidationError
@@ -414,3 +415,22 @@ def test_add_ec2_capacity_validates_before_creating_anything() -> None:
     with pytest.raises(ValidationError, match=r"options.max_capacity: "):
         platform.add_ec2_capacity(Ec2CapacityOptions(name="big", max_capacity=6000))
     assert len(platform.node.children) == children
+
+
+def test_capacity_needs_private_subnets() -> None:
+    stack = stack_for_errors()
+    public_only = ec2.Vpc(
+        stack,
+        "Vpc",
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC)
+        ],
+    )
+    with pytest.raises(ValidationError, match=r"ec2_capacity: the VPC has no private subnets"):
+        HardenedCluster(
+            stack, "Platform", vpc=public_only, ec2_capacity=[Ec2CapacityOptions(name="gpu")]
+        )
+    platform = HardenedCluster(stack, "Fargate", vpc=public_only)
+    with pytest.raises(ValidationError, match=r"options: the VPC has no private subnets"):
+        platform.add_ec2_capacity(Ec2CapacityOptions(name="gpu"))

@@ -6,6 +6,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_scheduler as scheduler
@@ -602,3 +603,31 @@ def test_all_problems_are_reported_at_once() -> None:
         )
     assert len(error.value.problems) == 2
     assert str(error.value).startswith("Errors/Job: 2 invalid arguments")
+
+
+def test_jobs_need_private_subnets() -> None:
+    stack = stack_for_errors()
+    public_only = ec2.Vpc(
+        stack,
+        "Vpc",
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC)
+        ],
+    )
+    platform = HardenedCluster(stack, "Platform", vpc=public_only)
+    with pytest.raises(ValidationError, match=r"subnets: the cluster's VPC has no private subnets"):
+        OneOffTask(stack, "Job", cluster=platform.cluster, task_definition=_definition(stack))
+
+
+def test_schedule_description_is_bounded() -> None:
+    stack, platform, definition = _inputs()
+    with pytest.raises(ValidationError, match=r"description: must be at most 512 characters"):
+        ScheduledTask(
+            stack,
+            "Job",
+            cluster=platform.cluster,
+            task_definition=definition,
+            schedule=NIGHTLY,
+            description="x" * 513,
+        )
