@@ -13,25 +13,40 @@ if _NODE.exists():
 import pytest  # noqa: E402
 from syrupy.extensions.json import JSONSnapshotExtension  # noqa: E402
 
-from stacks import build_app  # noqa: E402
-from tests.scenarios import build_scenario_app  # noqa: E402
-from tests.synth import Synthesized, new_app, synthesize  # noqa: E402
+from tests import synth_worker  # noqa: E402
+from tests.synth import Synthesized  # noqa: E402
+
+SCENARIO_WORKERS = max(2, os.cpu_count() or 2)
 
 
 @pytest.fixture(scope="session")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def _synthesis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[synth_worker.Job]]:
+    """Start every synthesis at once: the example app and shares of the scenario app."""
+    jobs = {
+        "example": [synth_worker.start(["example"], tmp_path_factory.mktemp("example"))],
+        "scenarios": [
+            synth_worker.start(
+                ["scenarios", str(index), str(SCENARIO_WORKERS)],
+                tmp_path_factory.mktemp(f"scenarios{index}"),
+            )
+            for index in range(SCENARIO_WORKERS)
+        ],
+    }
+    yield jobs
+    for job in (job for group in jobs.values() for job in group):
+        job.process.kill()
+
+
+@pytest.fixture(scope="session")
+def example(_synthesis: dict[str, list[synth_worker.Job]]) -> Synthesized:
     """The example app of app.py, synthesized with cdk.json's context."""
-    app = new_app(tmp_path_factory.mktemp("example"))
-    build_app(app)
-    return synthesize(app)
+    return synth_worker.collect(_synthesis["example"])
 
 
 @pytest.fixture(scope="session")
-def scenarios(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """Every construct scenario, one stack each, in one app."""
-    app = new_app(tmp_path_factory.mktemp("scenarios"))
-    build_scenario_app(app)
-    return synthesize(app)
+def scenarios(_synthesis: dict[str, list[synth_worker.Job]]) -> Synthesized:
+    """Every construct scenario, one stack each (synthesized in parallel shares)."""
+    return synth_worker.collect(_synthesis["scenarios"])
 
 
 @pytest.fixture

@@ -32,15 +32,32 @@ def new_app(outdir: Path | None = None, **context: Any) -> cdk.App:
 
 @dataclass
 class Synthesized:
-    """The result of one ``app.synth()``: templates, metadata and the rule-pack report."""
+    """What one or more ``app.synth()`` runs wrote: templates, metadata, rule-pack reports.
 
-    outdir: Path
+    ``outdirs`` are the cloud-assembly directories (several when an app is synthesized in
+    parts, in parallel); each stack lives in exactly one of them.
+    """
+
+    outdirs: list[Path]
     stack_names: list[str]
-    synth_error: str | None = None
+    synth_errors: list[str] = field(default_factory=list)
     _templates: dict[str, Template] = field(default_factory=dict, repr=False)
 
+    @property
+    def outdir(self) -> Path:
+        (only,) = self.outdirs
+        return only
+
+    def path(self, stack: str, suffix: str = ".template.json") -> Path:
+        """The file ``<stack><suffix>`` in whichever output directory holds the stack."""
+        for outdir in self.outdirs:
+            candidate = outdir / f"{stack}{suffix}"
+            if candidate.exists():
+                return candidate
+        raise FileNotFoundError(f"{stack}{suffix} in none of {self.outdirs}")
+
     def template_json(self, stack: str) -> dict[str, Any]:
-        return json.loads((self.outdir / f"{stack}.template.json").read_text())
+        return json.loads(self.path(stack).read_text())
 
     def template(self, stack: str) -> Template:
         """The stack's template as an assertions.Template (cached)."""
@@ -49,8 +66,10 @@ class Synthesized:
         return self._templates[stack]
 
     def metadata(self, stack: str) -> dict[str, list[dict[str, Any]]]:
-        path = self.outdir / f"{stack}.metadata.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        try:
+            return json.loads(self.path(stack, ".metadata.json").read_text())
+        except FileNotFoundError:
+            return {}
 
     def metadata_entries(self, stack: str, entry_type: str) -> list[tuple[str, Any]]:
         """(construct path, data) for every metadata entry of ``entry_type`` in ``stack``."""
@@ -64,16 +83,28 @@ class Synthesized:
     @cached_property
     def rule_pack_violations(self) -> list[str]:
         """One line per unacknowledged finding of the validation plugins."""
-        report_path = self.outdir / "policy-validation-report.json"
-        if not report_path.exists():
-            return [f"no validation report; synth error: {self.synth_error}"]
-        report = json.loads(report_path.read_text())
-        return [
-            f"{plugin['summary']['pluginName']}: {violation['ruleName']} at "
-            f"{[r.get('constructPath') for r in violation['violatingResources']]}"
-            for plugin in report["pluginReports"]
-            for violation in plugin["violations"]
-        ]
+        lines = []
+        for outdir in self.outdirs:
+            report_path = outdir / "policy-validation-report.json"
+            if not report_path.exists():
+                lines.append(f"no validation report in {outdir}; synth errors: {self.synth_errors}")
+                continue
+            report = json.loads(report_path.read_text())
+            lines += [
+                f"{plugin['summary']['pluginName']}: {violation['ruleName']} at "
+                f"{[r.get('constructPath') for r in violation['violatingResources']]}"
+                for plugin in report["pluginReports"]
+                for violation in plugin["violations"]
+            ]
+        return lines
+
+
+def read_outdirs(outdirs: list[Path]) -> Synthesized:
+    """The stacks written to ``outdirs``."""
+    stacks = sorted(
+        p.name.removesuffix(".template.json") for d in outdirs for p in d.glob("*.template.json")
+    )
+    return Synthesized(outdirs=outdirs, stack_names=stacks)
 
 
 def synthesize(app: cdk.App) -> Synthesized:
@@ -85,5 +116,7 @@ def synthesize(app: cdk.App) -> Synthesized:
     except RuntimeError as exc:  # the rule packs failed: templates and the report are written
         error = str(exc)
         outdir = Path(app.outdir)
-    stacks = sorted(p.name.removesuffix(".template.json") for p in outdir.glob("*.template.json"))
-    return Synthesized(outdir=outdir, stack_names=stacks, synth_error=error)
+    result = read_outdirs([outdir])
+    if error:
+        result.synth_errors.append(error)
+    return result

@@ -74,8 +74,9 @@ ALLOWED_CFN_LINT = {"W3005"}
 def _checks(synth: Synthesized, stack: str) -> None:
     findings = [line for line in synth.rule_pack_violations if f"'{stack}/" in line]
     assert findings == [], "rule-pack findings"
-    assert checkov_failures(synth.outdir).get(f"{stack}.template.json", []) == []
-    assert cfn_lint_findings(synth.outdir / f"{stack}.template.json") == []
+    template = synth.path(stack)
+    assert checkov_failures(template.parent).get(template.name, []) == []
+    assert cfn_lint_findings(template) == []
 
 
 def _acknowledgements(synth: Synthesized, stack: str) -> None:
