@@ -262,12 +262,14 @@ class ControlTowerChecks:
         for template_path in context.template_paths:
             resources = json.loads(Path(template_path).read_text()).get("Resources", {})
             present.update(resource.get("Type", "") for resource in resources.values())
-        idle = sorted(
-            rule
-            for rule, types in _control_tower_rule_types().items()
-            if types and not types & present
-        )
-        return CfnGuardValidator(disabled_rules=idle).validate(context)
+        return CfnGuardValidator(disabled_rules=idle_control_tower_rules(present)).validate(context)
+
+
+def idle_control_tower_rules(present: set[str]) -> list[str]:
+    """The Control Tower rules that check only resource types outside ``present``."""
+    return sorted(
+        rule for rule, types in _control_tower_rule_types().items() if types and not types & present
+    )
 
 
 def catalogue() -> Iterable[Acknowledgement]:

@@ -1,0 +1,38 @@
+"""The compliance plugins themselves: the faster Control Tower run finds what the plugin finds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
+
+from ecs_patterns_plus import enable_compliance_checks
+from ecs_patterns_plus.compliance import _control_tower_rule_types, idle_control_tower_rules
+from tests.synth import new_app, synthesize
+
+
+def test_bundled_rules_are_read_with_their_resource_types() -> None:
+    rules = _control_tower_rule_types()
+    assert len(rules) > 200
+    assert "AWS::Logs::LogGroup" in rules["ct-cloudwatch-pr-3"]
+
+
+def test_only_rules_for_absent_resource_types_are_left_out() -> None:
+    idle = idle_control_tower_rules({"AWS::Logs::LogGroup"})
+    assert "ct-cloudwatch-pr-3" not in idle
+    assert "ct-ecs-pr-3" in idle
+    assert set(idle) < set(_control_tower_rule_types())
+
+
+def test_findings_still_fail_synthesis(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    enable_compliance_checks(app)
+    stack = cdk.Stack(app, "Plain", env=cdk.Environment(region="ap-northeast-2"))
+    logs.LogGroup(stack, "Unencrypted", retention=logs.RetentionDays.ONE_YEAR)
+    result = synthesize(app)
+    assert result.synth_errors, "synthesis must fail on a finding"
+    assert any(
+        line.startswith("cdk-validator-cfnguard: cloudwatch_log_group_encrypted_check")
+        for line in result.rule_pack_violations
+    )
