@@ -1,4 +1,7 @@
-"""AlbFargateService: a Fargate service in private subnets behind a SecureLoadBalancer."""
+"""AlbFargateService: an ECS service in private subnets behind a SecureLoadBalancer.
+
+Fargate by default; on the EC2 capacity of a ``HardenedCluster`` when its strategy says so.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from constructs import Construct
 
 from . import defaults
 from .autoscaling import ScalingOptions, apply_scaling, check_scaling
-from .cluster import check_capacity_strategy
+from .cluster import check_launch
 from .deployment import (
     DeploymentResources,
     DeploymentStrategy,
@@ -63,7 +66,7 @@ class TargetHealthCheck:
 
 
 class AlbFargateService(Construct):
-    """A Fargate service in private subnets, reachable only through a SecureLoadBalancer route.
+    """A Fargate (or EC2) service in private subnets, reachable only through a SecureLoadBalancer route.
 
     Args:
         cluster: the ECS cluster (e.g. ``HardenedCluster(...).cluster``).
@@ -82,8 +85,12 @@ class AlbFargateService(Construct):
         health_check_grace_period: how long ECS ignores load-balancer health after a task
             starts. Default: the container's health-check start period plus
             ``(healthy_threshold + 1) x interval`` (90 s for a 60 s start period).
-        capacity_provider_strategy: e.g. FARGATE base 1 + FARGATE_SPOT weight 3.
-            Default: the cluster's default strategy.
+        capacity_provider_strategy: e.g. FARGATE base 1 + FARGATE_SPOT weight 3, or the EC2
+            capacity of a ``HardenedCluster`` (``[platform.ec2_capacity["web"].strategy()]``),
+            which runs the service on EC2 instances (the task definition must be
+            EC2-compatible). Default: Fargate.
+        placement_strategies / placement_constraints: where tasks go on EC2 capacity, e.g.
+            ``ecs.PlacementStrategy.spread_across_instances()``. Default: none.
         deployment: how new task definitions roll out: ``DeploymentStrategy.rolling()``,
             ``.blue_green()``, ``.canary()``, ``.linear()`` or ``.code_deploy_blue_green()``.
             Default: rolling, min healthy 100 % / max 200 %, circuit breaker with rollback.
@@ -129,6 +136,8 @@ class AlbFargateService(Construct):
         slow_start: cdk.Duration | None = None,
         health_check_grace_period: cdk.Duration | None = None,
         capacity_provider_strategy: Sequence[ecs.CapacityProviderStrategy] | None = None,
+        placement_strategies: Sequence[ecs.PlacementStrategy] = (),
+        placement_constraints: Sequence[ecs.PlacementConstraint] = (),
         deployment: DeploymentStrategy | None = None,
         rollback_alarms: bool = True,
         alarm_topic: sns.ITopic | None = None,
@@ -152,10 +161,13 @@ class AlbFargateService(Construct):
         problems.seconds_in_range("slow_start", slow_start, 30, 900)
         problems.seconds_in_range("health_check_grace_period", health_check_grace_period, 0, 7200)
         deployment.check(problems, shares_listener=shares_listener)
-        if capacity_provider_strategy is not None:
-            check_capacity_strategy(
-                problems, "capacity_provider_strategy", capacity_provider_strategy
-            )
+        launch = check_launch(
+            problems,
+            task_definition,
+            capacity_provider_strategy,
+            default_strategy=(),
+            placement=bool(placement_strategies or placement_constraints),
+        )
         if scaling is not None:
             check_scaling(problems, scaling, desired_count)
         problems.raise_if_any()
@@ -221,7 +233,17 @@ class AlbFargateService(Construct):
             )
         alarms = [*self.rollback_alarms, *deployment_alarms]
         native_alarms = alarms if deployment.kind != "code_deploy_blue_green" else []
-        self.service = ecs.FargateService(
+        on_ec2 = launch is not None and not launch.fargate
+        service_options: dict[str, Any] = (
+            {
+                "placement_strategies": list(placement_strategies) or None,
+                "placement_constraints": list(placement_constraints) or None,
+            }
+            if on_ec2
+            else {"platform_version": ecs.FargatePlatformVersion.LATEST}
+        )
+        service_class = ecs.Ec2Service if on_ec2 else ecs.FargateService
+        self.service: ecs.BaseService = service_class(
             self,
             "Service",
             cluster=cluster,
@@ -236,10 +258,7 @@ class AlbFargateService(Construct):
                 subnets=cluster.vpc.private_subnets or cluster.vpc.isolated_subnets
             ),
             assign_public_ip=False,
-            platform_version=ecs.FargatePlatformVersion.LATEST,
-            capacity_provider_strategies=list(capacity_provider_strategy)
-            if capacity_provider_strategy is not None
-            else None,
+            capacity_provider_strategies=(launch.strategy or None) if launch else None,
             deployment_alarms=ecs.DeploymentAlarmConfig(
                 alarm_names=[alarm.alarm_name for alarm in native_alarms],
                 behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
@@ -256,6 +275,7 @@ class AlbFargateService(Construct):
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
             **deployment.service_properties(),
+            **service_options,
         )
         self.service.connections.allow_from(
             load_balancer.load_balancer, ec2.Port.tcp(port), "Load balancer to the container port"
@@ -422,7 +442,7 @@ class _DependsOnWithout:
 
 
 def _drop_referenced_dependencies(
-    service: ecs.FargateService, *rules: elbv2.ApplicationListenerRule
+    service: ecs.BaseService, *rules: elbv2.ApplicationListenerRule
 ) -> None:
     """Native blue/green: CDK adds DependsOn for listener rules the service already
     references in its AdvancedConfiguration (cfn-lint W3005); keep the other dependencies."""
@@ -441,13 +461,6 @@ def _check_task_definition(
         "has no container port for the load balancer to send traffic to",
         None,
         "build it with HardenedTaskDefinition(..., container_port=8080)",
-    )
-    problems.require(
-        task_definition.task_definition.is_fargate_compatible,
-        "task_definition",
-        "is not Fargate-compatible",
-        "EC2 only",
-        "use compatibility=ecs.Compatibility.FARGATE (or FARGATE_AND_EC2)",
     )
     if enable_exec:
         problems.require(

@@ -6,6 +6,7 @@ import enum
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import aws_cdk as cdk
 from aws_cdk import aws_autoscaling as autoscaling
@@ -19,7 +20,7 @@ from constructs import Construct
 
 from . import compliance, defaults
 from .encryption import create_key, encrypted_log_group
-from .errors import Problems
+from .errors import Problems, is_token
 from .network import SecureVpc
 
 FARGATE_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -500,6 +501,118 @@ def _agent_statements(cluster: ecs.ICluster, *, spot: bool) -> list[iam.PolicySt
             resources=["*"],
         ),
     ]
+
+
+class HasTaskDefinition(Protocol):
+    """Anything that owns an ``ecs.TaskDefinition``, such as ``HardenedTaskDefinition``."""
+
+    @property
+    def task_definition(self) -> ecs.TaskDefinition: ...
+
+
+TaskDefinitionLike = ecs.TaskDefinition | HasTaskDefinition
+
+
+def unwrap_task_definition(task_definition: TaskDefinitionLike) -> ecs.TaskDefinition | None:
+    inner = getattr(task_definition, "task_definition", task_definition)
+    return inner if isinstance(inner, ecs.TaskDefinition) else None
+
+
+def _is_fargate_name(name: str) -> bool:
+    return not is_token(name) and name.upper().startswith("FARGATE")
+
+
+class Launch:
+    """Where a task runs, as decided from its task definition and capacity provider strategy."""
+
+    def __init__(self, fargate: bool, strategy: Sequence[ecs.CapacityProviderStrategy]) -> None:
+        self.fargate = fargate
+        self.strategy = list(strategy)
+
+
+def check_launch(
+    problems: Problems,
+    task_definition: TaskDefinitionLike,
+    strategy: Sequence[ecs.CapacityProviderStrategy] | None,
+    default_strategy: Sequence[ecs.CapacityProviderStrategy],
+    placement: bool,
+) -> Launch | None:
+    """Record problems with the task definition and strategy; return where the task runs."""
+    definition = unwrap_task_definition(task_definition)
+    if definition is None:
+        problems.add(
+            "task_definition",
+            "must be an ecs.TaskDefinition or own one as .task_definition",
+            type(task_definition).__name__,
+            "pass a HardenedTaskDefinition or an ecs.TaskDefinition",
+        )
+        return None
+    if definition.network_mode != ecs.NetworkMode.AWS_VPC:
+        problems.add(
+            "task_definition",
+            "network mode must be awsvpc: each task gets its own network interface and "
+            "security group (host and bridge modes share the instance's; CT.ECS.PR.4)",
+            str(definition.network_mode.value),
+            "use network_mode=ecs.NetworkMode.AWS_VPC (HardenedTaskDefinition always does)",
+        )
+    if strategy is None:
+        if not definition.is_fargate_compatible:
+            problems.add(
+                "capacity_provider_strategy",
+                "an EC2 task definition needs the EC2 capacity provider(s) to run on",
+                None,
+                "pass e.g. [platform.ec2_capacity['gpu'].strategy()]",
+            )
+            return None
+        strategy = default_strategy
+        if not strategy:  # launch type FARGATE
+            _refuse_placement_on_fargate(problems, placement, ["FARGATE"])
+            return Launch(True, ())
+    names = [item.capacity_provider for item in strategy]
+    fargate = [name for name in names if _is_fargate_name(name)]
+    ec2_names = [name for name in names if not _is_fargate_name(name)]
+    check_capacity_strategy(
+        problems,
+        "capacity_provider_strategy",
+        strategy,
+        (*FARGATE_CAPACITY_PROVIDERS, *ec2_names),
+    )
+    if fargate and ec2_names:
+        problems.add(
+            "capacity_provider_strategy",
+            "mixes Fargate and EC2 capacity providers, which one task cannot use together",
+            [str(name) for name in names],
+            "use FARGATE/FARGATE_SPOT only, or EC2 capacity providers only",
+        )
+        return None
+    on_fargate = bool(fargate)
+    if on_fargate and not definition.is_fargate_compatible:
+        problems.add(
+            "capacity_provider_strategy",
+            "names Fargate, but the task definition is EC2-only (GPUs, EC2 features)",
+            fargate,
+            "run it on an EC2 capacity provider, e.g. [platform.ec2_capacity['gpu'].strategy()]",
+        )
+    if not on_fargate and names and not definition.is_ec2_compatible:
+        problems.add(
+            "capacity_provider_strategy",
+            "names EC2 capacity, but the task definition is Fargate-only",
+            [str(name) for name in names],
+            "use FARGATE/FARGATE_SPOT, or compatibility=ecs.Compatibility.EC2_AND_FARGATE",
+        )
+    if on_fargate:
+        _refuse_placement_on_fargate(problems, placement, fargate)
+    return Launch(on_fargate, strategy)
+
+
+def _refuse_placement_on_fargate(problems: Problems, placement: bool, fargate: list[str]) -> None:
+    problems.require(
+        not placement,
+        "placement_strategies",
+        "placement strategies and constraints apply to EC2 capacity only",
+        fargate,
+        "drop them, or run on an EC2 capacity provider",
+    )
 
 
 class HardenedCluster(Construct):

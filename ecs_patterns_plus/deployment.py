@@ -428,7 +428,7 @@ def code_deploy_group(
     scope: Construct,
     strategy: DeploymentStrategy,
     *,
-    service: ecs.FargateService,
+    service: ecs.BaseService,
     blue: elbv2.ApplicationTargetGroup,
     green: elbv2.ApplicationTargetGroup,
     listener: elbv2.ApplicationListener,

@@ -310,7 +310,7 @@ def _service(**kwargs: Any) -> None:
                     ecs.CapacityProviderStrategy(capacity_provider="SPOT", weight=1)
                 ]
             },
-            r"capacity_provider_strategy: unknown capacity provider",
+            r"capacity_provider_strategy: names EC2 capacity, but the task definition is Fargate-only",
         ),
         (
             {
@@ -405,3 +405,53 @@ def test_step_scaling_needs_a_scale_in_band() -> None:
         ValidationError, match=r"scaling.step_scaling\[QueueDepth\].steps: needs at least two"
     ):
         _service(scaling=scaling)
+
+
+def test_service_runs_on_ec2_capacity_with_placement(scenarios: Synthesized) -> None:
+    service = _one(scenarios, "ServiceOnEc2", SERVICE)
+    assert "PlatformVersion" not in service
+    assert "LaunchType" not in service
+    (strategy,) = service["CapacityProviderStrategy"]
+    providers = resources_of(scenarios, "ServiceOnEc2", "AWS::ECS::CapacityProvider")
+    assert strategy["CapacityProvider"] == {"Ref": next(iter(providers))}
+    assert service["PlacementStrategies"] == [
+        {"Field": "attribute:ecs.availability-zone", "Type": "spread"}
+    ]
+    assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"placement_strategies": [ecs.PlacementStrategy.spread_across_instances()]},
+            r"placement_strategies: placement strategies and constraints apply to EC2 capacity only",
+        ),
+        (
+            {"task_options": {"container_port": 8080, "compatibility": ecs.Compatibility.EC2}},
+            r"capacity_provider_strategy: an EC2 task definition needs the EC2 capacity provider",
+        ),
+        (
+            {
+                "capacity_provider_strategy": [
+                    ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1),
+                    ecs.CapacityProviderStrategy(capacity_provider="MyEc2Capacity", weight=1),
+                ]
+            },
+            r"capacity_provider_strategy: mixes Fargate and EC2 capacity providers",
+        ),
+        (
+            {
+                "capacity_provider_strategy": [
+                    ecs.CapacityProviderStrategy(capacity_provider="MyEc2Capacity", weight=1)
+                ]
+            },
+            r"capacity_provider_strategy: names EC2 capacity, but the task definition is Fargate-only",
+        ),
+    ],
+)
+def test_service_refuses_launch_combinations_that_cannot_run(
+    kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _service(**kwargs)

@@ -9,6 +9,7 @@ from aws_cdk import aws_ecs as ecs
 from ecs_patterns_plus import (
     AlbFargateService,
     DomainOptions,
+    Ec2CapacityOptions,
     HardenedCluster,
     HardenedTaskDefinition,
     HealthCheckOptions,
@@ -177,4 +178,33 @@ def service_fixed_count(stack: cdk.Stack) -> None:
         load_balancer=load_balancer,
         desired_count=3,
         scaling=None,
+    )
+
+
+@scenario("ServiceOnEc2")
+def service_on_ec2(stack: cdk.Stack) -> None:
+    network = SecureVpc(stack, "Network", nat_gateways=1)
+    platform = HardenedCluster(
+        stack, "Platform", vpc=network.vpc, ec2_capacity=[Ec2CapacityOptions(name="web")]
+    )
+    load_balancer = SecureLoadBalancer(
+        stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+    )
+    repository = ecr.Repository.from_repository_name(stack, "TaskRepository", "app")
+    AlbFargateService(
+        stack,
+        "Web",
+        cluster=platform.cluster,
+        task_definition=HardenedTaskDefinition(
+            stack,
+            "Task",
+            image=ecs.ContainerImage.from_ecr_repository(repository, "1.4.2"),
+            container_port=8080,
+            compatibility=ecs.Compatibility.EC2,
+        ),
+        load_balancer=load_balancer,
+        capacity_provider_strategy=[platform.ec2_capacity["web"].strategy()],
+        placement_strategies=[
+            ecs.PlacementStrategy.spread_across(ecs.BuiltInAttributes.AVAILABILITY_ZONE)
+        ],
     )
