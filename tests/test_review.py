@@ -14,9 +14,11 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -199,6 +201,16 @@ def build(app: cdk.App, *, after: bool) -> None:
         port=8081,
         protocol=elbv2.ApplicationProtocol.HTTP,
         target_type=elbv2.TargetType.IP,
+    )
+    cpu = service.metric_cpu_utilization()
+    cloudwatch.Alarm(stack, "HighCpu", metric=cpu, threshold=90, evaluation_periods=3)
+    cloudwatch.Dashboard(stack, "Dashboard").add_widgets(cloudwatch.GraphWidget(left=[cpu]))
+    events.Rule(
+        stack,
+        "TaskStopped",
+        event_pattern=events.EventPattern(
+            source=["aws.ecs"], detail={"clusterArn": [cluster.cluster_arn]}
+        ),
     )
     listener.add_target_groups(
         "Api",
@@ -597,6 +609,21 @@ def test_diagram_leaves_out_plumbing_and_folds_endpoints(outdirs: dict[str, Path
     assert 'n_VPC_endpoints["VPC endpoints<br/>ecr.api, ecr.dkr"]' in source
     for plumbing in ("TaskRole", "ExecutionRole", "SecurityGroup", "EcrApi"):
         assert plumbing not in source
+
+
+def test_diagram_draws_monitoring_apart_and_dashboards_without_edges(
+    outdirs: dict[str, Path],
+) -> None:
+    source = diagram(load_templates(outdirs["after"])["WebService"])
+    monitoring = source.split('subgraph n_Monitoring["Monitoring"]\n', 1)[1].split("  end\n")[0]
+    assert monitoring.splitlines() == [
+        '    n_Alarms["Alarm<br/>HighCpu"]',
+        '    n_Event_rules["Event rule<br/>TaskStopped"]',
+        '    Dashboard9E4231ED["Dashboard"]',
+    ]
+    assert "  ServiceD69D759B -.-> n_Alarms\n" in source
+    assert "  ClusterEB0386A7 -.-> n_Event_rules\n" in source
+    assert not [line for line in source.splitlines() if "Dashboard" in line and "->" in line]
 
 
 def test_readme_block_is_rewritten_between_markers(tmp_path: Path) -> None:

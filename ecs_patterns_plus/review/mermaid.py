@@ -57,12 +57,18 @@ KINDS: dict[str, Kind] = {
     "AWS::S3::Bucket": Kind("Data", "Bucket", 8),
     "AWS::Logs::LogGroup": Kind("Data", "Log group", 8),
     "AWS::KMS::Key": Kind("Data", "KMS key", 9),
-    "AWS::CloudWatch::Alarm": Kind("Monitoring", "Alarms", 10, folded=True),
-    "AWS::CloudWatch::CompositeAlarm": Kind("Monitoring", "Composite alarm", 10),
-    "AWS::CloudWatch::Dashboard": Kind("Monitoring", "Dashboard", 10),
-    "AWS::SNS::Topic": Kind("Monitoring", "Topic", 11),
+    "AWS::CloudWatch::Alarm": Kind("Monitoring", "Alarms", 6.5, folded=True),
+    "AWS::CloudWatch::CompositeAlarm": Kind("Monitoring", "Composite alarm", 6.6),
+    "AWS::SNS::Topic": Kind("Monitoring", "Topic", 6.7),
+    "AWS::CloudWatch::Dashboard": Kind("Monitoring", "Dashboard", 6.8),
 }
 """The resource types drawn; every other type is plumbing and left out."""
+
+EVENT_RULES = Kind("Monitoring", "Event rules", 6.5, folded=True)
+"""EventBridge rules that match events (rather than run on a schedule) notify: monitoring."""
+
+UNLINKED = frozenset({"AWS::CloudWatch::Dashboard"})
+"""Types drawn without edges: a dashboard shows everything and drives nothing."""
 
 LINKS = frozenset(
     {
@@ -85,7 +91,7 @@ def diagram(template: Template) -> str:
     node_of: dict[str, str] = {}
     nodes: dict[str, tuple[Kind, list[str]]] = {}
     for logical_id, resource in items.items():
-        kind = KINDS.get(resource["Type"])
+        kind = _kind(resource)
         if kind is None:
             continue
         node = _node_id(kind.label) if kind.folded else logical_id
@@ -97,8 +103,12 @@ def diagram(template: Template) -> str:
         targets = sorted({node_of[target] for target in _references(resource) if target in node_of})
         if resource["Type"] in LINKS:
             edges.update((a, b) for a in targets for b in targets if a < b)
-        elif logical_id in node_of:
-            edges.update((node_of[logical_id], target) for target in targets)
+        elif logical_id in node_of and resource["Type"] not in UNLINKED:
+            edges.update(
+                (node_of[logical_id], target)
+                for target in targets
+                if _type_of(items, nodes[target][1][0]) not in UNLINKED
+            )
 
     lines = ["flowchart LR"]
     groups = sorted(
@@ -116,11 +126,21 @@ def diagram(template: Template) -> str:
             label = _label(kind, [(lid, items[lid]) for lid in logical_ids])
             lines.append(f'    {node}["{_escape(label)}"]')
         lines.append("  end")
-    for source, target in sorted(_orient(edge, nodes) for edge in edges if edge[0] != edge[1]):
+    for source, target in sorted({_orient(edge, nodes) for edge in edges if edge[0] != edge[1]}):
         groups_of = {nodes[source][0].group, nodes[target][0].group}
         arrow = "-.->" if "Monitoring" in groups_of else "-->"
         lines.append(f"  {source} {arrow} {target}")
     return "\n".join(lines) + "\n"
+
+
+def _kind(resource: dict[str, Any]) -> Kind | None:
+    if resource["Type"] == "AWS::Events::Rule" and "EventPattern" in resource.get("Properties", {}):
+        return EVENT_RULES
+    return KINDS.get(resource["Type"])
+
+
+def _type_of(items: Mapping[str, dict[str, Any]], logical_id: str) -> str:
+    return str(items[logical_id]["Type"])
 
 
 def _references(resource: dict[str, Any]) -> set[str]:
@@ -147,6 +167,9 @@ def _label(kind: Kind, members: Sequence[tuple[str, dict[str, Any]]]) -> str:
         if members[0][1]["Type"] == "AWS::EC2::VPCEndpoint":
             services = sorted(_endpoint_service(resource) for _, resource in members)
             return f"{kind.label}<br/>{', '.join(services)}"
+        if len(members) == 1:
+            logical_id, resource = members[0]
+            return f"{kind.label.removesuffix('s')}<br/>{_name(logical_id, resource)}"
         return f"{kind.label} x{len(members)}"
     logical_id, resource = members[0]
     detail = _detail(resource)
