@@ -3,8 +3,9 @@
     python -m tests.synth_worker example OUTDIR
     python -m tests.synth_worker scenarios INDEX COUNT OUTDIR
 
-The test session runs these in parallel (one per core) and reads what they write; a
-validation failure still writes templates and the report, so the worker exits 0 then.
+The test session runs these in parallel (one per core) and reads what they write:
+templates, metadata, the rule-pack report, and checkov's and cfn-lint's findings. A
+validation failure still writes all of them, so the worker exits 0 then.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ def run(argv: list[str]) -> None:
     result = synthesize(app)
     for error in result.synth_errors:
         print(error, file=sys.stderr)
+    from tests.validators import lint_outdir
+
+    lint_outdir(Path(argv[-1]))
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""checkov and cfn-lint on synthesized templates, each run once per output directory."""
+"""checkov and cfn-lint on synthesized templates, each run once per output directory.
+
+The synthesis workers run both right after synthesizing (``lint_outdir``), in parallel,
+and leave the results beside the templates; the tests read them back.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,34 @@ from tests.synth import ROOT
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".tools" / "checkov" / "bin" / "checkov"))
 
 
+CHECKOV_RESULTS = "checkov-failures.json"
+CFN_LINT_RESULTS = "cfn-lint-findings.json"
+
+
+def lint_outdir(outdir: Path) -> None:
+    """Run checkov and cfn-lint on every template in ``outdir``; write their findings there."""
+    (outdir / CHECKOV_RESULTS).write_text(json.dumps(_run_checkov(outdir)))
+    findings = {path.name: _run_cfn_lint(path) for path in sorted(outdir.glob("*.template.json"))}
+    (outdir / CFN_LINT_RESULTS).write_text(json.dumps(findings))
+
+
 @cache
 def checkov_failures(outdir: Path) -> dict[str, list[str]]:
     """checkov failures by template file name: ``CKV_ID resource`` lines."""
+    saved = outdir / CHECKOV_RESULTS
+    return json.loads(saved.read_text()) if saved.exists() else _run_checkov(outdir)
+
+
+@cache
+def cfn_lint_findings(template_path: Path) -> list[str]:
+    """Every cfn-lint error and warning (informational matches are left out)."""
+    saved = template_path.parent / CFN_LINT_RESULTS
+    if saved.exists():
+        return list(json.loads(saved.read_text())[template_path.name])
+    return _run_cfn_lint(template_path)
+
+
+def _run_checkov(outdir: Path) -> dict[str, list[str]]:
     if not CHECKOV.exists():
         raise RuntimeError(f"checkov is not installed at {CHECKOV}: run `make setup`")
     result = subprocess.run(
@@ -50,9 +79,7 @@ def checkov_failures(outdir: Path) -> dict[str, list[str]]:
     return failures
 
 
-@cache
-def cfn_lint_findings(template_path: Path) -> list[str]:
-    """Every cfn-lint error and warning (informational matches are left out)."""
+def _run_cfn_lint(template_path: Path) -> list[str]:
     matches = cfnlint_api.lint_file(template_path)
     return [
         f"{m.rule.id} {m.message} ({'/'.join(map(str, m.path))})"
