@@ -21,9 +21,9 @@ SMOKE_TEST_ARN = "arn:aws:lambda:ap-northeast-2:111122223333:function:smoke-test
 
 
 def _service(stack: cdk.Stack, deployment: DeploymentStrategy) -> AlbFargateService:
-    network, platform = _platform(stack)
+    vpc, platform = _platform(stack)
     load_balancer = SecureLoadBalancer(
-        stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+        stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
     )
     return AlbFargateService(
         stack,

@@ -10,7 +10,6 @@ from ecs_patterns_plus import (
     ExecCommandAudit,
     HardenedCluster,
     MonitoringThresholds,
-    SecureVpc,
     ServiceMonitoring,
     compliance,
     golden_signal_alarms,
@@ -19,6 +18,7 @@ from ecs_patterns_plus import (
 from ecs_patterns_plus.encryption import create_key, encrypted_log_group
 
 from . import scenario
+from .common import existing_vpc
 
 LOAD_BALANCER_ARN = (
     "arn:aws:elasticloadbalancing:ap-northeast-2:111122223333:loadbalancer/app/web/50dc6c495c0c9188"
@@ -66,8 +66,8 @@ def _imported_service(stack: cdk.Stack) -> ecs.IBaseService:
 @scenario("MonitoringFargateService")
 def fargate_service(stack: cdk.Stack) -> None:
     """A Fargate service built in the stack, behind a load balancer of another stack."""
-    network = SecureVpc(stack, "Network", nat_gateways=1, endpoints=())
-    platform = HardenedCluster(stack, "Platform", vpc=network.vpc)
+    vpc = existing_vpc(stack)
+    platform = HardenedCluster(stack, "Platform", vpc=vpc)
     log_group = encrypted_log_group(
         stack, "Logs", key=create_key(stack, "LogKey", description="Application logs")
     )
@@ -96,7 +96,7 @@ def fargate_service(stack: cdk.Stack) -> None:
     security_group = ec2.SecurityGroup(
         stack,
         "ServiceSecurityGroup",
-        vpc=network.vpc,
+        vpc=vpc,
         allow_all_outbound=False,
         description="Orders service",
     )

@@ -3,6 +3,7 @@
 import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 
@@ -23,12 +24,13 @@ from ecs_patterns_plus import (
 )
 
 from . import scenario
-from .common import certificate, hosted_zone
+from .common import certificate, existing_vpc, hosted_zone
 
 
-def _platform(stack: cdk.Stack) -> tuple[SecureVpc, HardenedCluster]:
-    network = SecureVpc(stack, "Network", nat_gateways=1)
-    return network, HardenedCluster(stack, "Platform", vpc=network.vpc)
+def _platform(stack: cdk.Stack) -> tuple[ec2.IVpc, HardenedCluster]:
+    """A cluster in an existing VPC (ServiceDefaults builds a SecureVpc with endpoints)."""
+    vpc = existing_vpc(stack)
+    return vpc, HardenedCluster(stack, "Platform", vpc=vpc)
 
 
 def _task(
@@ -49,7 +51,8 @@ def _task(
 
 @scenario("ServiceDefaults")
 def service_defaults(stack: cdk.Stack) -> None:
-    network, platform = _platform(stack)
+    network = SecureVpc(stack, "Network", nat_gateways=1)
+    platform = HardenedCluster(stack, "Platform", vpc=network.vpc)
     load_balancer = SecureLoadBalancer(
         stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
     )
@@ -65,11 +68,11 @@ def service_defaults(stack: cdk.Stack) -> None:
 
 @scenario("ServiceInternetFacing")
 def service_internet_facing(stack: cdk.Stack) -> None:
-    network, platform = _platform(stack)
+    vpc, platform = _platform(stack)
     load_balancer = SecureLoadBalancer(
         stack,
         "LoadBalancer",
-        vpc=network.vpc,
+        vpc=vpc,
         internet_facing=True,
         http_redirect=True,
         domain=DomainOptions(domain_name="app.example.com", hosted_zone=hosted_zone(stack)),
@@ -91,9 +94,9 @@ def service_internet_facing(stack: cdk.Stack) -> None:
 
 @scenario("ServiceSharedLoadBalancer")
 def service_shared_load_balancer(stack: cdk.Stack) -> None:
-    network, platform = _platform(stack)
+    vpc, platform = _platform(stack)
     load_balancer = SecureLoadBalancer(
-        stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+        stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
     )
     AlbFargateService(
         stack,
@@ -115,9 +118,9 @@ def service_shared_load_balancer(stack: cdk.Stack) -> None:
 
 @scenario("ServiceScalingModes")
 def service_scaling_modes(stack: cdk.Stack) -> None:
-    network, platform = _platform(stack)
+    vpc, platform = _platform(stack)
     load_balancer = SecureLoadBalancer(
-        stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+        stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
     )
     queue_depth = cloudwatch.Metric(
         namespace="MyApp", metric_name="QueueDepth", statistic="Average"
@@ -166,9 +169,9 @@ def service_scaling_modes(stack: cdk.Stack) -> None:
 
 @scenario("ServiceFixedCount")
 def service_fixed_count(stack: cdk.Stack) -> None:
-    network, platform = _platform(stack)
+    vpc, platform = _platform(stack)
     load_balancer = SecureLoadBalancer(
-        stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+        stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
     )
     AlbFargateService(
         stack,
@@ -183,12 +186,13 @@ def service_fixed_count(stack: cdk.Stack) -> None:
 
 @scenario("ServiceOnEc2")
 def service_on_ec2(stack: cdk.Stack) -> None:
-    network = SecureVpc(stack, "Network", nat_gateways=1)
+    # EC2 capacity names its subnets' zones: a SecureVpc keeps them Fn::GetAZs.
+    vpc = SecureVpc(stack, "Network", nat_gateways=1, endpoints=()).vpc
     platform = HardenedCluster(
-        stack, "Platform", vpc=network.vpc, ec2_capacity=[Ec2CapacityOptions(name="web")]
+        stack, "Platform", vpc=vpc, ec2_capacity=[Ec2CapacityOptions(name="web")]
     )
     load_balancer = SecureLoadBalancer(
-        stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+        stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
     )
     repository = ecr.Repository.from_repository_name(stack, "TaskRepository", "app")
     AlbFargateService(

@@ -18,6 +18,7 @@ from ecs_patterns_plus import (
 from ecs_patterns_plus.encryption import create_key
 
 from . import scenario
+from .common import existing_vpc
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 OTEL_COLLECTOR = f"public.ecr.aws/aws-observability/aws-otel-collector@{DIGEST}"
@@ -163,7 +164,7 @@ def task_def_secrets(stack: cdk.Stack) -> None:
 
 @scenario("TaskDefExec")
 def task_def_exec(stack: cdk.Stack) -> None:
-    platform = HardenedCluster(stack, "Platform")
+    platform = HardenedCluster(stack, "Platform", vpc=existing_vpc(stack))
     task = HardenedTaskDefinition(
         stack,
         "Task",
