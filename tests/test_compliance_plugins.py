@@ -36,3 +36,21 @@ def test_findings_still_fail_synthesis(tmp_path: Path) -> None:
         line.startswith("cdk-validator-cfnguard: cloudwatch_log_group_encrypted_check")
         for line in result.rule_pack_violations
     )
+
+
+def test_cfn_lint_runner_reports_errors_per_template(tmp_path: Path) -> None:
+    import json
+
+    from tests.validators import _run_cfn_lint
+
+    good = tmp_path / "Good.template.json"
+    bad = tmp_path / "Bad.template.json"
+    good.write_text(json.dumps({"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup"}}}))
+    bad.write_text(
+        json.dumps(
+            {"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"Nope": 1}}}}
+        )
+    )
+    findings = _run_cfn_lint([good, bad])
+    assert findings["Good.template.json"] == []
+    assert [line.split()[0] for line in findings["Bad.template.json"]] == ["E3002"]
