@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 # jsii runs on the project's Node 22 (node_modules/.bin) even when pytest is started by hand.
@@ -16,37 +17,41 @@ from syrupy.extensions.json import JSONSnapshotExtension  # noqa: E402
 from tests import synth_worker  # noqa: E402
 from tests.synth import Synthesized  # noqa: E402
 
-SCENARIO_WORKERS = max(2, os.cpu_count() or 2)
+WORKERS = max(2, os.cpu_count() or 2)
+_SYNTHESIZED = ("example", "scenarios")
+_SYNTHESIS = pytest.StashKey[synth_worker.Synthesis]()
+
+
+def _needs_synthesis(item: pytest.Item) -> bool:
+    return any(name in _SYNTHESIZED for name in getattr(item, "fixturenames", ()))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start synthesis as soon as the session is known to need it, and run the tests that do
+    not need it first, while the workers synthesize."""
+    if any(map(_needs_synthesis, items)):
+        base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+        workdir = Path(tempfile.mkdtemp(prefix="synth-", dir=base))
+        config.stash[_SYNTHESIS] = synth_worker.Synthesis(workdir, WORKERS)
+        items.sort(key=_needs_synthesis)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    synthesis = config.stash.get(_SYNTHESIS, None)
+    if synthesis is not None:
+        synthesis.stop()
 
 
 @pytest.fixture(scope="session")
-def _synthesis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[synth_worker.Job]]:
-    """Start every synthesis at once: the example app and shares of the scenario app."""
-    jobs = {
-        "example": [synth_worker.start(["example"], tmp_path_factory.mktemp("example"))],
-        "scenarios": [
-            synth_worker.start(
-                ["scenarios", str(index), str(SCENARIO_WORKERS)],
-                tmp_path_factory.mktemp(f"scenarios{index}"),
-            )
-            for index in range(SCENARIO_WORKERS)
-        ],
-    }
-    yield jobs
-    for job in (job for group in jobs.values() for job in group):
-        job.process.kill()
-
-
-@pytest.fixture(scope="session")
-def example(_synthesis: dict[str, list[synth_worker.Job]]) -> Synthesized:
+def example(pytestconfig: pytest.Config) -> Synthesized:
     """The example app of app.py, synthesized with cdk.json's context."""
-    return synth_worker.collect(_synthesis["example"])
+    return pytestconfig.stash[_SYNTHESIS].example()
 
 
 @pytest.fixture(scope="session")
-def scenarios(_synthesis: dict[str, list[synth_worker.Job]]) -> Synthesized:
+def scenarios(pytestconfig: pytest.Config) -> Synthesized:
     """Every construct scenario, one stack each (synthesized in parallel shares)."""
-    return synth_worker.collect(_synthesis["scenarios"])
+    return pytestconfig.stash[_SYNTHESIS].scenarios()
 
 
 @pytest.fixture

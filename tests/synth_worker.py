@@ -1,7 +1,9 @@
 """Synthesize the example app, or one share of the scenario app, in a process of its own.
 
-    python -m tests.synth_worker example OUTDIR
-    python -m tests.synth_worker scenarios INDEX COUNT OUTDIR
+    python -m tests.synth_worker SHARE SHARES OUTDIR [EXAMPLE_OUTDIR]
+
+Synthesizes every SHARES-th construct scenario from SHARE into OUTDIR and, given
+EXAMPLE_OUTDIR, the example app of app.py into it as well.
 
 The test session runs these in parallel (one per core) and reads what they write:
 templates, metadata, the rule-pack report, and checkov's and cfn-lint's findings. A
@@ -13,8 +15,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from tests.synth import ROOT, Synthesized, read_outdirs
@@ -26,53 +26,77 @@ def run(argv: list[str]) -> None:
     from stacks import build_app
     from tests.scenarios import build_scenario_app
     from tests.synth import new_app, synthesize
-
-    app = new_app(Path(argv[-1]))
-    if argv[0] == "example":
-        build_app(app)
-    else:
-        build_scenario_app(app, share=int(argv[1]), shares=int(argv[2]))
-    result = synthesize(app)
-    for error in result.synth_errors:
-        print(error, file=sys.stderr)
     from tests.validators import lint_outdir
 
-    lint_outdir(Path(argv[-1]))
+    share, shares, outdir = int(argv[0]), int(argv[1]), Path(argv[2])
+    apps = []
+    if len(argv) > 3:
+        example = new_app(Path(argv[3]))
+        build_app(example)
+        apps.append(example)
+    scenarios = new_app(outdir)
+    build_scenario_app(scenarios, share=share, shares=shares)
+    apps.append(scenarios)
+    for app in apps:
+        for error in synthesize(app).synth_errors:
+            print(error, file=sys.stderr)
+        lint_outdir(Path(app.outdir))
 
 
-@dataclass
-class Job:
-    """A running worker and the directory it writes to."""
+class Synthesis:
+    """The worker processes of one test session, started together, waited for once.
 
-    process: subprocess.Popen[str]
-    outdir: Path
-    started: float
+    Worker 0 also synthesizes the example app; every worker takes a share of the scenarios.
+    """
 
-    def wait(self, timeout: float = 900) -> Path:
-        _, stderr = self.process.communicate(timeout=timeout)
-        if self.process.returncode != 0:
-            raise RuntimeError(f"synthesis worker failed ({self.process.returncode}):\n{stderr}")
-        return self.outdir
+    def __init__(self, workdir: Path, workers: int) -> None:
+        self.example_outdir = workdir / "example"
+        self.scenario_outdirs = [workdir / f"scenarios{index}" for index in range(workers)]
+        self.processes = [
+            start(
+                [str(index), str(workers), str(outdir)]
+                + ([str(self.example_outdir)] if index == 0 else [])
+            )
+            for index, outdir in enumerate(self.scenario_outdirs)
+        ]
+        self._done = False
+
+    def wait(self, timeout: float = 900) -> None:
+        if self._done:
+            return
+        for process in self.processes:
+            _, stderr = process.communicate(timeout=timeout)
+            if process.returncode != 0:
+                raise RuntimeError(f"synthesis worker failed ({process.returncode}):\n{stderr}")
+        self._done = True
+
+    def example(self) -> Synthesized:
+        self.wait()
+        return read_outdirs([self.example_outdir])
+
+    def scenarios(self) -> Synthesized:
+        self.wait()
+        return read_outdirs(self.scenario_outdirs)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
 
 
-def start(args: list[str], outdir: Path) -> Job:
-    """Start ``python -m tests.synth_worker *args`` writing to ``outdir``."""
+def start(args: list[str]) -> subprocess.Popen[str]:
+    """Start ``python -m tests.synth_worker *args``."""
     env = dict(os.environ)
     if NODE.exists():
         env.setdefault("JSII_NODE", str(NODE))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.synth_worker", *args, str(outdir)],
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.synth_worker", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    return Job(process, outdir, time.monotonic())
-
-
-def collect(jobs: list[Job]) -> Synthesized:
-    return read_outdirs([job.wait() for job in jobs])
 
 
 if __name__ == "__main__":
