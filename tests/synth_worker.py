@@ -26,7 +26,7 @@ def run(argv: list[str]) -> None:
     from stacks import build_app
     from tests.scenarios import build_scenario_app
     from tests.synth import new_app, synthesize
-    from tests.validators import lint_outdir
+    from tests.validators import lint_outdirs
 
     share, shares, outdir = int(argv[0]), int(argv[1]), Path(argv[2])
     apps = []
@@ -40,7 +40,7 @@ def run(argv: list[str]) -> None:
     for app in apps:
         for error in synthesize(app).synth_errors:
             print(error, file=sys.stderr)
-        lint_outdir(Path(app.outdir))
+    lint_outdirs([Path(app.outdir) for app in apps])
 
 
 class Synthesis:

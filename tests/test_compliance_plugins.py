@@ -54,3 +54,15 @@ def test_cfn_lint_runner_reports_errors_per_template(tmp_path: Path) -> None:
     findings = _run_cfn_lint([good, bad])
     assert findings["Good.template.json"] == []
     assert [line.split()[0] for line in findings["Bad.template.json"]] == ["E3002"]
+
+
+def test_checkov_runner_reports_failures_per_template(tmp_path: Path) -> None:
+    import json
+
+    from tests.validators import _run_checkov
+
+    (tmp_path / "Open.template.json").write_text(
+        json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}})
+    )
+    failures = _run_checkov(tmp_path)
+    assert "CKV_AWS_18 AWS::S3::Bucket.Bucket" in failures["Open.template.json"]

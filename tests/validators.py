@@ -23,12 +23,16 @@ CHECKOV_RESULTS = "checkov-failures.json"
 CFN_LINT_RESULTS = "cfn-lint-findings.json"
 
 
-def lint_outdir(outdir: Path) -> None:
-    """Run checkov and cfn-lint on every template in ``outdir``; write their findings there."""
-    (outdir / CHECKOV_RESULTS).write_text(json.dumps(_run_checkov(outdir)))
-    (outdir / CFN_LINT_RESULTS).write_text(
-        json.dumps(_run_cfn_lint(sorted(outdir.glob("*.template.json"))))
+def lint_outdirs(outdirs: list[Path]) -> None:
+    """Run checkov and cfn-lint once on every template in ``outdirs`` (stack names are unique
+    across them); write the findings into each directory."""
+    checkov = json.dumps({k: v for d in outdirs for k, v in _run_checkov(d).items()})
+    cfn_lint = json.dumps(
+        _run_cfn_lint([t for d in outdirs for t in sorted(d.glob("*.template.json"))])
     )
+    for outdir in outdirs:
+        (outdir / CHECKOV_RESULTS).write_text(checkov)
+        (outdir / CFN_LINT_RESULTS).write_text(cfn_lint)
 
 
 @cache
@@ -48,6 +52,7 @@ def cfn_lint_findings(template_path: Path) -> list[str]:
 
 
 def _run_checkov(outdir: Path) -> dict[str, list[str]]:
+    # One directory per run: with several -d, checkov 3.3 scans the first one repeatedly.
     if not CHECKOV.exists():
         raise RuntimeError(f"checkov is not installed at {CHECKOV}: run `make setup`")
     result = subprocess.run(
