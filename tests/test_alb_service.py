@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
@@ -235,24 +238,34 @@ def test_every_scaling_mode_combines(scenarios: Synthesized) -> None:
 # --- Bad input ---------------------------------------------------------------------------------
 
 
-def _service(**kwargs: Any) -> None:
+@functools.cache
+def _platform() -> tuple[cdk.Stack, HardenedCluster, SecureLoadBalancer, ecr.IRepository]:
+    """One stack for every bad-input service: a refused service adds nothing to it."""
     stack = stack_for_errors()
     network = SecureVpc(stack, "Network", endpoints=())
     platform = HardenedCluster(stack, "Platform", vpc=network.vpc)
-    repository = ecr.Repository.from_repository_name(stack, "Repository", "app")
-    task_options = kwargs.pop("task_options", {"container_port": 8080})
-    task = HardenedTaskDefinition(
-        stack,
-        "Task",
-        image=ecs.ContainerImage.from_ecr_repository(repository, "1.0.0"),
-        **task_options,
-    )
     load_balancer = SecureLoadBalancer(
         stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
     )
+    return stack, platform, load_balancer, ecr.Repository.from_repository_name(stack, "Repo", "app")
+
+
+_ids = itertools.count()
+
+
+def _service(**kwargs: Any) -> None:
+    """Build an AlbFargateService with ``kwargs`` (``task_options`` go to its task definition)."""
+    stack, platform, load_balancer, repository = _platform()
+    index = next(_ids)
+    task = HardenedTaskDefinition(
+        stack,
+        f"Task{index}",
+        image=ecs.ContainerImage.from_ecr_repository(repository, "1.0.0"),
+        **kwargs.pop("task_options", {"container_port": 8080}),
+    )
     AlbFargateService(
         stack,
-        "Web",
+        f"Web{index}",
         cluster=platform.cluster,
         task_definition=task,
         load_balancer=load_balancer,
