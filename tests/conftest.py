@@ -15,6 +15,7 @@ import pytest  # noqa: E402
 from syrupy.extensions.json import JSONSnapshotExtension  # noqa: E402
 
 from tests import synth_worker  # noqa: E402
+from tests.scenarios import load_all  # noqa: E402
 from tests.synth import Synthesized  # noqa: E402
 
 WORKERS = max(2, os.cpu_count() or 2)
@@ -32,7 +33,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if any(map(_needs_synthesis, items)):
         base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
         workdir = Path(tempfile.mkdtemp(prefix="synth-", dir=base))
-        config.stash[_SYNTHESIS] = synth_worker.Synthesis(workdir, WORKERS)
+        config.stash[_SYNTHESIS] = synth_worker.Synthesis(workdir, WORKERS, list(load_all()))
         items.sort(key=_needs_synthesis)
 
 

@@ -1,9 +1,9 @@
 """Synthesize the example app, or one share of the scenario app, in a process of its own.
 
-    python -m tests.synth_worker SHARE SHARES OUTDIR [EXAMPLE_OUTDIR]
+    python -m tests.synth_worker OUTDIR EXAMPLE_OUTDIR|- SCENARIO...
 
-Synthesizes every SHARES-th construct scenario from SHARE into OUTDIR and, given
-EXAMPLE_OUTDIR, the example app of app.py into it as well.
+Synthesizes the named construct scenarios into OUTDIR and, unless EXAMPLE_OUTDIR is
+``-``, the example app of app.py into EXAMPLE_OUTDIR.
 
 The test session runs these in parallel (one per core) and reads what they write:
 templates, metadata, the rule-pack report, and checkov's and cfn-lint's findings. A
@@ -15,11 +15,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.synth import ROOT, Synthesized, read_outdirs
 
 NODE = ROOT / "node_modules" / ".bin" / "node"
+EXAMPLE_APP_WEIGHT = 6
+"""The example app costs about as much as six scenarios to synthesize and lint."""
 
 
 def run(argv: list[str]) -> None:
@@ -28,14 +31,14 @@ def run(argv: list[str]) -> None:
     from tests.synth import new_app, synthesize
     from tests.validators import lint_outdirs
 
-    share, shares, outdir = int(argv[0]), int(argv[1]), Path(argv[2])
+    outdir, example_outdir, names = Path(argv[0]), argv[1], argv[2:]
     apps = []
-    if len(argv) > 3:
-        example = new_app(Path(argv[3]))
+    if example_outdir != "-":
+        example = new_app(Path(example_outdir))
         build_app(example)
         apps.append(example)
     scenarios = new_app(outdir)
-    build_scenario_app(scenarios, share=share, shares=shares)
+    build_scenario_app(scenarios, names)
     apps.append(scenarios)
     for app in apps:
         for error in synthesize(app).synth_errors:
@@ -49,15 +52,19 @@ class Synthesis:
     Worker 0 also synthesizes the example app; every worker takes a share of the scenarios.
     """
 
-    def __init__(self, workdir: Path, workers: int) -> None:
+    def __init__(self, workdir: Path, workers: int, scenarios: Sequence[str]) -> None:
         self.example_outdir = workdir / "example"
         self.scenario_outdirs = [workdir / f"scenarios{index}" for index in range(workers)]
+        # Deal the scenarios out by load; the first worker starts with the example app.
+        load = [EXAMPLE_APP_WEIGHT] + [0] * (workers - 1)
+        shares: list[list[str]] = [[] for _ in range(workers)]
+        for name in sorted(scenarios):
+            lightest = load.index(min(load))
+            shares[lightest].append(name)
+            load[lightest] += 1
         self.processes = [
-            start(
-                [str(index), str(workers), str(outdir)]
-                + ([str(self.example_outdir)] if index == 0 else [])
-            )
-            for index, outdir in enumerate(self.scenario_outdirs)
+            start([str(outdir), str(self.example_outdir) if index == 0 else "-", *share])
+            for index, (outdir, share) in enumerate(zip(self.scenario_outdirs, shares, strict=True))
         ]
         self._done = False
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -30,20 +30,17 @@ SCENARIOS: dict[str, Scenario] = {}
 
 
 def scenario(
-    name: str, *, compliant: bool = True, account: str | None = None
+    name: str, *, compliant: bool = True
 ) -> Callable[[Callable[[cdk.Stack], None]], Callable[[cdk.Stack], None]]:
     """Register ``build(stack)`` as scenario ``name``.
 
     ``compliant=False`` marks a deliberate opt-out whose findings are the point.
-    ``account`` gives the stack a concrete account (for example for 3 AZs).
     """
 
     def register(build: Callable[[cdk.Stack], None]) -> Callable[[cdk.Stack], None]:
         if name in SCENARIOS:
             raise ValueError(f"scenario {name!r} is registered twice")
-        SCENARIOS[name] = Scenario(
-            name, build, compliant, cdk.Environment(account=account, region=REGION)
-        )
+        SCENARIOS[name] = Scenario(name, build, compliant, cdk.Environment(region=REGION))
         return build
 
     return register
@@ -55,12 +52,13 @@ def load_all() -> dict[str, Scenario]:
     return SCENARIOS
 
 
-def build_scenario_app(app: cdk.App, *, share: int = 0, shares: int = 1) -> dict[str, cdk.Stack]:
-    """One stack per scenario in ``app`` (every ``shares``-th from ``share``), rule packs on."""
+def build_scenario_app(app: cdk.App, names: Iterable[str] | None = None) -> dict[str, cdk.Stack]:
+    """One stack per scenario in ``app`` (those in ``names``; default: all), rule packs on."""
     enable_compliance_checks(app)
+    scenarios = load_all()
     stacks = {}
-    for item in sorted(load_all().values(), key=lambda item: item.name)[share::shares]:
-        stack = cdk.Stack(app, item.name, env=item.env)
-        item.build(stack)
-        stacks[item.name] = stack
+    for name in sorted(scenarios) if names is None else names:
+        stack = cdk.Stack(app, name, env=scenarios[name].env)
+        scenarios[name].build(stack)
+        stacks[name] = stack
     return stacks
