@@ -25,6 +25,7 @@ from constructs import Construct
 
 from . import compliance, defaults
 from .errors import Problems, is_token
+from .load_balancer import is_anywhere
 
 ROLLING = "rolling"
 BLUE_GREEN = "blue_green"
@@ -279,7 +280,7 @@ class DeploymentStrategy:
                     port,
                     f"use another port, e.g. {defaults.TEST_LISTENER_PORT}",
                 )
-            anywhere = [p.unique_id for p in self.test_traffic.sources if _is_anywhere(p)]
+            anywhere = [p.unique_id for p in self.test_traffic.sources if is_anywhere(p)]
             problems.require(
                 not anywhere,
                 "deployment.test_traffic.sources",
@@ -365,10 +366,6 @@ def _check_percent(problems: Problems, argument: str, value: float | None, low: 
             value,
             "e.g. 10 or 12.5",
         )
-
-
-def _is_anywhere(peer: ec2.IPeer) -> bool:
-    return peer.unique_id in ("0.0.0.0/0", "::/0")
 
 
 @dataclass

@@ -199,7 +199,7 @@ class SecureLoadBalancer(Construct):
                 self.security_group.add_ingress_rule(
                     peer, ec2.Port.tcp(port), f"Clients to the load balancer on {port}"
                 )
-        if internet_facing and any(_is_anywhere(peer) for peer in sources):
+        if internet_facing and any(is_anywhere(peer) for peer in sources):
             compliance.PUBLIC_ALB_INGRESS.apply(self.security_group)
 
         self.server_access_logs_bucket: s3.Bucket | None = None
@@ -344,7 +344,8 @@ def _private_subnet_type(vpc: ec2.IVpc) -> ec2.SubnetType:
     )
 
 
-def _is_anywhere(peer: ec2.IPeer) -> bool:
+def is_anywhere(peer: ec2.IPeer) -> bool:
+    """True for the any-IPv4 / any-IPv6 peers."""
     return peer.unique_id in ("0.0.0.0/0", "::/0")
 
 
