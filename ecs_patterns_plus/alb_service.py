@@ -232,7 +232,7 @@ class AlbFargateService(Construct):
                 watch("AlternateRollbackAlarms", alternate) if alternate is not None else []
             )
         alarms = [*self.rollback_alarms, *deployment_alarms]
-        native_alarms = alarms if deployment.kind != "code_deploy_blue_green" else []
+        native_alarms = [] if deployment.uses_code_deploy else alarms
         on_ec2 = launch is not None and not launch.fargate
         service_options: dict[str, Any] = (
             {
@@ -270,7 +270,7 @@ class AlbFargateService(Construct):
             # ECS rebalances AZs by starting a task before stopping one: it needs headroom
             # above 100 % and the ECS deployment controller.
             availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED
-            if deployment.kind != "code_deploy_blue_green" and deployment.max_healthy_percent > 100
+            if not deployment.uses_code_deploy and deployment.max_healthy_percent > 100
             else None,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
@@ -339,7 +339,7 @@ class AlbFargateService(Construct):
             resources.test_listener = lb.add_test_listener(
                 "TestListener", port=test.port, sources=test.sources
             )
-        if deployment.kind == "code_deploy_blue_green":
+        if deployment.uses_code_deploy:
             # CodeDeploy swaps the listeners' default actions between blue and green: the
             # service owns both listeners instead of adding routes.
             self.target_group.add_target(

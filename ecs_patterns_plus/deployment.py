@@ -223,6 +223,11 @@ class DeploymentStrategy:
         )
 
     @property
+    def uses_code_deploy(self) -> bool:
+        """True when CodeDeploy, not ECS, controls deployments."""
+        return self.kind == CODE_DEPLOY
+
+    @property
     def shifts_traffic(self) -> bool:
         """True for every strategy that runs a second (green) target group."""
         return self.kind != ROLLING
@@ -258,7 +263,7 @@ class DeploymentStrategy:
                 self.kind,
                 "use larger steps, shorter step_bake_time or a shorter bake_time",
             )
-        if self.kind == CODE_DEPLOY:
+        if self.uses_code_deploy:
             problems.seconds_in_range(
                 "deployment.termination_wait", self.termination_wait, 0, 2880 * 60
             )
@@ -328,7 +333,7 @@ class DeploymentStrategy:
             "min_healthy_percent": self.min_healthy_percent,
             "max_healthy_percent": self.max_healthy_percent,
         }
-        if self.kind == CODE_DEPLOY:
+        if self.uses_code_deploy:
             props["deployment_controller"] = ecs.DeploymentController(
                 type=ecs.DeploymentControllerType.CODE_DEPLOY
             )
