@@ -9,22 +9,18 @@ from ecs_patterns_plus import (
     AlbFargateService,
     DeploymentStrategy,
     LifecycleHook,
-    SecureLoadBalancer,
     TestTraffic,
 )
 
 from . import scenario
-from .common import certificate
-from .service import _platform, _task
+from .service import _internal_load_balancer, _platform, _task
 
 SMOKE_TEST_ARN = "arn:aws:lambda:ap-northeast-2:111122223333:function:smoke-test"
 
 
 def _service(stack: cdk.Stack, deployment: DeploymentStrategy) -> AlbFargateService:
     vpc, platform = _platform(stack)
-    load_balancer = SecureLoadBalancer(
-        stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
-    )
+    load_balancer = _internal_load_balancer(stack, vpc)
     return AlbFargateService(
         stack,
         "Web",

@@ -33,6 +33,10 @@ def _platform(stack: cdk.Stack) -> tuple[ec2.IVpc, HardenedCluster]:
     return vpc, HardenedCluster(stack, "Platform", vpc=vpc)
 
 
+def _internal_load_balancer(stack: cdk.Stack, vpc: ec2.IVpc) -> SecureLoadBalancer:
+    return SecureLoadBalancer(stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack))
+
+
 def _task(
     stack: cdk.Stack, construct_id: str = "Task", *, name: str = "app"
 ) -> HardenedTaskDefinition:
@@ -53,9 +57,7 @@ def _task(
 def service_defaults(stack: cdk.Stack) -> None:
     network = SecureVpc(stack, "Network", nat_gateways=1)
     platform = HardenedCluster(stack, "Platform", vpc=network.vpc)
-    load_balancer = SecureLoadBalancer(
-        stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
-    )
+    load_balancer = _internal_load_balancer(stack, network.vpc)
     AlbFargateService(
         stack,
         "Web",
@@ -95,9 +97,7 @@ def service_internet_facing(stack: cdk.Stack) -> None:
 @scenario("ServiceSharedLoadBalancer")
 def service_shared_load_balancer(stack: cdk.Stack) -> None:
     vpc, platform = _platform(stack)
-    load_balancer = SecureLoadBalancer(
-        stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
-    )
+    load_balancer = _internal_load_balancer(stack, vpc)
     AlbFargateService(
         stack,
         "Api",
@@ -119,9 +119,7 @@ def service_shared_load_balancer(stack: cdk.Stack) -> None:
 @scenario("ServiceScalingModes")
 def service_scaling_modes(stack: cdk.Stack) -> None:
     vpc, platform = _platform(stack)
-    load_balancer = SecureLoadBalancer(
-        stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
-    )
+    load_balancer = _internal_load_balancer(stack, vpc)
     queue_depth = cloudwatch.Metric(
         namespace="MyApp", metric_name="QueueDepth", statistic="Average"
     )
@@ -170,9 +168,7 @@ def service_scaling_modes(stack: cdk.Stack) -> None:
 @scenario("ServiceFixedCount")
 def service_fixed_count(stack: cdk.Stack) -> None:
     vpc, platform = _platform(stack)
-    load_balancer = SecureLoadBalancer(
-        stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
-    )
+    load_balancer = _internal_load_balancer(stack, vpc)
     AlbFargateService(
         stack,
         "Web",
@@ -191,9 +187,7 @@ def service_on_ec2(stack: cdk.Stack) -> None:
     platform = HardenedCluster(
         stack, "Platform", vpc=vpc, ec2_capacity=[Ec2CapacityOptions(name="web")]
     )
-    load_balancer = SecureLoadBalancer(
-        stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
-    )
+    load_balancer = _internal_load_balancer(stack, vpc)
     repository = ecr.Repository.from_repository_name(stack, "TaskRepository", "app")
     AlbFargateService(
         stack,
