@@ -8,6 +8,10 @@ Measured:
 - ``web_service_plain``: the same service built with plain ``aws_cdk.aws_ecs_patterns``
   (``ec2.Vpc``, ``ecs.Cluster``, ``ApplicationLoadBalancedFargateService``: same image, CPU,
   memory, port, HTTPS certificate and task count), without the rule packs.
+- ``fleet`` and ``fleet_plain``: ten such services in one app, with every rule pack on: the
+  library's on one shared load balancer, the plain ones each with its own (``fleet.py``).
+- the footprint: resources one more service adds to a stack, KMS keys, how many services
+  one stack holds under CloudFormation's 500-resource limit, and 100 services across stacks.
 - the test suite: one ``pytest`` run, wall time.
 
 Every synthesis runs in a fresh Python process, so each pays the same interpreter and jsii
@@ -60,7 +64,16 @@ CERTIFICATE_ARN = (
 )
 CONTAINER_PORT = 8080
 
-CASES = ("web_service", "web_service_plain", "example_app")
+PAIRS = (("web_service", "web_service_plain"), ("fleet", "fleet_plain"))
+"""Each pair alternates in one run: the library's case, then the plain one (or the reverse)."""
+CASES = (*(case for pair in PAIRS for case in pair), "example_app")
+FLEET_SIZE = 10
+FLEET_RATIO_BUDGET = 1.3
+"""Ten web services with every rule pack: at most 1.3x the plain aws_ecs_patterns time."""
+SERVICE_RESOURCE_BUDGET = 16
+"""A hardened web service on a shared load balancer adds at most 16 resources and no KMS key."""
+SERVICES_PER_STACK_BUDGET = 25
+"""One stack holds at least 25 such services (with its VPC, cluster and load balancer)."""
 SUITE_CASES = ("scenarios_bare", "scenarios_cdk_nag", "scenarios_all_packs")
 """Where the test suite's time goes: every construct scenario in one app (the suite splits
 them over parallel workers), with no rule packs, with cdk-nag's five packs, and with the
@@ -73,6 +86,11 @@ Control Tower guard rules as well."""
 def _child(case: str, outdir: str) -> None:
     """Build ``case`` in a fresh app, synthesize it, print the phase times as JSON."""
     sys.path.insert(0, str(ROOT))
+    if case == "footprint":
+        import fleet
+
+        print(json.dumps(fleet.footprint()))
+        return
     import aws_cdk as cdk
 
     imported = time.perf_counter()
@@ -198,10 +216,24 @@ def _scenarios(packs: str) -> Callable[[Any], None]:
     return build
 
 
+def _fleet(plain: bool) -> Callable[[Any], None]:
+    def build(app: Any) -> None:
+        import fleet
+
+        from ecs_patterns_plus import enable_compliance_checks
+
+        enable_compliance_checks(app)
+        (fleet.fleet_plain if plain else fleet.fleet)(app, FLEET_SIZE)
+
+    return build
+
+
 BUILDERS: dict[str, Callable[[Any], None]] = {
     "example_app": _example_app,
     "web_service": _web_service,
     "web_service_plain": _web_service_plain,
+    "fleet": _fleet(plain=False),
+    "fleet_plain": _fleet(plain=True),
     "scenarios_bare": _scenarios("none"),
     "scenarios_cdk_nag": _scenarios("cdk_nag"),
     "scenarios_all_packs": _scenarios("all"),
@@ -290,16 +322,16 @@ def _versions() -> dict[str, str]:
     }
 
 
-def measure(repeat: int, example_repeat: int, tests: bool) -> dict[str, Any]:
-    """Run every case (the web service pair alternating) and, if ``tests``, the test suite
+def measure(repeat: int, fleet_repeat: int, example_repeat: int, tests: bool) -> dict[str, Any]:
+    """Run every case (each pair alternating), the footprint and, if ``tests``, the test suite
     and its breakdown (the scenario app with and without the rule packs, once each)."""
     load_before = os.getloadavg()[0]
     runs: dict[str, list[dict[str, Any]]] = {case: [] for case in CASES}
-    for index in range(repeat):
-        pair = ("web_service", "web_service_plain")
-        for case in pair if index % 2 == 0 else pair[::-1]:
-            runs[case].append(_run_case(case))
-            print(f"  {case} #{index + 1}: {_brief(runs[case][-1])}", file=sys.stderr)
+    for pair, times in zip(PAIRS, (repeat, fleet_repeat), strict=True):
+        for index in range(times):
+            for case in pair if index % 2 == 0 else pair[::-1]:
+                runs[case].append(_run_case(case))
+                print(f"  {case} #{index + 1}: {_brief(runs[case][-1])}", file=sys.stderr)
     for index in range(example_repeat):
         runs["example_app"].append(_run_case("example_app"))
         print(f"  example_app #{index + 1}: {_brief(runs['example_app'][-1])}", file=sys.stderr)
@@ -307,22 +339,19 @@ def measure(repeat: int, example_repeat: int, tests: bool) -> dict[str, Any]:
     results: dict[str, Any] = {
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "environment": _versions(),
-        "repetitions": {"web_service_pair": repeat, "example_app": example_repeat},
+        "repetitions": {
+            "web_service_pair": repeat,
+            "fleet_pair": fleet_repeat,
+            "example_app": example_repeat,
+        },
         "cases": cases,
     }
-    ours, plain = cases["web_service"], cases["web_service_plain"]
-    if ours["available"] and plain["available"]:
-
-        def ratio(key: str) -> float:
-            return round(ours["median"][key] / plain["median"][key], 2)
-
-        results["web_service_ratio"] = {
-            "synthesis": ratio("synthesis_s"),
-            "construct_and_synth": ratio("construct_and_synth_s"),
-            "process": ratio("process_s"),
-            "budget": RATIO_BUDGET,
-            "within_budget": ratio("synthesis_s") <= RATIO_BUDGET,
-        }
+    for (ours, plain), budget in zip(PAIRS, (RATIO_BUDGET, FLEET_RATIO_BUDGET), strict=True):
+        ratio = _ratio(cases[ours], cases[plain], budget)
+        if ratio:
+            results[f"{ours}_ratio"] = ratio
+    print("  footprint ...", file=sys.stderr)
+    results["footprint"] = _footprint()
     if tests:
         measure_test_suite(results)
     # Other work on the machine slows every case alike; the load says how quiet it was.
@@ -331,6 +360,53 @@ def measure(repeat: int, example_repeat: int, tests: bool) -> dict[str, Any]:
         round(os.getloadavg()[0], 2),
     ]
     return results
+
+
+def _ratio(ours: dict[str, Any], plain: dict[str, Any], budget: float) -> dict[str, Any] | None:
+    if not (ours["available"] and plain["available"]):
+        return None
+
+    def ratio(key: str) -> float:
+        return round(ours["median"][key] / plain["median"][key], 2)
+
+    return {
+        "synthesis": ratio("synthesis_s"),
+        "construct_and_synth": ratio("construct_and_synth_s"),
+        "process": ratio("process_s"),
+        "budget": budget,
+        "within_budget": ratio("synthesis_s") <= budget,
+    }
+
+
+def _footprint() -> dict[str, Any]:
+    """Resources per service and per stack (``fleet.footprint`` in a child), against budgets."""
+    completed = subprocess.run(
+        [sys.executable, __file__, "--child", "footprint", "-"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"},
+        check=False,
+    )
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
+    if completed.returncode != 0 or not lines:
+        tail = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {completed.returncode}: {tail}", "within_budget": False}
+    result: dict[str, Any] = json.loads(lines[-1])
+    across = result["across_stacks"]["resources"].values()
+    result["budget"] = {
+        "further_service_resources": SERVICE_RESOURCE_BUDGET,
+        "keys_per_service": 0,
+        "services_per_stack": SERVICES_PER_STACK_BUDGET,
+    }
+    result["within_budget"] = (
+        result["further_service_resources"] <= SERVICE_RESOURCE_BUDGET
+        and result["keys_per_service"] == 0
+        and result["max_services_per_stack"] >= SERVICES_PER_STACK_BUDGET
+        and "resources" in result["one_stack"]
+        and all(count <= 500 for count in across)
+    )
+    return result
 
 
 def measure_test_suite(results: dict[str, Any]) -> None:
@@ -376,6 +452,8 @@ def readme_table(results: dict[str, Any]) -> str:
     labels = {
         "web_service": "Web service stack, this library",
         "web_service_plain": "Web service stack, plain `aws_ecs_patterns`",
+        "fleet": f"{FLEET_SIZE} web services, this library (rule packs on)",
+        "fleet_plain": f"{FLEET_SIZE} web services, plain `aws_ecs_patterns` (rule packs on)",
         "example_app": "Example app (all stacks, rule packs on)",
     }
     for case, label in labels.items():
@@ -390,14 +468,20 @@ def readme_table(results: dict[str, Any]) -> str:
             f"{median['construct_and_synth_s']:.2f} | {median['process_s']:.2f} |"
         )
     lines.append("")
-    ratio = results.get("web_service_ratio")
-    if ratio:
-        verdict = "within" if ratio["within_budget"] else "**over**"
-        lines.append(
-            f"- Web service, library / plain: **{ratio['synthesis']:.2f}x** synthesis time "
-            f"(budget {ratio['budget']}x: {verdict}); {ratio['construct_and_synth']:.2f}x for "
-            f"the case alone, fixed first-synth cost left out; {ratio['process']:.2f}x whole process."
-        )
+    for key, what in (
+        ("web_service_ratio", "Web service"),
+        ("fleet_ratio", f"{FLEET_SIZE} web services with every rule pack"),
+    ):
+        ratio = results.get(key)
+        if ratio:
+            verdict = "within" if ratio["within_budget"] else "**over**"
+            lines.append(
+                f"- {what}, library / plain: **{ratio['synthesis']:.2f}x** synthesis time "
+                f"(budget {ratio['budget']}x: {verdict}); {ratio['construct_and_synth']:.2f}x "
+                "for the case alone, fixed first-synth cost left out; "
+                f"{ratio['process']:.2f}x whole process."
+            )
+    lines.extend(_footprint_lines(results.get("footprint")))
     suite = results.get("test_suite")
     if suite:
         verdict = "within" if suite["within_budget"] else "**over**"
@@ -422,6 +506,35 @@ def readme_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _footprint_lines(footprint: dict[str, Any] | None) -> list[str]:
+    if not footprint:
+        return []
+    if "error" in footprint:
+        return [f"- Footprint: **not measured** ({footprint['error']})."]
+    verdict = "within" if footprint["within_budget"] else "**over**"
+    one = footprint["one_stack"]
+    one_stack = (
+        f"{one['resources']} resources"
+        if "resources" in one
+        else f"refused by CDK ({one['error']})"
+    )
+    across = footprint["across_stacks"]
+    stacks = ", ".join(f"{name} {count}" for name, count in across["resources"].items())
+    keys = sum(across["keys"].values())
+    return [
+        f"- Footprint: each further web service on a shared load balancer adds "
+        f"**{footprint['further_service_resources']} resources** "
+        f"({footprint['keys_per_service']} KMS keys; the first adds "
+        f"{footprint['first_service_resources']}, the platform itself "
+        f"{footprint['platform_resources']}): one stack holds "
+        f"**{footprint['max_services_per_stack']} services** under the 500-resource limit "
+        f"({one['services']} services: {one_stack}). Budget {SERVICE_RESOURCE_BUDGET} "
+        f"resources, no key, {SERVICES_PER_STACK_BUDGET} services per stack: {verdict}.",
+        f"- {across['services']} services across stacks (resources per stack): {stacks}; "
+        f"{keys} KMS keys in all.",
+    ]
+
+
 def update_readme(results: dict[str, Any], readme: Path = README) -> bool:
     text = readme.read_text(encoding="utf-8")
     start, end = text.find(README_START), text.find(README_END)
@@ -437,6 +550,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--child", nargs=2, metavar=("CASE", "OUTDIR"), help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=5, help="web service pair runs (default 5)")
+    parser.add_argument(
+        "--fleet-repeat", type=int, default=3, help="ten-service fleet pair runs (default 3)"
+    )
     parser.add_argument(
         "--example-repeat", type=int, default=3, help="example app runs (default 3)"
     )
@@ -468,13 +584,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     else:
-        results = measure(args.repeat, args.example_repeat, tests=not args.skip_tests)
+        results = measure(
+            args.repeat, args.fleet_repeat, args.example_repeat, tests=not args.skip_tests
+        )
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     update_readme(results)
     sys.stdout.write(readme_table(results))
     over = [
         name
-        for name in ("web_service_ratio", "test_suite")
+        for name in ("web_service_ratio", "fleet_ratio", "footprint", "test_suite")
         if results.get(name, {}).get("within_budget") is False
     ]
     if over:
