@@ -4,20 +4,11 @@
 pull-request comment; ``review``, ``render_markdown`` and ``diagram`` are the same, as code.
 """
 
-from .diff import (
-    ExportChange,
-    IamChange,
-    LoadBalancingChange,
-    Replacement,
-    Report,
-    ResourceChange,
-    SecurityGroupChange,
-    StackReview,
-    TaskDefinitionChange,
-    review,
-)
+from .diff import review
+from .lenses import IamChange, LoadBalancingChange, SecurityGroupChange, TaskDefinitionChange
 from .markdown import render_markdown
 from .mermaid import diagram
+from .report import ExportChange, Replacement, Report, ResourceChange, StackReview
 from .schemas import DATA_TYPES, rules_for
 from .templates import load_templates
 

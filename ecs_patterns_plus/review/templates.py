@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 Template = dict[str, Any]
 """A CloudFormation template as parsed JSON."""
+
+Resource = dict[str, Any]
+"""One entry of a template's ``Resources``."""
 
 SKIPPED_TYPES = frozenset({"AWS::CDK::Metadata"})
 """Resource types that never change what a deployment does."""
@@ -66,7 +69,7 @@ def _stack_name(file_name: str) -> str:
     return match.group("name") if match else stem
 
 
-def resources(template: Template) -> dict[str, dict[str, Any]]:
+def resources(template: Template) -> dict[str, Resource]:
     """The template's resources by logical id, without CDK's own bookkeeping resources."""
     return {
         logical_id: resource
@@ -90,31 +93,40 @@ def cdk_path(resource: Mapping[str, Any]) -> str | None:
 # --- Intrinsic functions -------------------------------------------------------------------
 
 
+def calls(value: Any, functions: Collection[str]) -> Iterator[tuple[str, Any]]:
+    """Every ``(function, argument)`` where ``value`` calls one of the intrinsic ``functions``.
+
+    The argument of a call found is not searched further.
+    """
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (key, argument), *_ = value.items()
+            if key in functions:
+                yield key, argument
+                return
+        for item in value.values():
+            yield from calls(item, functions)
+    elif isinstance(value, list):
+        for item in value:
+            yield from calls(item, functions)
+
+
 def references(value: Any) -> Iterator[tuple[str, str | None]]:
     """Every ``(logical id, attribute or None)`` that ``value`` refers to via Ref, GetAtt or Sub.
 
     Pseudo parameters (``AWS::Region``, ...) are not references to resources.
     """
-    if isinstance(value, dict):
-        if len(value) == 1:
-            (key, argument), *_ = value.items()
-            if key == "Ref" and isinstance(argument, str):
-                if not argument.startswith("AWS::"):
-                    yield argument, None
-                return
-            if key == "Fn::GetAtt":
-                target = _getatt(argument)
-                if target:
-                    yield target
-                return
-            if key == "Fn::Sub":
-                yield from _sub_references(argument)
-                return
-        for item in value.values():
-            yield from references(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from references(item)
+    for function, argument in calls(value, ("Ref", "Fn::GetAtt", "Fn::Sub")):
+        if function == "Fn::GetAtt":
+            target = _getatt(argument)
+            if target:
+                yield target
+        elif function == "Fn::Sub":
+            yield from _sub_references(argument)
+        elif not isinstance(argument, str):
+            yield from references(argument)
+        elif not argument.startswith("AWS::"):
+            yield argument, None
 
 
 def _getatt(argument: Any) -> tuple[str, str | None] | None:
