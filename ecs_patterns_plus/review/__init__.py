@@ -10,7 +10,7 @@ from .markdown import render_markdown
 from .mermaid import diagram
 from .report import ExportChange, Replacement, Report, ResourceChange, StackReview
 from .schemas import DATA_TYPES, rules_for
-from .templates import load_templates
+from .templates import TemplateError, load_templates
 
 __all__ = [
     "DATA_TYPES",
@@ -23,6 +23,7 @@ __all__ = [
     "SecurityGroupChange",
     "StackReview",
     "TaskDefinitionChange",
+    "TemplateError",
     "diagram",
     "load_templates",
     "render_markdown",

@@ -22,25 +22,29 @@ _SNAPSHOT_NAME = re.compile(r"\[(?P<name>[^\]]+)\]$")
 _LOGICAL_ID_HASH = re.compile(r"[0-9A-F]{8}$")
 
 
+class TemplateError(ValueError):
+    """A path that holds no template where one should be, or a template file that is not one."""
+
+
 def load_templates(path: Path | str, *, pattern: str = "*.json") -> dict[str, Template]:
     """Every CloudFormation template under ``path`` (a directory or one file), by stack name.
 
-    Reads ``<Stack>.template.json`` files (a ``cdk.out`` directory, nested assemblies
-    included) and syrupy JSON snapshots (``test_x[<Stack>].json``); other JSON files
-    (manifests, asset and metadata files) are ignored. A stack is named after the file:
+    Reads the files ``template_files`` finds. A stack is named after the file:
     ``Network.template.json`` and ``test_example_stack[Network].json`` are both
     ``Network``; when two files would share a name, their relative paths name them.
-    ``pattern`` narrows the files read in a directory (``test_example_stack*``).
+    Raises ``TemplateError`` when ``path`` does not exist or a file read is not valid JSON
+    or not a CloudFormation template; a directory without templates gives ``{}``.
+
+    Args:
+        path: a ``cdk.out`` or snapshot directory, or one template file.
+        pattern: narrows the files read in a directory (``test_example_stack*``).
+            Default: ``*.json``.
     """
     root = Path(path)
-    files = [root] if root.is_file() else sorted(root.rglob(pattern))
     found: list[tuple[str, str, Template]] = []
-    for file in files:
-        template = _read_template(file)
-        if template is None:
-            continue
+    for file in template_files(root, pattern=pattern):
         relative = file.name if root.is_file() else file.relative_to(root).as_posix()
-        found.append((_stack_name(file.name), relative.removesuffix(".json"), template))
+        found.append((_stack_name(file.name), relative.removesuffix(".json"), _read(file)))
     names = [name for name, _, _ in found]
     return {
         (name if names.count(name) == 1 else relative): template
@@ -48,18 +52,53 @@ def load_templates(path: Path | str, *, pattern: str = "*.json") -> dict[str, Te
     }
 
 
-def _read_template(file: Path) -> Template | None:
+def template_files(path: Path | str, *, pattern: str = "*.json") -> list[Path]:
+    """The files under ``path`` that hold templates: ``path`` itself when it is a file.
+
+    In a directory (searched recursively): ``<Stack>.template.json`` files (a ``cdk.out``,
+    nested assemblies included) and syrupy JSON snapshots (``test_x[<Stack>].json``, or any
+    JSON file under a ``__snapshots__`` directory); other JSON files (manifests, asset and
+    metadata files) are not templates. Raises ``TemplateError`` when ``path`` does not exist.
+
+    Args:
+        path: a directory or one template file.
+        pattern: file name pattern the files must match. Default: ``*.json``.
+    """
+    root = Path(path)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise TemplateError(f"{root}: no such file or directory")
+    return [file for file in sorted(root.rglob(pattern)) if file.is_file() and _is_template(file)]
+
+
+def _is_template(file: Path) -> bool:
+    if file.name.endswith(".template.json"):
+        return True
+    return file.suffix == ".json" and (
+        bool(_SNAPSHOT_NAME.search(file.stem)) or "__snapshots__" in file.parts
+    )
+
+
+def _read(file: Path) -> Template:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    resources = data.get("Resources")
+    except OSError as error:
+        raise TemplateError(f"{file}: cannot be read ({error.strerror})") from error
+    except UnicodeDecodeError as error:
+        raise TemplateError(f"{file}: not UTF-8 text") from error
+    except json.JSONDecodeError as error:
+        raise TemplateError(
+            f"{file}: not valid JSON (line {error.lineno}, column {error.colno})"
+        ) from error
+    resources = data.get("Resources") if isinstance(data, dict) else None
     if not isinstance(resources, dict):
-        return None
-    if not all(isinstance(item, dict) and "Type" in item for item in resources.values()):
-        return None
+        raise TemplateError(f"{file}: not a CloudFormation template (no Resources object)")
+    for logical_id, resource in resources.items():
+        if not isinstance(resource, dict) or "Type" not in resource:
+            raise TemplateError(
+                f"{file}: not a CloudFormation template (resource {logical_id!r} has no Type)"
+            )
     return data
 
 
