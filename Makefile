@@ -59,6 +59,7 @@ diff: setup
 
 ## Markdown review of a template change, for a pull request: the snapshots at REVIEW_BASE
 ## (a git revision) against the working tree, or BASE_DIR against NEW_DIR (e.g. two cdk.out).
+## A REVIEW_BASE without snapshots (before the first ones) counts as an empty base.
 REVIEW_BASE ?= HEAD
 REVIEW := $(VENV)/bin/python -m ecs_patterns_plus.review
 review: $(VENV)/.installed
@@ -68,9 +69,10 @@ review: $(VENV)/.installed
 	  git rev-parse --verify --quiet "$(REVIEW_BASE)^{commit}" >/dev/null \
 	    || { echo "review: unknown git revision '$(REVIEW_BASE)'" >&2; exit 2; }; \
 	  base=$$(mktemp -d) && trap 'rm -rf "$$base"' EXIT && mkdir -p "$$base/tests/__snapshots__" && \
-	  if git cat-file -e "$(REVIEW_BASE):tests/__snapshots__" 2>/dev/null; then \
-	    git archive "$(REVIEW_BASE)" tests/__snapshots__ | tar -x -C "$$base"; fi && \
-	  $(REVIEW) "$$base/tests/__snapshots__" tests/__snapshots__ $(REVIEW_ARGS); \
+	  first= && if git cat-file -e "$(REVIEW_BASE):tests/__snapshots__" 2>/dev/null; then \
+	    git archive "$(REVIEW_BASE)" tests/__snapshots__ | tar -x -C "$$base"; \
+	  else first=--allow-empty-base; fi && \
+	  $(REVIEW) "$$base/tests/__snapshots__" tests/__snapshots__ $$first $(REVIEW_ARGS); \
 	fi
 
 ## Redraw the README's architecture diagrams from the example stacks' snapshots.

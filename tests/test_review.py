@@ -9,6 +9,7 @@ policy and task definition change.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -38,7 +39,7 @@ from ecs_patterns_plus.review import (
     render_markdown,
     review,
 )
-from ecs_patterns_plus.review.__main__ import EXIT_DATA_AT_RISK, main
+from ecs_patterns_plus.review.__main__ import EXIT_BAD_INPUT, EXIT_DATA_AT_RISK, main
 from ecs_patterns_plus.review.mermaid import README_END, README_START, update_readme
 from tests.snapshot import normalise
 from tests.synth import new_app, synthesize
@@ -259,6 +260,16 @@ def test_snapshot_files_review_like_cdk_out(
             path.write_text(json.dumps(normalise(template), indent=2))
     from_snapshots = review(load_templates(tmp_path / "before"), load_templates(tmp_path / "after"))
     assert from_snapshots == report
+
+
+def test_json_files_under_snapshots_are_templates_other_json_files_are_not(
+    outdirs: dict[str, Path], tmp_path: Path
+) -> None:
+    folder = tmp_path / "__snapshots__" / "test_web"
+    folder.mkdir(parents=True)
+    shutil.copy(outdirs["after"] / "SgOpening.template.json", folder / "test_security_group.json")
+    (tmp_path / "notes.json").write_text("not JSON, and not a template either")
+    assert list(load_templates(tmp_path)) == ["test_security_group"]
 
 
 # --- Replacements -----------------------------------------------------------------------------
@@ -577,13 +588,170 @@ def test_fail_on_replace_data_exits_3_only_when_data_is_at_risk(
     capsys.readouterr()
 
 
+def copy_stacks(source: Path, target: Path, *stacks: str) -> Path:
+    """``target``, a new directory holding the templates of ``stacks`` from ``source``."""
+    target.mkdir(parents=True)
+    for stack in stacks:
+        shutil.copy(source / f"{stack}.template.json", target)
+    return target
+
+
+def one_side(side: str, path: Path | str, outdirs: dict[str, Path]) -> list[str]:
+    """The command's arguments: ``path`` as ``side`` (base or new), the test app as the other."""
+    if side == "base":
+        return [str(path), str(outdirs["after"])]
+    return [str(outdirs["before"]), str(path)]
+
+
+def refusal(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[object, str, str]:
+    """(exit status, stderr, stdout) of a command that stops before the report."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.err, captured.out
+
+
+@pytest.mark.parametrize("side", ["base", "new"])
 def test_command_refuses_a_missing_directory(
+    side: str, outdirs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Allowing an empty base does not excuse a base that is not there.
+    argv = [*one_side(side, "no-such-dir", outdirs), "--allow-empty-base"]
+    assert refusal(argv, capsys) == (
+        EXIT_BAD_INPUT,
+        f"review: {side}: no-such-dir: no such file or directory\n",
+        "",
+    )
+    assert EXIT_BAD_INPUT == 2
+
+
+@pytest.mark.parametrize("side", ["base", "new"])
+@pytest.mark.parametrize("content", ["empty", "assembly files only"])
+def test_command_refuses_a_directory_without_templates(
+    side: str,
+    content: str,
+    outdirs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    empty = tmp_path / "cdk.out"
+    empty.mkdir()
+    if content == "assembly files only":  # a synthesis that failed before writing templates
+        for name in ("manifest.json", "tree.json", "cdk.out"):
+            shutil.copy(outdirs["before"] / name, empty)
+    assert refusal(one_side(side, empty, outdirs), capsys) == (
+        2,
+        f"review: {side}: no templates in {empty} "
+        "(looked for *.template.json and snapshot files)\n",
+        "",
+    )
+
+
+@pytest.mark.parametrize("side", ["base", "new"])
+def test_command_refuses_a_template_that_is_not_valid_json(
+    side: str, outdirs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    version = "before" if side == "base" else "after"
+    corrupt = copy_stacks(outdirs[version], tmp_path / version, "Rename", "SgOpening")
+    (corrupt / "SgOpening.template.json").write_text('{\n  "Resources": {\n    oops\n  }\n}\n')
+    assert refusal(one_side(side, corrupt, outdirs), capsys) == (
+        2,
+        f"review: {side}: {corrupt / 'SgOpening.template.json'}: "
+        "not valid JSON (line 3, column 5)\n",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"AWSTemplateFormatVersion": "2010-09-09"}', "no Resources object"),
+        ('{"Resources": ["Bucket"]}', "no Resources object"),
+        ("[]", "no Resources object"),
+        ('{"Resources": {"Bucket": {"Properties": {}}}}', "resource 'Bucket' has no Type"),
+    ],
+)
+def test_command_refuses_json_that_is_not_a_template(
+    text: str,
+    reason: str,
+    outdirs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    snapshots = tmp_path / "test_snapshots"
+    snapshots.mkdir()
+    for name, template in load_templates(outdirs["before"]).items():
+        (snapshots / f"test_scenario[{name}].json").write_text(json.dumps(template))
+    odd = snapshots / "test_scenario[Odd].json"
+    odd.write_text(text)
+    assert refusal([str(tmp_path), str(outdirs["after"])], capsys) == (
+        2,
+        f"review: base: {odd}: not a CloudFormation template ({reason})\n",
+        "",
+    )
+
+
+def test_command_refuses_a_single_file_that_is_not_a_template(
     outdirs: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["no-such-dir", str(outdirs["after"])])
-    assert exit_info.value.code == 2
-    assert "no-such-dir: no such file or directory" in capsys.readouterr().err
+    manifest = outdirs["after"] / "manifest.json"
+    assert refusal([str(outdirs["before"] / "Rename.template.json"), str(manifest)], capsys) == (
+        2,
+        f"review: new: {manifest}: not a CloudFormation template (no Resources object)\n",
+        "",
+    )
+
+
+def test_command_refuses_a_pattern_that_matches_no_stack(
+    outdirs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, after = str(outdirs["before"]), str(outdirs["after"])
+    assert refusal([before, after, "--pattern", "x*"], capsys) == (
+        2,
+        "review: --pattern 'x*' matches no stack in base or new\n",
+        "",
+    )
+
+
+def summary_rows(markdown: str) -> list[str]:
+    """The stack rows of the report's summary table, as ``Stack status``."""
+    table = markdown.split("| Stack | Status |", 1)[1].split("\n\n", 1)[0]
+    return [" ".join(line.split(" | ")[:2]).strip("| ") for line in table.splitlines()[2:]]
+
+
+def test_command_reviews_a_stack_present_on_one_side_only(
+    outdirs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = copy_stacks(outdirs["before"], tmp_path / "before", "Rename", "IamWidening")
+    after = copy_stacks(outdirs["after"], tmp_path / "after", "Rename", "SgOpening")
+    assert main([str(before), str(after), "--no-diagrams"]) == 0
+    assert summary_rows(capsys.readouterr().out) == [
+        "IamWidening removed",
+        "Rename modified",
+        "SgOpening added",
+    ]
+    assert main([str(before), str(after), "--pattern", "SgOpening*"]) == 0
+    assert summary_rows(capsys.readouterr().out) == ["SgOpening added"]
+    assert main([str(before), str(after), "--pattern", "IamWidening*"]) == 0
+    assert summary_rows(capsys.readouterr().out) == ["IamWidening removed"]
+
+
+def test_empty_base_is_reviewed_only_when_allowed(
+    outdirs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "base"
+    empty.mkdir()
+    after = str(outdirs["after"])
+    assert refusal([str(empty), after], capsys)[:2] == (
+        2,
+        f"review: base: no templates in {empty} (looked for *.template.json and snapshot files)\n",
+    )
+    assert main([str(empty), after, "--allow-empty-base", "--no-diagrams"]) == 0
+    assert summary_rows(capsys.readouterr().out) == [f"{name} added" for name in STACKS]
+    assert refusal([after, str(empty), "--allow-empty-base"], capsys)[:2] == (
+        2,
+        f"review: new: no templates in {empty} (looked for *.template.json and snapshot files)\n",
+    )
 
 
 # --- Diagrams ---------------------------------------------------------------------------------

@@ -4,22 +4,13 @@
 pull-request comment; ``review``, ``render_markdown`` and ``diagram`` are the same, as code.
 """
 
-from .diff import (
-    ExportChange,
-    IamChange,
-    LoadBalancingChange,
-    Replacement,
-    Report,
-    ResourceChange,
-    SecurityGroupChange,
-    StackReview,
-    TaskDefinitionChange,
-    review,
-)
+from .diff import review
+from .lenses import IamChange, LoadBalancingChange, SecurityGroupChange, TaskDefinitionChange
 from .markdown import render_markdown
 from .mermaid import diagram
+from .report import ExportChange, Replacement, Report, ResourceChange, StackReview
 from .schemas import DATA_TYPES, rules_for
-from .templates import load_templates
+from .templates import TemplateError, load_templates
 
 __all__ = [
     "DATA_TYPES",
@@ -32,6 +23,7 @@ __all__ = [
     "SecurityGroupChange",
     "StackReview",
     "TaskDefinitionChange",
+    "TemplateError",
     "diagram",
     "load_templates",
     "render_markdown",

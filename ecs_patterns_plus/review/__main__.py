@@ -3,9 +3,11 @@
 BASE_DIR and NEW_DIR hold synthesized templates (``cdk.out``) or template snapshots
 (``tests/__snapshots__``). The report goes to stdout.
 
-Exit status: 0 when the report was printed; 2 for bad arguments; 3 with
-``--fail-on-replace-data`` when a resource that holds data (log group, bucket, KMS key,
-secret, table, queue, ...) would be replaced or removed.
+Exit status: 0 when the report was printed; 2 for bad arguments or input that cannot be
+reviewed (a missing path, a directory without templates, a template file that is not valid
+JSON or not a template, a ``--pattern`` that matches no stack), with one line on stderr;
+3 with ``--fail-on-replace-data`` when a resource that holds data (log group, bucket, KMS
+key, secret, table, queue, ...) would be replaced or removed.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from pathlib import Path
 from .diff import review
 from .markdown import TITLE, render_markdown
 from .mermaid import diagram
-from .templates import load_templates
+from .templates import Template, TemplateError, load_templates, template_files
 
+EXIT_BAD_INPUT = 2
+"""Bad arguments (argparse's own status), or input that cannot be reviewed."""
 EXIT_DATA_AT_RISK = 3
 COMMENT_LIMIT = 65_000
 """Characters in one pull-request comment (GitHub allows 65,536)."""
@@ -49,18 +53,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"every row, however long (default: shortened to {COMMENT_LIMIT:,} characters)",
     )
     parser.add_argument(
+        "--allow-empty-base",
+        action="store_true",
+        help="accept a base directory without templates (the change that adds the first "
+        "ones): every stack is added",
+    )
+    parser.add_argument(
         "--fail-on-replace-data",
         action="store_true",
         help=f"exit {EXIT_DATA_AT_RISK} when a resource holding data is replaced or removed",
     )
     args = parser.parse_args(argv)
-    for path in (args.base, args.new):
-        if not path.exists():
-            parser.error(f"{path}: no such file or directory")
-    base = load_templates(args.base, pattern=args.pattern)
-    new = load_templates(args.new, pattern=args.pattern)
+    try:
+        base = _read("base", args.base, args.pattern, allow_empty=args.allow_empty_base)
+        new = _read("new", args.new, args.pattern, allow_empty=False)
+    except TemplateError as error:
+        parser.exit(EXIT_BAD_INPUT, f"review: {error}\n")
     if not base and not new:
-        parser.error(f"no CloudFormation templates in {args.base} or {args.new}")
+        parser.exit(
+            EXIT_BAD_INPUT, f"review: --pattern {args.pattern!r} matches no stack in base or new\n"
+        )
     report = review(base, new)
     diagrams = None
     if not args.no_diagrams:
@@ -72,6 +84,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.fail_on_replace_data and (report.data_replaced or report.data_removed):
         return EXIT_DATA_AT_RISK
     return 0
+
+
+def _read(side: str, path: Path, pattern: str, *, allow_empty: bool) -> dict[str, Template]:
+    """The templates of one side; ``TemplateError``, naming the side, for input that is unfit.
+
+    Args:
+        side: ``base`` or ``new``, for the message.
+        path: the directory or file given for that side.
+        pattern: the file name pattern; a side with templates none of which match is fine
+            (a stack added or removed), as long as the other side has some.
+        allow_empty: accept a directory without any template (else refused).
+    """
+    try:
+        templates = load_templates(path, pattern=pattern)
+        if not templates and not allow_empty and not template_files(path):
+            raise TemplateError(
+                f"no templates in {path} (looked for *.template.json and snapshot files)"
+            )
+    except TemplateError as error:
+        raise TemplateError(f"{side}: {error}") from error
+    return templates
 
 
 if __name__ == "__main__":

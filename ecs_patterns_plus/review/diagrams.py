@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .mermaid import diagram, readme_block, update_readme
-from .templates import load_templates
+from .templates import TemplateError, load_templates
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,7 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--readme", type=Path, help="rewrite this file's diagrams block instead of printing"
     )
     args = parser.parse_args(argv)
-    templates = load_templates(args.source, pattern=args.pattern)
+    try:
+        templates = load_templates(args.source, pattern=args.pattern)
+    except TemplateError as error:
+        parser.error(str(error))
     if not templates:
         parser.error(f"no CloudFormation templates in {args.source}")
     diagrams = {name: diagram(template) for name, template in templates.items()}

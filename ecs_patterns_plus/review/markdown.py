@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
-from .diff import Replacement, Report, ResourceChange
+from .report import Replacement, Report, ResourceChange
 from .schemas import KEEPING_POLICIES, NEW_REVISION_TYPES
 
 T = TypeVar("T")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 Template = dict[str, Any]
 """A CloudFormation template as parsed JSON."""
+
+Resource = dict[str, Any]
+"""One entry of a template's ``Resources``."""
 
 SKIPPED_TYPES = frozenset({"AWS::CDK::Metadata"})
 """Resource types that never change what a deployment does."""
@@ -19,25 +22,29 @@ _SNAPSHOT_NAME = re.compile(r"\[(?P<name>[^\]]+)\]$")
 _LOGICAL_ID_HASH = re.compile(r"[0-9A-F]{8}$")
 
 
+class TemplateError(ValueError):
+    """A path that holds no template where one should be, or a template file that is not one."""
+
+
 def load_templates(path: Path | str, *, pattern: str = "*.json") -> dict[str, Template]:
     """Every CloudFormation template under ``path`` (a directory or one file), by stack name.
 
-    Reads ``<Stack>.template.json`` files (a ``cdk.out`` directory, nested assemblies
-    included) and syrupy JSON snapshots (``test_x[<Stack>].json``); other JSON files
-    (manifests, asset and metadata files) are ignored. A stack is named after the file:
+    Reads the files ``template_files`` finds. A stack is named after the file:
     ``Network.template.json`` and ``test_example_stack[Network].json`` are both
     ``Network``; when two files would share a name, their relative paths name them.
-    ``pattern`` narrows the files read in a directory (``test_example_stack*``).
+    Raises ``TemplateError`` when ``path`` does not exist or a file read is not valid JSON
+    or not a CloudFormation template; a directory without templates gives ``{}``.
+
+    Args:
+        path: a ``cdk.out`` or snapshot directory, or one template file.
+        pattern: narrows the files read in a directory (``test_example_stack*``).
+            Default: ``*.json``.
     """
     root = Path(path)
-    files = [root] if root.is_file() else sorted(root.rglob(pattern))
     found: list[tuple[str, str, Template]] = []
-    for file in files:
-        template = _read_template(file)
-        if template is None:
-            continue
+    for file in template_files(root, pattern=pattern):
         relative = file.name if root.is_file() else file.relative_to(root).as_posix()
-        found.append((_stack_name(file.name), relative.removesuffix(".json"), template))
+        found.append((_stack_name(file.name), relative.removesuffix(".json"), _read(file)))
     names = [name for name, _, _ in found]
     return {
         (name if names.count(name) == 1 else relative): template
@@ -45,18 +52,53 @@ def load_templates(path: Path | str, *, pattern: str = "*.json") -> dict[str, Te
     }
 
 
-def _read_template(file: Path) -> Template | None:
+def template_files(path: Path | str, *, pattern: str = "*.json") -> list[Path]:
+    """The files under ``path`` that hold templates: ``path`` itself when it is a file.
+
+    In a directory (searched recursively): ``<Stack>.template.json`` files (a ``cdk.out``,
+    nested assemblies included) and syrupy JSON snapshots (``test_x[<Stack>].json``, or any
+    JSON file under a ``__snapshots__`` directory); other JSON files (manifests, asset and
+    metadata files) are not templates. Raises ``TemplateError`` when ``path`` does not exist.
+
+    Args:
+        path: a directory or one template file.
+        pattern: file name pattern the files must match. Default: ``*.json``.
+    """
+    root = Path(path)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise TemplateError(f"{root}: no such file or directory")
+    return [file for file in sorted(root.rglob(pattern)) if file.is_file() and _is_template(file)]
+
+
+def _is_template(file: Path) -> bool:
+    if file.name.endswith(".template.json"):
+        return True
+    return file.suffix == ".json" and (
+        bool(_SNAPSHOT_NAME.search(file.stem)) or "__snapshots__" in file.parts
+    )
+
+
+def _read(file: Path) -> Template:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    resources = data.get("Resources")
+    except OSError as error:
+        raise TemplateError(f"{file}: cannot be read ({error.strerror})") from error
+    except UnicodeDecodeError as error:
+        raise TemplateError(f"{file}: not UTF-8 text") from error
+    except json.JSONDecodeError as error:
+        raise TemplateError(
+            f"{file}: not valid JSON (line {error.lineno}, column {error.colno})"
+        ) from error
+    resources = data.get("Resources") if isinstance(data, dict) else None
     if not isinstance(resources, dict):
-        return None
-    if not all(isinstance(item, dict) and "Type" in item for item in resources.values()):
-        return None
+        raise TemplateError(f"{file}: not a CloudFormation template (no Resources object)")
+    for logical_id, resource in resources.items():
+        if not isinstance(resource, dict) or "Type" not in resource:
+            raise TemplateError(
+                f"{file}: not a CloudFormation template (resource {logical_id!r} has no Type)"
+            )
     return data
 
 
@@ -66,7 +108,7 @@ def _stack_name(file_name: str) -> str:
     return match.group("name") if match else stem
 
 
-def resources(template: Template) -> dict[str, dict[str, Any]]:
+def resources(template: Template) -> dict[str, Resource]:
     """The template's resources by logical id, without CDK's own bookkeeping resources."""
     return {
         logical_id: resource
@@ -90,31 +132,40 @@ def cdk_path(resource: Mapping[str, Any]) -> str | None:
 # --- Intrinsic functions -------------------------------------------------------------------
 
 
+def calls(value: Any, functions: Collection[str]) -> Iterator[tuple[str, Any]]:
+    """Every ``(function, argument)`` where ``value`` calls one of the intrinsic ``functions``.
+
+    The argument of a call found is not searched further.
+    """
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (key, argument), *_ = value.items()
+            if key in functions:
+                yield key, argument
+                return
+        for item in value.values():
+            yield from calls(item, functions)
+    elif isinstance(value, list):
+        for item in value:
+            yield from calls(item, functions)
+
+
 def references(value: Any) -> Iterator[tuple[str, str | None]]:
     """Every ``(logical id, attribute or None)`` that ``value`` refers to via Ref, GetAtt or Sub.
 
     Pseudo parameters (``AWS::Region``, ...) are not references to resources.
     """
-    if isinstance(value, dict):
-        if len(value) == 1:
-            (key, argument), *_ = value.items()
-            if key == "Ref" and isinstance(argument, str):
-                if not argument.startswith("AWS::"):
-                    yield argument, None
-                return
-            if key == "Fn::GetAtt":
-                target = _getatt(argument)
-                if target:
-                    yield target
-                return
-            if key == "Fn::Sub":
-                yield from _sub_references(argument)
-                return
-        for item in value.values():
-            yield from references(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from references(item)
+    for function, argument in calls(value, ("Ref", "Fn::GetAtt", "Fn::Sub")):
+        if function == "Fn::GetAtt":
+            target = _getatt(argument)
+            if target:
+                yield target
+        elif function == "Fn::Sub":
+            yield from _sub_references(argument)
+        elif not isinstance(argument, str):
+            yield from references(argument)
+        elif not argument.startswith("AWS::"):
+            yield argument, None
 
 
 def _getatt(argument: Any) -> tuple[str, str | None] | None:
