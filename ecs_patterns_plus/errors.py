@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import collections.abc
+import dataclasses
+import enum
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import aws_cdk as cdk
+import typeguard
+import typing_extensions
 from constructs import Construct
 
 
@@ -36,6 +45,8 @@ def is_token(value: Any) -> bool:
 
 def show(value: Any) -> str:
     """Render a user value for a message: repr for strings, str for the rest."""
+    if isinstance(value, _Raw):
+        return str(value)
     if isinstance(value, cdk.Duration):
         return value.to_human_string()
     return repr(value)
@@ -51,6 +62,14 @@ class Problems:
         parent = scope.node.path
         self.path = f"{parent}/{construct_id}" if parent else construct_id
         self._problems: list[str] = []
+
+    @classmethod
+    def named(cls, path: str) -> Problems:
+        """Problems reported under ``path`` (a function or factory, not a construct)."""
+        problems = cls.__new__(cls)
+        problems.path = path
+        problems._problems = []
+        return problems
 
     def add(self, argument: str, what: str, got: Any, fix: str) -> None:
         """Record that ``argument`` is wrong (``what``), was ``got``, and how to ``fix`` it."""
@@ -104,3 +123,255 @@ class Problems:
         """Raise one ValidationError listing every recorded problem, if there are any."""
         if self._problems:
             raise ValidationError(self.path, self._problems)
+
+
+# --- Types: every argument checked against its annotation before anything is built ----------
+
+_NUMBERS = (int, float)
+_WRAPPER_ATTRIBUTES = ("vpc", "cluster", "task_definition", "load_balancer", "service", "topic")
+"""Attributes of the library's constructs that stand for them where a CDK object is expected
+(``vpc=SecureVpc(...)`` means its ``.vpc``)."""
+
+
+def _is_protocol(expected: Any) -> bool:
+    """A jsii interface (``ec2.IVpc``): a Protocol that ``isinstance`` cannot check."""
+    return isinstance(expected, type) and getattr(expected, "_is_protocol", False)
+
+
+def _implements(value: Any, protocol: Any) -> bool:
+    """True when ``value`` has every member of the jsii interface ``protocol`` (without
+    calling into JavaScript: members are looked up on its class and its proxies' classes)."""
+    if value is None or isinstance(value, (str, int, float, bool, list, tuple, dict)):
+        return False
+    classes = [type(value), *(type(item) for item in getattr(value, "_delegates", ()))]
+    members = typing_extensions.get_protocol_members(protocol)
+    return all(any(hasattr(cls, member) for cls in classes) for member in members)
+
+
+def _name(expected: Any) -> str:
+    """How a message names a type: ``a Duration``, ``a list of IPeer``, ``an int``."""
+    origin = typing.get_origin(expected)
+    args = [arg for arg in typing.get_args(expected) if arg is not type(None)]
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_name(arg) for arg in args)
+    if origin in (list, tuple, collections.abc.Sequence):
+        return f"a list of {_plain(args[0]) if args else 'values'}"
+    if origin in (dict, collections.abc.Mapping):
+        return f"a mapping of {_plain(args[0])} to {_plain(args[1])}"
+    plain = _plain(expected)
+    return f"{'an' if plain[:1].lower() in 'aeiou' else 'a'} {plain}"
+
+
+def _plain(expected: Any) -> str:
+    if expected is Any:
+        return "value"
+    if typing.get_origin(expected) is not None:
+        return _name(expected).split(" ", 1)[1]
+    module = getattr(expected, "__module__", "")
+    name = getattr(expected, "__name__", str(expected))
+    if module.startswith("aws_cdk.aws_"):
+        return f"{_ALIASES.get(module, module.removeprefix('aws_cdk.aws_'))}.{name}"
+    return name
+
+
+_ALIASES = {
+    "aws_cdk.aws_elasticloadbalancingv2": "elbv2",
+    "aws_cdk.aws_applicationautoscaling": "appscaling",
+    "aws_cdk.aws_certificatemanager": "acm",
+    "aws_cdk.aws_lambda": "lambda_",
+}
+"""Module aliases as the README imports them (``from aws_cdk import aws_ec2 as ec2``)."""
+
+
+def _fix(value: Any, expected: Any) -> str:
+    """A one-line remedy for ``value`` where ``expected`` was wanted."""
+    target = _single(expected)
+    if target is cdk.Duration and isinstance(value, _NUMBERS) and not isinstance(value, bool):
+        return f"use Duration.seconds({value!r})"
+    if typing.get_origin(target) in (list, tuple, collections.abc.Sequence):
+        return f"wrap it in a list: [{_short(value)}]"
+    if isinstance(target, type) and issubclass(target, enum.Enum) and isinstance(value, str):
+        members = [m.name for m in target if m.name == value.upper().replace("-", "_")]
+        if members:
+            return f"use {_plain(target)}.{members[0]}"
+        return f"use one of {', '.join(f'{_plain(target)}.{m.name}' for m in target)}"
+    if target in _NUMBERS and isinstance(value, str):
+        try:
+            return f"use the number {float(value):g}, not a string"
+        except ValueError:
+            pass
+    return f"pass {_name(expected)}"
+
+
+def _single(expected: Any) -> Any:
+    """The one non-None alternative of an Optional, else ``expected`` itself."""
+    args = [arg for arg in typing.get_args(expected) if arg is not type(None)]
+    if typing.get_origin(expected) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return expected
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if isinstance(value, (str, int, float)) else "..."
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, (str, int, float, bool)):
+        return f"{type(value).__name__} {value!r}"
+    delegates = getattr(value, "_delegates", None)
+    if delegates:  # a jsii object known only by the interfaces it implements
+        return " and ".join(
+            type(item).__name__.strip("_").removesuffix("Proxy") for item in delegates
+        )
+    return type(value).__name__
+
+
+class TypeProblems:
+    """Checks values against type annotations and coerces what is clearly meant.
+
+    Optional, unions, sequences and mappings are walked here; jsii interfaces (which
+    ``isinstance`` cannot check) by their members; library option dataclasses field by field;
+    every other type by ``typeguard``. Tokens pass wherever a string or number goes. A
+    library construct passed where one of its attributes is clearly meant (``vpc=SecureVpc(...)``)
+    is replaced by that attribute.
+    """
+
+    def __init__(self, problems: Problems) -> None:
+        self.problems = problems
+
+    def check(self, argument: str, value: Any, expected: Any) -> Any:
+        """Record a problem unless ``value`` fits ``expected``; return it (coerced if meant)."""
+        ok, result = self._fits(value, expected)
+        if not ok:
+            coerced = self._unwrap(value, expected)
+            if coerced is not None:
+                return coerced
+            self.problems.add(
+                argument, f"expected {_name(expected)}", _Raw(_shown(value)), _fix(value, expected)
+            )
+            return value
+        return self._walk(argument, result, expected)
+
+    def _fits(self, value: Any, expected: Any) -> tuple[bool, Any]:
+        """Shallow fit: the value's own type (items are walked separately)."""
+        if expected is Any:
+            return True, value
+        origin = typing.get_origin(expected)
+        args = typing.get_args(expected)
+        if origin in (typing.Union, types.UnionType):
+            if value is None:
+                return type(None) in args, value
+            for arg in args:
+                if arg is not type(None) and self._fits(value, arg)[0]:
+                    return True, value
+            return False, value
+        if origin in (list, tuple, collections.abc.Sequence):
+            return isinstance(value, (list, tuple)), value
+        if origin in (dict, collections.abc.Mapping):
+            return isinstance(value, collections.abc.Mapping), value
+        if expected in _NUMBERS or expected is str:
+            if is_token(value):
+                return isinstance(value, (str, int, float)), value
+            if isinstance(value, bool):
+                return False, value
+            if expected is float:
+                return isinstance(value, _NUMBERS), value
+            return isinstance(value, expected), value
+        if _is_protocol(expected):
+            return _implements(value, expected), value
+        try:
+            typeguard.check_type("value", value, expected)
+        except TypeError:
+            return False, value
+        return True, value
+
+    def _walk(self, argument: str, value: Any, expected: Any) -> Any:
+        """Check the items of a fitting container and the fields of option dataclasses."""
+        origin = typing.get_origin(expected)
+        args = typing.get_args(expected)
+        if origin in (typing.Union, types.UnionType):
+            for arg in args:
+                if arg is not type(None) and self._fits(value, arg)[0]:
+                    return self._walk(argument, value, arg)
+            return value
+        if origin in (list, tuple, collections.abc.Sequence) and args:
+            item_type = args[0]
+            return type(value)(
+                self.check(f"{argument}[{index}]", item, item_type)
+                for index, item in enumerate(value)
+            )
+        if origin in (dict, collections.abc.Mapping) and len(args) == 2:
+            for key in value:
+                self.check(f"{argument} key {key!r}", key, args[0])
+            return {
+                key: self.check(f"{argument}[{key!r}]", item, args[1])
+                for key, item in value.items()
+            }
+        if dataclasses.is_dataclass(value) and type(value).__module__.startswith(__package__):
+            self.check_dataclass(argument, value)
+        return value
+
+    def check_dataclass(self, argument: str, value: Any) -> None:
+        """Check every field of a library option dataclass (``health_check.interval``)."""
+        hints = _hints(type(value))  # type: ignore[arg-type]
+        for item in dataclasses.fields(value):
+            if item.name in hints:
+                self.check(f"{argument}.{item.name}", getattr(value, item.name), hints[item.name])
+
+    def _unwrap(self, value: Any, expected: Any) -> Any:
+        """The attribute of a library construct that ``expected`` clearly means, or None."""
+        if not type(value).__module__.startswith(f"{__package__}."):
+            return None
+        for attribute in _WRAPPER_ATTRIBUTES:
+            inner = getattr(value, attribute, None)
+            if inner is not None and self._fits(inner, expected)[0]:
+                return inner
+        return None
+
+
+class _Raw(str):
+    """A pre-rendered value for a message (``show`` prints it as is)."""
+
+
+@functools.cache
+def _hints(owner: Any) -> dict[str, Any]:
+    return typing.get_type_hints(owner)
+
+
+def checked(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Check a constructor's (or factory's) arguments against its annotations first.
+
+    Wrong types raise one ``ValidationError`` naming each argument, what was expected and
+    the fix, before the body runs (so before any construct exists); library constructs passed
+    where their attribute is meant are replaced by it. Constructors are recognised by their
+    ``(self, scope, construct_id, ...)`` signature; the error then carries the path the
+    construct would have.
+    """
+    signature = inspect.signature(function)
+    names = list(signature.parameters)
+    is_construct = names[1:3] == ["scope", "construct_id"]
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        hints = _hints(function)
+        if is_construct:
+            scope, construct_id = bound.arguments["scope"], bound.arguments["construct_id"]
+            problems = (
+                Problems(scope, construct_id)
+                if isinstance(scope, Construct) and isinstance(construct_id, str)
+                else Problems.named(function.__qualname__.rsplit(".", 1)[0])
+            )
+        else:
+            problems = Problems.named(function.__qualname__)
+        checker = TypeProblems(problems)
+        for name, value in bound.arguments.items():
+            if name in hints and name not in ("self", "cls", "return"):
+                bound.arguments[name] = checker.check(name, value, hints[name])
+        problems.raise_if_any()
+        return function(*bound.args, **bound.kwargs)
+
+    return wrapper
