@@ -21,7 +21,6 @@ from constructs import Construct
 
 from . import defaults
 from .autoscaling import ScalingOptions, apply_scaling, check_scaling
-from .cluster import check_launch
 from .deployment import (
     DeploymentResources,
     DeploymentStrategy,
@@ -30,6 +29,7 @@ from .deployment import (
     traffic_shift_role,
 )
 from .errors import Problems, is_token
+from .launch import check_launch
 from .load_balancer import ListenerRouting, SecureLoadBalancer
 from .monitoring import MonitoringThresholds, golden_signal_alarms, notification_topic
 from .network import VpcEndpoints

@@ -316,6 +316,10 @@ EC2_SPOT_ALLOCATION = autoscaling.SpotAllocationStrategy.CAPACITY_OPTIMIZED
 EC2_ON_DEMAND_ALLOCATION = autoscaling.OnDemandAllocationStrategy.PRIORITIZED
 """On-Demand instances follow the order of ``instance_types`` (first = preferred)."""
 
+EC2_EGRESS_PORT = 443
+"""Container instances have no inbound rules and reach the ECS, ECR, S3 and CloudWatch APIs and
+image registries over HTTPS only."""
+
 ECS_AGENT_CONFIG = {
     "ECS_AWSVPC_BLOCK_IMDS": "true",
     "ECS_DISABLE_PRIVILEGED": "true",

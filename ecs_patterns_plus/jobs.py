@@ -22,9 +22,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from . import compliance, defaults
-from .cluster import TaskDefinitionLike, check_launch, unwrap_task_definition
 from .encryption import create_key
 from .errors import Problems, is_token
+from .launch import TaskDefinitionLike, check_launch, unwrap_task_definition
 from .monitoring import allow_notifications, notification_topic
 
 
