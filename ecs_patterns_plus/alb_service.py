@@ -21,13 +21,13 @@ from constructs import Construct
 
 from . import defaults
 from .autoscaling import ScalingOptions, apply_scaling, check_scaling
-from .deployment import (
+from .deployment.binding import (
     DeploymentResources,
-    DeploymentStrategy,
     code_deploy_group,
     lifecycle_hook_role,
     traffic_shift_role,
 )
+from .deployment.strategy import DeploymentStrategy
 from .errors import Problems, is_token
 from .launch import check_launch
 from .load_balancer import ListenerRouting, SecureLoadBalancer
