@@ -31,7 +31,9 @@ from .deployment.strategy import DeploymentStrategy
 from .errors import Problems, is_token
 from .launch import check_launch
 from .load_balancer import ListenerRouting, SecureLoadBalancer
-from .monitoring import MonitoringThresholds, golden_signal_alarms, notification_topic
+from .monitoring.alarms import golden_signal_alarms
+from .monitoring.notifications import notification_topic
+from .monitoring.thresholds import MonitoringThresholds
 from .network import VpcEndpoints
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from . import compliance, defaults
 from .encryption import create_key
 from .errors import Problems, is_token
 from .launch import TaskDefinitionLike, check_launch, unwrap_task_definition
-from .monitoring import allow_notifications, notification_topic
+from .monitoring.notifications import allow_notifications, notification_topic
 
 
 def _check_subnets(
