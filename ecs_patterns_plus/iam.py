@@ -1,12 +1,14 @@
-"""IAM shared by the constructs: roles that route ``Resource: *`` statements to acknowledged policies."""
+"""IAM shared by the constructs: role routing for ``Resource: *`` grants, RunTask permissions."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -142,3 +144,52 @@ def acknowledge_default_policy(principal: iam.IPrincipal) -> None:
     )
     if policy is not None:
         compliance.GRANT_DEFAULT_POLICY.apply(policy)
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One allow statement: written into a policy (with its ``sid``) or granted to a principal."""
+
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    conditions: Mapping[str, Any]
+
+    def statement(self) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            sid=self.sid,
+            actions=list(self.actions),
+            resources=list(self.resources),
+            conditions=dict(self.conditions),
+        )
+
+    def grant(self, grantee: iam.IGrantable) -> iam.Grant:
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(self.actions),
+            resource_arns=list(self.resources),
+            conditions=dict(self.conditions),
+        )
+
+
+def run_task_permissions(
+    cluster: ecs.ICluster, definition: ecs.TaskDefinition
+) -> tuple[Permission, Permission]:
+    """Run ``definition`` in ``cluster`` only, and pass its task and execution roles to ECS tasks."""
+    roles = [definition.task_role]
+    if definition.execution_role is not None:
+        roles.append(definition.execution_role)
+    return (
+        Permission(
+            sid="RunTheTask",
+            actions=("ecs:RunTask",),
+            resources=(definition.task_definition_arn,),
+            conditions={"ArnEquals": {"ecs:cluster": cluster.cluster_arn}},
+        ),
+        Permission(
+            sid="PassItsRoles",
+            actions=("iam:PassRole",),
+            resources=tuple(role.role_arn for role in roles),
+            conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        ),
+    )

@@ -22,17 +22,12 @@ def alarm(
     description: str,
     topic: sns.ITopic,
     evaluation_periods: int,
-    datapoints_to_alarm: int | None = None,
+    datapoints_to_alarm: int,
     comparison: cloudwatch.ComparisonOperator = (
         cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
     ),
-    actions_enabled: bool | None = True,
 ) -> cloudwatch.Alarm:
-    """An alarm that notifies ``topic`` on ALARM and OK; missing data (no traffic) never breaches.
-
-    ``datapoints_to_alarm`` and ``actions_enabled`` are left out of the template when ``None``
-    (CloudWatch then uses every evaluation period, and enables the actions).
-    """
+    """An alarm that notifies ``topic`` on ALARM and OK; missing data (no traffic) never breaches."""
     result = cloudwatch.Alarm(
         scope,
         construct_id,
@@ -43,7 +38,7 @@ def alarm(
         datapoints_to_alarm=datapoints_to_alarm,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         alarm_description=description,
-        actions_enabled=actions_enabled,
+        actions_enabled=True,
     )
     notify(result, topic)
     return result
