@@ -59,12 +59,12 @@ class TargetHealthCheck:
             Default: ``200-299``.
     """
 
-    path: str = "/"
+    path: str = defaults.TARGET_HEALTH_PATH
     interval: cdk.Duration = defaults.TARGET_HEALTH_INTERVAL
     timeout: cdk.Duration = defaults.TARGET_HEALTH_TIMEOUT
     healthy_threshold: int = defaults.TARGET_HEALTHY_THRESHOLD
     unhealthy_threshold: int = defaults.TARGET_UNHEALTHY_THRESHOLD
-    success_codes: str = "200-299"
+    success_codes: str = defaults.TARGET_SUCCESS_CODES
 
 
 class AlbFargateService(Construct):

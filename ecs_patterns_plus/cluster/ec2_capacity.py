@@ -80,7 +80,7 @@ class Ec2CapacityOptions:
     instance_warmup: cdk.Duration | None = None
     volume_size_gib: int = defaults.EC2_ROOT_VOLUME_GIB
     metadata_hop_limit: int = defaults.EC2_METADATA_HOP_LIMIT
-    managed_termination_protection: bool = True
+    managed_termination_protection: bool = defaults.EC2_MANAGED_TERMINATION_PROTECTION
     subnets: ec2.SubnetSelection | None = None
 
     @property

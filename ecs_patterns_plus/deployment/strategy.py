@@ -48,9 +48,7 @@ class LifecycleHook:
 
     name: str
     function: lambda_.IFunction
-    stages: Sequence[ecs.DeploymentLifecycleStage] = (
-        ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT,
-    )
+    stages: Sequence[ecs.DeploymentLifecycleStage] = defaults.LIFECYCLE_HOOK_STAGES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -280,7 +278,7 @@ class DeploymentStrategy:
             port = self.test_traffic.port
             if problems.in_range("deployment.test_traffic.port", port, 1, 65535):
                 problems.require(
-                    port not in (defaults.HTTPS_PORT, 80),
+                    port not in (defaults.HTTPS_PORT, defaults.HTTP_REDIRECT_PORT),
                     "deployment.test_traffic.port",
                     "is a production port",
                     port,

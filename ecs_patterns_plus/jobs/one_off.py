@@ -10,6 +10,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from .. import defaults
 from ..iam import acknowledge_default_policy, run_task_permissions
 from ..launch import TaskDefinitionLike
 from .base import RunTaskJob
@@ -64,7 +65,7 @@ class OneOffTask(RunTaskJob):
             security_groups=security_groups,
             placement_strategies=placement_strategies,
             placement_constraints=placement_constraints,
-            default_strategy=(),
+            default_strategy=defaults.ONE_OFF_CAPACITY_PROVIDER_STRATEGY,
             kind="One-off task",
         )
         definition = self.task_definition

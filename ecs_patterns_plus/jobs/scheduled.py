@@ -103,7 +103,7 @@ class ScheduledTask(RunTaskJob):
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         placement_strategies: Sequence[ecs.PlacementStrategy] = (),
         placement_constraints: Sequence[ecs.PlacementConstraint] = (),
-        task_count: int = 1,
+        task_count: int = defaults.JOB_TASK_COUNT,
         retry_attempts: int = defaults.JOB_RETRY_ATTEMPTS,
         max_event_age: cdk.Duration = defaults.JOB_MAX_EVENT_AGE,
         flexible_window: cdk.Duration | None = None,

@@ -180,7 +180,7 @@ class Dashboard:
                 insights_metric(self.m.service, "TaskSetCount", "Task sets"),
             ],
             right=[
-                rule_matches(rules[key], cdk.Duration.minutes(5), label)
+                rule_matches(rules[key], defaults.DASHBOARD_EVENT_PERIOD, label)
                 for key, label in labels.items()
             ],
             left_y_axis=cloudwatch.YAxisProps(min=0),

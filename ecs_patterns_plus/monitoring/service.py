@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -182,7 +181,7 @@ class ServiceMonitoring(Construct):
             self,
             "UndeliveredNotifications",
             metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
+                period=defaults.UNDELIVERED_ALARM_PERIOD, statistic="Maximum"
             ),
             threshold=1,
             evaluation_periods=1,

@@ -92,7 +92,7 @@ class HardenedTaskDefinition(Construct):
         cpu: int = defaults.TASK_CPU,
         memory_mib: int = defaults.TASK_MEMORY_MIB,
         family: str | None = None,
-        container_name: str = "app",
+        container_name: str = defaults.CONTAINER_NAME,
         container_port: int | None = None,
         environment: Mapping[str, str] | None = None,
         secrets: Mapping[str, SecretValue] | None = None,
@@ -101,10 +101,10 @@ class HardenedTaskDefinition(Construct):
         logging: LogOptions | None = None,
         writable_paths: Sequence[str] = defaults.WRITABLE_PATHS,
         sidecars: Sequence[SidecarOptions] = (),
-        architecture: ecs.CpuArchitecture = ecs.CpuArchitecture.X86_64,
+        architecture: ecs.CpuArchitecture = defaults.TASK_ARCHITECTURE,
         ephemeral_storage_gib: int | None = None,
         enable_exec: bool = False,
-        compatibility: ecs.Compatibility = ecs.Compatibility.FARGATE,
+        compatibility: ecs.Compatibility = defaults.TASK_COMPATIBILITY,
         gpu_count: int | None = None,
         memory_limit_mib: int | None = None,
         stop_timeout: cdk.Duration = defaults.STOP_TIMEOUT,
@@ -293,7 +293,9 @@ class HardenedTaskDefinition(Construct):
         gpu_count: int | None,
     ) -> ecs.ContainerDefinition:
         linux_parameters = ecs.LinuxParameters(
-            self, f"{_pascal(item.name)}LinuxParameters", init_process_enabled=True
+            self,
+            f"{_pascal(item.name)}LinuxParameters",
+            init_process_enabled=defaults.INIT_PROCESS_ENABLED,
         )
         linux_parameters.drop_capabilities(*defaults.DROPPED_CAPABILITIES)
         binds_privileged_port = _binds_privileged_port(item)

@@ -134,7 +134,7 @@ class SidecarOptions:
     writable_paths: Sequence[str] = defaults.WRITABLE_PATHS
     user: str = defaults.CONTAINER_USER
     essential: bool = True
-    app_waits_for: ecs.ContainerDependencyCondition | None = ecs.ContainerDependencyCondition.START
+    app_waits_for: ecs.ContainerDependencyCondition | None = defaults.SIDECAR_APP_WAITS_FOR
 
 
 @dataclass(frozen=True)
