@@ -249,22 +249,33 @@ class ServiceMonitoring(Construct):
 
     def _service_alarms(self) -> None:
         t, name = self.thresholds, self.name
-        if t.cpu_percent is not None:
-            self.alarms["cpu"] = self._alarm(
+        for key, construct_id, metric_name, what, threshold, hint in (
+            (
+                "cpu",
                 "CpuHigh",
-                service_metric(self.service, ECS, "CPUUtilization", "Average"),
+                "CPUUtilization",
+                "CPU",
                 t.cpu_percent,
-                f"{name}: average CPU above {show(t.cpu_percent)}%. Autoscaling is not keeping up "
-                "or is at its maximum: raise max capacity or task CPU, or find the hot path.",
-            )
-        if t.memory_percent is not None:
-            self.alarms["memory"] = self._alarm(
+                "Autoscaling is not keeping up or is at its maximum: raise max capacity or task "
+                "CPU, or find the hot path.",
+            ),
+            (
+                "memory",
                 "MemoryHigh",
-                service_metric(self.service, ECS, "MemoryUtilization", "Average"),
+                "MemoryUtilization",
+                "memory",
                 t.memory_percent,
-                f"{name}: average memory above {show(t.memory_percent)}%. Tasks are close to their "
-                "hard limit and an OOM kill (exit code 137): raise task memory or find the leak.",
-            )
+                "Tasks are close to their hard limit and an OOM kill (exit code 137): raise task "
+                "memory or find the leak.",
+            ),
+        ):
+            if threshold is not None:
+                self.alarms[key] = self._alarm(
+                    construct_id,
+                    service_metric(self.service, ECS, metric_name, "Average"),
+                    threshold,
+                    f"{name}: average {what} above {show(threshold)}%. {hint}",
+                )
         if t.running_below_desired_minutes is not None:
             minutes = t.running_below_desired_minutes
             self.alarms["running_tasks"] = alarm(
