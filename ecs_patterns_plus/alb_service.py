@@ -21,17 +21,19 @@ from constructs import Construct
 
 from . import defaults
 from .autoscaling import ScalingOptions, apply_scaling, check_scaling
-from .cluster import check_launch
-from .deployment import (
+from .deployment.binding import (
     DeploymentResources,
-    DeploymentStrategy,
     code_deploy_group,
     lifecycle_hook_role,
     traffic_shift_role,
 )
+from .deployment.strategy import DeploymentStrategy
 from .errors import Problems, is_token
+from .launch import check_launch
 from .load_balancer import ListenerRouting, SecureLoadBalancer
-from .monitoring import MonitoringThresholds, golden_signal_alarms, notification_topic
+from .monitoring.alarms import golden_signal_alarms
+from .monitoring.notifications import notification_topic
+from .monitoring.thresholds import MonitoringThresholds
 from .network import VpcEndpoints
 
 if TYPE_CHECKING:
@@ -57,12 +59,12 @@ class TargetHealthCheck:
             Default: ``200-299``.
     """
 
-    path: str = "/"
+    path: str = defaults.TARGET_HEALTH_PATH
     interval: cdk.Duration = defaults.TARGET_HEALTH_INTERVAL
     timeout: cdk.Duration = defaults.TARGET_HEALTH_TIMEOUT
     healthy_threshold: int = defaults.TARGET_HEALTHY_THRESHOLD
     unhealthy_threshold: int = defaults.TARGET_UNHEALTHY_THRESHOLD
-    success_codes: str = "200-299"
+    success_codes: str = defaults.TARGET_SUCCESS_CODES
 
 
 class AlbFargateService(Construct):

@@ -34,9 +34,9 @@ class StepScalingOptions:
     name: str
     metric: cloudwatch.IMetric
     steps: Sequence[appscaling.ScalingInterval]
-    adjustment_type: appscaling.AdjustmentType = appscaling.AdjustmentType.CHANGE_IN_CAPACITY
+    adjustment_type: appscaling.AdjustmentType = defaults.STEP_SCALING_ADJUSTMENT
     cooldown: cdk.Duration = defaults.SCALE_OUT_COOLDOWN
-    evaluation_periods: int = 1
+    evaluation_periods: int = defaults.STEP_SCALING_EVALUATION_PERIODS
 
 
 @dataclass(frozen=True, kw_only=True)

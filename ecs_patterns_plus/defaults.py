@@ -8,6 +8,7 @@ checkov (``CKV_*``).
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
@@ -96,6 +97,17 @@ CAPACITY_PROVIDER_STRATEGY = (ecs.CapacityProviderStrategy(capacity_provider="FA
 HTTPS_PORT = 443
 """The only listener port unless a port-80 redirect is asked for."""
 
+HTTP_REDIRECT_PORT = 80
+"""The plain-HTTP port of the opt-in redirect listener, which only answers 301 to HTTPS; never
+a production or test listener port otherwise."""
+
+INTERNET_FACING = False
+"""Load balancers are internal unless asked: nothing is reachable from the internet by default."""
+
+LOAD_BALANCER_DELETION_PROTECTION = True
+"""A stack update or deletion cannot remove the load balancer and its DNS name (turning it off
+warns: ``ecs-patterns-plus:deletion-protection-off``)."""
+
 TLS_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS
 """TLS 1.3 (with 1.2 fallback) recommended policy. checkov CKV_AWS_103."""
 
@@ -107,6 +119,13 @@ ACCESS_LOG_EXPIRATION = Duration.days(365)
 
 NONCURRENT_LOG_EXPIRATION = Duration.days(30)
 """Overwritten or deleted log objects (versioning) are kept 30 days."""
+
+INCOMPLETE_UPLOAD_EXPIRATION = Duration.days(7)
+"""Log-bucket multipart uploads left incomplete are aborted after a week: no storage is billed
+for parts nobody sees."""
+
+LOG_BUCKET_MINIMUM_TLS_VERSION = 1.2
+"""Log buckets refuse requests over TLS older than 1.2 (plain HTTP is refused by ``enforce_ssl``)."""
 
 WAF_MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
@@ -132,6 +151,12 @@ SCALE_OUT_COOLDOWN = Duration.seconds(60)
 
 SCALE_IN_COOLDOWN = Duration.seconds(300)
 """Shrink slowly so a brief dip does not drop capacity a returning peak needs."""
+
+STEP_SCALING_ADJUSTMENT = appscaling.AdjustmentType.CHANGE_IN_CAPACITY
+"""A step's change counts tasks to add or remove."""
+
+STEP_SCALING_EVALUATION_PERIODS = 1
+"""A step reacts to one breaching period of its metric (the metric's period sets the pace)."""
 
 # --- Service ---------------------------------------------------------------------------------
 
@@ -159,6 +184,12 @@ TARGET_HEALTHY_THRESHOLD = 2
 TARGET_UNHEALTHY_THRESHOLD = 3
 """Three failures (30 s) to take a task out: tolerates one slow response."""
 
+TARGET_HEALTH_PATH = "/"
+"""The load balancer probes the root path unless the application names its health endpoint."""
+
+TARGET_SUCCESS_CODES = "200-299"
+"""Any 2xx answer is healthy; a redirect (3xx) to a login page is not."""
+
 DEREGISTRATION_DELAY = Duration.seconds(30)
 """Drain in-flight requests for 30 s (ELB default 300 s holds every rollout batch 5 minutes)."""
 
@@ -169,6 +200,15 @@ TASK_CPU = 256
 
 TASK_MEMORY_MIB = 512
 """512 MiB: the smallest memory Fargate pairs with 256 CPU units."""
+
+TASK_COMPATIBILITY = ecs.Compatibility.FARGATE
+"""Fargate: no instances to patch or scale; EC2 capacity is for GPUs and EC2-only features."""
+
+TASK_ARCHITECTURE = ecs.CpuArchitecture.X86_64
+"""x86_64, what most images are built for; ARM64 (Graviton) costs less but needs an arm64 image."""
+
+CONTAINER_NAME = "app"
+"""The application container's name (the brief's example); its log streams start with it."""
 
 CONTAINER_USER = "1000:1000"
 """Containers run as an unprivileged uid:gid, never root. CT.ECS.PR.3 (non-root user),
@@ -225,6 +265,10 @@ base of the service's health-check grace period."""
 
 SIDECAR_MEMORY_MIB = 128
 """Hard memory limit of a sidecar (log router, agent, proxy); the app gets the rest."""
+
+SIDECAR_APP_WAITS_FOR = ecs.ContainerDependencyCondition.START
+"""The application starts once its sidecars have started, so a proxy or log router is there
+for its first request or line."""
 
 EXEC_WRITABLE_PATHS = ("/managed-agents", "/var/lib/amazon/ssm", "/var/log/amazon/ssm")
 """Where the ECS Exec (SSM) agent writes: mounted as task volumes when exec is enabled, so a
@@ -299,6 +343,10 @@ EC2_MAX_CAPACITY = 10
 EC2_TARGET_CAPACITY_PERCENT = 100
 """Managed scaling keeps instances fully used (no idle spare); lower it for faster task starts."""
 
+EC2_MANAGED_TERMINATION_PROTECTION = True
+"""ECS protects instances that run tasks from scale-in (turning it off warns:
+``ecs-patterns-plus:managed-termination-protection``)."""
+
 EC2_ROOT_VOLUME_GIB = 30
 """Container storage: the ECS-optimized AMI's minimum root volume (images, writable layers)."""
 
@@ -315,6 +363,10 @@ EC2_SPOT_ALLOCATION = autoscaling.SpotAllocationStrategy.CAPACITY_OPTIMIZED
 
 EC2_ON_DEMAND_ALLOCATION = autoscaling.OnDemandAllocationStrategy.PRIORITIZED
 """On-Demand instances follow the order of ``instance_types`` (first = preferred)."""
+
+EC2_EGRESS_PORT = 443
+"""Container instances have no inbound rules and reach the ECS, ECR, S3 and CloudWatch APIs and
+image registries over HTTPS only."""
 
 ECS_AGENT_CONFIG = {
     "ECS_AWSVPC_BLOCK_IMDS": "true",
@@ -389,6 +441,10 @@ NOTIFICATION_RETENTION = Duration.days(14)
 """Undeliverable notifications wait 14 days (the SQS maximum) in the encrypted dead-letter
 queue. Serverless-EventBusDLQ."""
 
+UNDELIVERED_ALARM_PERIOD = Duration.minutes(5)
+"""The undelivered-notifications alarm reads the dead-letter queue's depth over 5 minutes; one
+waiting message alarms."""
+
 LOG_ERROR_TERMS = ("ERROR", "Error", "error", "Exception", "FATAL", "Fatal", "panic", "Traceback")
 """Log lines containing any of these terms count as errors (metric filter terms are
 case-sensitive)."""
@@ -399,6 +455,10 @@ LOG_METRIC_NAMESPACE = "EcsPatternsPlus/Services"
 DASHBOARD_INTERVAL = Duration.hours(3)
 """The dashboard opens on the last 3 hours: a deployment and the traffic around it."""
 
+DASHBOARD_EVENT_PERIOD = Duration.minutes(5)
+"""The dashboard counts deployment and task events per 5 minutes: rare events read as counts,
+not as one-minute spikes."""
+
 # --- Jobs ------------------------------------------------------------------------------------
 
 JOB_CAPACITY_PROVIDER_STRATEGY = (
@@ -406,6 +466,13 @@ JOB_CAPACITY_PROVIDER_STRATEGY = (
 )
 """Scheduled batch work runs on Fargate Spot: up to 70% cheaper, and a job can be retried if
 Spot reclaims its capacity. One-off tasks (migrations) default to on-demand Fargate instead."""
+
+ONE_OFF_CAPACITY_PROVIDER_STRATEGY: tuple[ecs.CapacityProviderStrategy, ...] = ()
+"""One-off tasks run with ``--launch-type FARGATE``, on-demand: a migration must not be
+interrupted by Spot."""
+
+JOB_TASK_COUNT = 1
+"""One task per scheduled invocation: a job that fans out says so."""
 
 JOB_RETRY_ATTEMPTS = 3
 """EventBridge Scheduler retries a failed RunTask (throttling, capacity) three times, with
@@ -445,6 +512,10 @@ LINEAR_STEP_BAKE_TIME = Duration.minutes(6)
 
 TEST_LISTENER_PORT = 9443
 """HTTPS test listener port for traffic-shifting strategies; never open to the internet."""
+
+LIFECYCLE_HOOK_STAGES = (ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT,)
+"""A lifecycle hook (e.g. a smoke test) runs after test traffic reaches the new tasks and
+before production traffic shifts: a failure rolls back before users see the new version."""
 
 CODE_DEPLOY_CONFIG = codedeploy.EcsDeploymentConfig.CANARY_10_PERCENT_5_MINUTES
 """CodeDeploy: the brief's canary (10 %, then the rest after 5 minutes)."""

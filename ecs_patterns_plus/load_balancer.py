@@ -99,11 +99,11 @@ class SecureLoadBalancer(Construct):
         vpc: ec2.IVpc,
         certificate: acm.ICertificate | None = None,
         domain: DomainOptions | None = None,
-        internet_facing: bool = False,
+        internet_facing: bool = defaults.INTERNET_FACING,
         allowed_sources: Sequence[ec2.IPeer] | None = None,
         http_redirect: bool = False,
         idle_timeout: cdk.Duration = defaults.ALB_IDLE_TIMEOUT,
-        deletion_protection: bool = True,
+        deletion_protection: bool = defaults.LOAD_BALANCER_DELETION_PROTECTION,
         access_logs_bucket: s3.IBucket | None = None,
         web_acl: wafv2.CfnWebACL | None = None,
         load_balancer_name: str | None = None,
@@ -179,7 +179,7 @@ class SecureLoadBalancer(Construct):
         self.redirect_listener: elbv2.ApplicationListener | None = None
         if http_redirect:
             self.redirect_listener = self.load_balancer.add_redirect(
-                source_port=80,
+                source_port=defaults.HTTP_REDIRECT_PORT,
                 source_protocol=elbv2.ApplicationProtocol.HTTP,
                 target_port=defaults.HTTPS_PORT,
                 target_protocol=elbv2.ApplicationProtocol.HTTPS,
@@ -193,7 +193,7 @@ class SecureLoadBalancer(Construct):
             if allowed_sources is not None
             else ([ec2.Peer.any_ipv4()] if internet_facing else [])
         )
-        ports = [defaults.HTTPS_PORT] + ([80] if http_redirect else [])
+        ports = [defaults.HTTPS_PORT] + ([defaults.HTTP_REDIRECT_PORT] if http_redirect else [])
         for peer in sources:
             for port in ports:
                 self.security_group.add_ingress_rule(
@@ -358,7 +358,7 @@ def _log_bucket(
         construct_id,
         encryption=s3.BucketEncryption.S3_MANAGED,
         enforce_ssl=True,
-        minimum_tls_version=1.2,
+        minimum_tls_version=defaults.LOG_BUCKET_MINIMUM_TLS_VERSION,
         versioned=True,
         # Object Lock on (CT.S3.PR.9) without a default retention: log delivery refuses
         # buckets with one, and the lifecycle rule must still expire old logs.
@@ -373,7 +373,7 @@ def _log_bucket(
                 id="ExpireLogs",
                 expiration=defaults.ACCESS_LOG_EXPIRATION,
                 noncurrent_version_expiration=defaults.NONCURRENT_LOG_EXPIRATION,
-                abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                abort_incomplete_multipart_upload_after=defaults.INCOMPLETE_UPLOAD_EXPIRATION,
             )
         ],
     )

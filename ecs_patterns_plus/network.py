@@ -35,6 +35,20 @@ def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
+def egress_only_security_group(
+    scope: Construct, vpc: ec2.IVpc, *, description: str, port: int, egress_description: str
+) -> ec2.SecurityGroup:
+    """A security group with no inbound rules and one way out: TCP ``port`` to any IPv4 address.
+
+    Its child id is ``SecurityGroup``; AWS APIs are reached through VPC endpoints or NAT.
+    """
+    group = ec2.SecurityGroup(
+        scope, "SecurityGroup", vpc=vpc, description=description, allow_all_outbound=False
+    )
+    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), egress_description)
+    return group
+
+
 class VpcEndpoints(Construct):
     """The VPC endpoints tasks need to run with no internet route, on their own security group.
 

@@ -7,7 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from ecs_patterns_plus import SecureVpc
+from ecs_patterns_plus import SecureVpc, defaults
 
 
 class NetworkStack(cdk.Stack):
@@ -18,16 +18,7 @@ class NetworkStack(cdk.Stack):
         self.network = SecureVpc(
             self,
             "Network",
-            endpoints=(
-                "ecr_api",
-                "ecr_dkr",
-                "s3",
-                "logs",
-                "secretsmanager",
-                "ssm",
-                "kms",
-                "ssmmessages",
-            ),
+            endpoints=(*defaults.FARGATE_ENDPOINTS, *defaults.EXEC_ENDPOINTS),
         )
         self.vpc = self.network.vpc
         cdk.CfnOutput(self, "VpcId", value=self.vpc.vpc_id)

@@ -1,9 +1,4 @@
-"""The rule packs every stack must pass, and the only findings the library acknowledges.
-
-``enable_compliance_checks(app)`` registers cdk-nag (AwsSolutions, NIST 800-53 R5,
-HIPAA Security, PCI DSS 3.2.1, Serverless) and the AWS Control Tower proactive
-controls (cfn-guard) as CDK validation plugins: ``cdk synth`` fails on any
-unacknowledged finding. checkov and cfn-lint run on the synthesized templates.
+"""Acknowledgement and its catalogue: the only findings the library acknowledges.
 
 Every acknowledgement the library makes is one of the ``Acknowledgement`` constants
 below, each inherent to what it covers and applied on the narrowest construct.
@@ -11,16 +6,10 @@ below, each inherent to what it covers and applied on the narrowest construct.
 
 from __future__ import annotations
 
-import functools
-import json
-import re
-import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import aws_cdk as cdk
-import jsii
 from constructs import IConstruct
 
 #: The rule-id prefixes of the three regulatory cdk-nag packs.
@@ -187,89 +176,6 @@ def acknowledge(construct: IConstruct, *acknowledgements: Acknowledgement) -> No
     """Apply catalogue ``acknowledgements`` to ``construct``."""
     for item in acknowledgements:
         item.apply(construct)
-
-
-def enable_compliance_checks(app: cdk.App, *, control_tower: bool = True) -> None:
-    """Register every rule pack of the library's compliance bar as CDK validation plugins.
-
-    Needs the ``compliance`` extra (cdk-nag 3.x and cdklabs.cdk-validator-cfnguard).
-
-    Args:
-        app: the CDK app; findings anywhere in it fail ``cdk synth``.
-        control_tower: also run the AWS Control Tower proactive controls (cfn-guard).
-            Default: True.
-    """
-    from cdk_nag import (
-        AwsSolutionsChecks,
-        HIPAASecurityChecks,
-        NIST80053R5Checks,
-        PCIDSS321Checks,
-        ServerlessChecks,
-    )
-
-    plugins: list[cdk.IPolicyValidationPlugin] = [
-        AwsSolutionsChecks(),
-        NIST80053R5Checks(),
-        HIPAASecurityChecks(),
-        PCIDSS321Checks(),
-        ServerlessChecks(),
-    ]
-    if control_tower:
-        plugins.append(ControlTowerChecks())  # type: ignore[arg-type]
-    cdk.Validations.of(app).add_plugins(*plugins)
-
-
-_RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
-
-
-@functools.cache
-def _control_tower_rule_types() -> dict[str, frozenset[str]]:
-    """Each bundled Control Tower guard rule (file stem) -> the resource types it checks."""
-    import cdklabs.cdk_validator_cfnguard as guard
-
-    (bundle,) = (Path(guard.__file__).parent / "_jsii").glob("*.tgz")
-    rules: dict[str, frozenset[str]] = {}
-    with tarfile.open(bundle) as archive:
-        for member in archive.getmembers():
-            if member.name.startswith("package/rules/control-tower/") and member.name.endswith(
-                ".guard"
-            ):
-                text = archive.extractfile(member).read().decode()  # type: ignore[union-attr]
-                rules[Path(member.name).stem] = frozenset(_RESOURCE_TYPE.findall(text))
-    return rules
-
-
-@jsii.implements(cdk.IPolicyValidationPluginBeta1)
-class ControlTowerChecks:
-    """The AWS Control Tower proactive controls (``cdklabs.cdk-validator-cfnguard``), sped up.
-
-    Runs the bundled guard rules through ``CfnGuardValidator``, leaving out only the rules
-    whose resource types appear in none of the templates (they cannot fail), which cuts
-    synthesis time about threefold. Findings, acknowledgements and the plugin name
-    (``cdk-validator-cfnguard``) are the plugin's own.
-    """
-
-    @property
-    def name(self) -> str:
-        return "cdk-validator-cfnguard"
-
-    def validate(
-        self, context: cdk.IPolicyValidationContextBeta1
-    ) -> cdk.PolicyValidationPluginReportBeta1:
-        from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
-
-        present: set[str] = set()
-        for template_path in context.template_paths:
-            resources = json.loads(Path(template_path).read_text()).get("Resources", {})
-            present.update(resource.get("Type", "") for resource in resources.values())
-        return CfnGuardValidator(disabled_rules=idle_control_tower_rules(present)).validate(context)
-
-
-def idle_control_tower_rules(present: set[str]) -> list[str]:
-    """The Control Tower rules that check only resource types outside ``present``."""
-    return sorted(
-        rule for rule, types in _control_tower_rule_types().items() if types and not types & present
-    )
 
 
 def catalogue() -> Iterable[Acknowledgement]:

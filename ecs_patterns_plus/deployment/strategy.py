@@ -14,18 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
 
-from . import compliance, defaults
-from .errors import Problems, is_token
-from .load_balancer import is_anywhere
+from .. import defaults
+from ..errors import Problems, is_token
+from ..load_balancer import is_anywhere
 
 ROLLING = "rolling"
 BLUE_GREEN = "blue_green"
@@ -52,9 +48,7 @@ class LifecycleHook:
 
     name: str
     function: lambda_.IFunction
-    stages: Sequence[ecs.DeploymentLifecycleStage] = (
-        ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT,
-    )
+    stages: Sequence[ecs.DeploymentLifecycleStage] = defaults.LIFECYCLE_HOOK_STAGES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,12 +127,7 @@ class DeploymentStrategy:
             test_traffic: a test listener for the new tasks. Default: ``TestTraffic()``.
             lifecycle_hooks: Lambda hooks, e.g. a smoke test. Default: none.
         """
-        return cls(
-            kind=BLUE_GREEN,
-            bake_time=bake_time,
-            test_traffic=test_traffic or TestTraffic(),
-            lifecycle_hooks=tuple(lifecycle_hooks),
-        )
+        return cls._native(BLUE_GREEN, bake_time, test_traffic, lifecycle_hooks)
 
     @classmethod
     def canary(
@@ -161,13 +150,8 @@ class DeploymentStrategy:
             test_traffic: Default: ``TestTraffic()``.
             lifecycle_hooks: Default: none.
         """
-        return cls(
-            kind=CANARY,
-            step_percent=percent,
-            step_bake_time=step_bake_time,
-            bake_time=bake_time,
-            test_traffic=test_traffic or TestTraffic(),
-            lifecycle_hooks=tuple(lifecycle_hooks),
+        return cls._native(
+            CANARY, bake_time, test_traffic, lifecycle_hooks, percent, step_bake_time
         )
 
     @classmethod
@@ -189,8 +173,23 @@ class DeploymentStrategy:
             test_traffic: Default: ``TestTraffic()``.
             lifecycle_hooks: Default: none.
         """
+        return cls._native(
+            LINEAR, bake_time, test_traffic, lifecycle_hooks, step_percent, step_bake_time
+        )
+
+    @classmethod
+    def _native(
+        cls,
+        kind: str,
+        bake_time: cdk.Duration,
+        test_traffic: TestTraffic | None,
+        lifecycle_hooks: Sequence[LifecycleHook],
+        step_percent: float | None = None,
+        step_bake_time: cdk.Duration | None = None,
+    ) -> DeploymentStrategy:
+        """An ECS-native traffic-shifting strategy (blue/green, canary or linear)."""
         return cls(
-            kind=LINEAR,
+            kind=kind,
             step_percent=step_percent,
             step_bake_time=step_bake_time,
             bake_time=bake_time,
@@ -279,7 +278,7 @@ class DeploymentStrategy:
             port = self.test_traffic.port
             if problems.in_range("deployment.test_traffic.port", port, 1, 65535):
                 problems.require(
-                    port not in (defaults.HTTPS_PORT, 80),
+                    port not in (defaults.HTTPS_PORT, defaults.HTTP_REDIRECT_PORT),
                     "deployment.test_traffic.port",
                     "is a production port",
                     port,
@@ -371,89 +370,3 @@ def _check_percent(problems: Problems, argument: str, value: float | None, low: 
             value,
             "e.g. 10 or 12.5",
         )
-
-
-@dataclass
-class DeploymentResources:
-    """What a traffic-shifting strategy adds next to the service.
-
-    Attributes:
-        alternate_target_group: the green target group (None for rolling).
-        test_listener / test_rule: where test traffic enters (None for rolling).
-        role: the role ECS uses to shift traffic (native strategies).
-        deployment_group: the CodeDeploy deployment group (CodeDeploy only).
-    """
-
-    alternate_target_group: elbv2.ApplicationTargetGroup | None = None
-    test_listener: elbv2.ApplicationListener | None = None
-    test_rule: elbv2.ApplicationListenerRule | None = None
-    role: iam.IRole | None = None
-    deployment_group: codedeploy.EcsDeploymentGroup | None = None
-
-
-def traffic_shift_role(scope: Construct) -> iam.Role:
-    """The role ECS assumes to move listener rules between the blue and green target groups."""
-    role = iam.Role(
-        scope,
-        "TrafficShiftRole",
-        assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
-        description="ECS blue/green: shift listener rules between the service's target groups",
-        managed_policies=[
-            iam.ManagedPolicy.from_aws_managed_policy_name(
-                "AmazonECSInfrastructureRolePolicyForLoadBalancers"
-            )
-        ],
-    )
-    compliance.ECS_BLUE_GREEN_ROLE.apply(role)
-    return role
-
-
-def lifecycle_hook_role(scope: Construct, hook: LifecycleHook) -> iam.IRole:
-    """A role ECS assumes to invoke exactly ``hook.function`` (no version wildcard)."""
-    role = iam.Role(
-        scope,
-        f"{hook.name}HookRole",
-        assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
-        description=f"ECS deployment lifecycle hook {hook.name}: invoke its function",
-    )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["lambda:InvokeFunction"], resources=[hook.function.function_arn]
-        )
-    )
-    compliance.GRANT_DEFAULT_POLICY.apply(role)
-    # CDK's hook target grants invoke on every version too; the immutable view keeps it exact.
-    return role.without_policy_updates()
-
-
-def code_deploy_group(
-    scope: Construct,
-    strategy: DeploymentStrategy,
-    *,
-    service: ecs.BaseService,
-    blue: elbv2.ApplicationTargetGroup,
-    green: elbv2.ApplicationTargetGroup,
-    listener: elbv2.ApplicationListener,
-    test_listener: elbv2.ApplicationListener | None,
-    alarms: Sequence[cloudwatch.IAlarm],
-) -> codedeploy.EcsDeploymentGroup:
-    """A CodeDeploy deployment group that rolls back on failure, on stop and on alarm."""
-    group = codedeploy.EcsDeploymentGroup(
-        scope,
-        "DeploymentGroup",
-        service=service,
-        deployment_config=strategy.code_deploy_config,
-        blue_green_deployment_config=codedeploy.EcsBlueGreenDeploymentConfig(
-            blue_target_group=blue,
-            green_target_group=green,
-            listener=listener,
-            test_listener=test_listener,
-            termination_wait_time=strategy.termination_wait,
-        ),
-        alarms=list(alarms),
-        auto_rollback=codedeploy.AutoRollbackConfig(
-            failed_deployment=True, stopped_deployment=True, deployment_in_alarm=bool(alarms)
-        ),
-    )
-    compliance.CODEDEPLOY_SERVICE_ROLE.apply(group.role)
-    return group

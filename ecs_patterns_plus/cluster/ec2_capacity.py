@@ -1,4 +1,4 @@
-"""HardenedCluster: an ECS cluster with Container Insights, audited ECS Exec, Fargate and EC2 capacity."""
+"""EC2 capacity of a cluster: Ec2Ami, Ec2CapacityOptions, their checks, and Ec2Capacity."""
 
 from __future__ import annotations
 
@@ -6,75 +6,19 @@ import enum
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import aws_cdk as cdk
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from . import compliance, defaults
-from .encryption import create_key, encrypted_log_group
-from .errors import Problems, is_token
-from .network import SecureVpc
-
-FARGATE_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
-
-
-def check_capacity_strategy(
-    problems: Problems,
-    argument: str,
-    strategy: Sequence[ecs.CapacityProviderStrategy],
-    providers: Iterable[str] = FARGATE_CAPACITY_PROVIDERS,
-) -> None:
-    """Record problems with a capacity provider strategy (names, weights, a single base)."""
-    known = tuple(providers)
-    if not strategy:
-        problems.add(argument, "must name at least one capacity provider", [], f"use {known}")
-        return
-    names = [item.capacity_provider for item in strategy]
-    unknown = [name for name in names if name not in known]
-    problems.require(
-        not unknown, argument, "unknown capacity provider", unknown, f"use names from {known}"
-    )
-    problems.require(
-        len(set(names)) == len(names),
-        argument,
-        "names a capacity provider twice",
-        names,
-        "give each provider once",
-    )
-    weights = [item.weight or 0 for item in strategy]
-    bases = [item.base or 0 for item in strategy]
-    problems.require(
-        all(0 <= weight <= 1000 for weight in weights),
-        argument,
-        "weights must be between 0 and 1000",
-        weights,
-        "pass weights from 0 to 1000",
-    )
-    problems.require(
-        any(weight > 0 for weight in weights),
-        argument,
-        "at least one provider needs a weight above 0",
-        weights,
-        "give one provider weight >= 1",
-    )
-    problems.require(
-        all(0 <= base <= 100000 for base in bases) and sum(base > 0 for base in bases) <= 1,
-        argument,
-        "only one provider may have a base, from 0 to 100000",
-        bases,
-        "set base on a single provider (e.g. FARGATE base=1)",
-    )
-
-
-# --- EC2 capacity ------------------------------------------------------------------------------
+from .. import compliance, defaults
+from ..errors import Problems
+from ..launch import has_private_subnets, private_subnets
+from ..network import egress_only_security_group
 
 _CAPACITY_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 _INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9]+")
@@ -136,7 +80,7 @@ class Ec2CapacityOptions:
     instance_warmup: cdk.Duration | None = None
     volume_size_gib: int = defaults.EC2_ROOT_VOLUME_GIB
     metadata_hop_limit: int = defaults.EC2_METADATA_HOP_LIMIT
-    managed_termination_protection: bool = True
+    managed_termination_protection: bool = defaults.EC2_MANAGED_TERMINATION_PROTECTION
     subnets: ec2.SubnetSelection | None = None
 
     @property
@@ -282,21 +226,14 @@ class Ec2Capacity(Construct):
         arm = ec2.InstanceArchitecture.ARM_64 in _architectures(types)
         bottlerocket = options.ami is Ec2Ami.BOTTLEROCKET
         vpc = cluster.vpc
-        subnets = options.subnets or ec2.SubnetSelection(
-            subnets=vpc.private_subnets or vpc.isolated_subnets
-        )
+        subnets = options.subnets or private_subnets(vpc)
 
-        self.security_group = ec2.SecurityGroup(
+        self.security_group = egress_only_security_group(
             self,
-            "SecurityGroup",
-            vpc=vpc,
+            vpc,
             description="ECS container instances: no inbound; HTTPS out to AWS APIs and registries",
-            allow_all_outbound=False,
-        )
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(),
-            ec2.Port.tcp(443),
-            "HTTPS to the ECS, ECR, S3 and CloudWatch APIs and image registries",
+            port=defaults.EC2_EGRESS_PORT,
+            egress_description="HTTPS to the ECS, ECR, S3 and CloudWatch APIs and image registries",
         )
         self.instance_role = iam.Role(
             self,
@@ -503,272 +440,11 @@ def _agent_statements(cluster: ecs.ICluster, *, spot: bool) -> list[iam.PolicySt
     ]
 
 
-class HasTaskDefinition(Protocol):
-    """Anything that owns an ``ecs.TaskDefinition``, such as ``HardenedTaskDefinition``."""
-
-    @property
-    def task_definition(self) -> ecs.TaskDefinition: ...
-
-
-TaskDefinitionLike = ecs.TaskDefinition | HasTaskDefinition
-
-
-def unwrap_task_definition(task_definition: TaskDefinitionLike) -> ecs.TaskDefinition | None:
-    inner = getattr(task_definition, "task_definition", task_definition)
-    return inner if isinstance(inner, ecs.TaskDefinition) else None
-
-
-def _is_fargate_name(name: str) -> bool:
-    return not is_token(name) and name.upper().startswith("FARGATE")
-
-
-class Launch:
-    """Where a task runs, as decided from its task definition and capacity provider strategy."""
-
-    def __init__(self, fargate: bool, strategy: Sequence[ecs.CapacityProviderStrategy]) -> None:
-        self.fargate = fargate
-        self.strategy = list(strategy)
-
-
-def check_launch(
-    problems: Problems,
-    task_definition: TaskDefinitionLike,
-    strategy: Sequence[ecs.CapacityProviderStrategy] | None,
-    default_strategy: Sequence[ecs.CapacityProviderStrategy],
-    placement: bool,
-) -> Launch | None:
-    """Record problems with the task definition and strategy; return where the task runs."""
-    definition = unwrap_task_definition(task_definition)
-    if definition is None:
-        problems.add(
-            "task_definition",
-            "must be an ecs.TaskDefinition or own one as .task_definition",
-            type(task_definition).__name__,
-            "pass a HardenedTaskDefinition or an ecs.TaskDefinition",
-        )
-        return None
-    if definition.network_mode != ecs.NetworkMode.AWS_VPC:
-        problems.add(
-            "task_definition",
-            "network mode must be awsvpc: each task gets its own network interface and "
-            "security group (host and bridge modes share the instance's; CT.ECS.PR.4)",
-            str(definition.network_mode.value),
-            "use network_mode=ecs.NetworkMode.AWS_VPC (HardenedTaskDefinition always does)",
-        )
-    if strategy is None:
-        if not definition.is_fargate_compatible:
-            problems.add(
-                "capacity_provider_strategy",
-                "an EC2 task definition needs the EC2 capacity provider(s) to run on",
-                None,
-                "pass e.g. [platform.ec2_capacity['gpu'].strategy()]",
-            )
-            return None
-        strategy = default_strategy
-        if not strategy:  # launch type FARGATE
-            _refuse_placement_on_fargate(problems, placement, ["FARGATE"])
-            return Launch(True, ())
-    names = [item.capacity_provider for item in strategy]
-    fargate = [name for name in names if _is_fargate_name(name)]
-    ec2_names = [name for name in names if not _is_fargate_name(name)]
-    check_capacity_strategy(
-        problems,
-        "capacity_provider_strategy",
-        strategy,
-        (*FARGATE_CAPACITY_PROVIDERS, *ec2_names),
-    )
-    if fargate and ec2_names:
-        problems.add(
-            "capacity_provider_strategy",
-            "mixes Fargate and EC2 capacity providers, which one task cannot use together",
-            [str(name) for name in names],
-            "use FARGATE/FARGATE_SPOT only, or EC2 capacity providers only",
-        )
-        return None
-    on_fargate = bool(fargate)
-    if on_fargate and not definition.is_fargate_compatible:
-        problems.add(
-            "capacity_provider_strategy",
-            "names Fargate, but the task definition is EC2-only (GPUs, EC2 features)",
-            fargate,
-            "run it on an EC2 capacity provider, e.g. [platform.ec2_capacity['gpu'].strategy()]",
-        )
-    if not on_fargate and names and not definition.is_ec2_compatible:
-        problems.add(
-            "capacity_provider_strategy",
-            "names EC2 capacity, but the task definition is Fargate-only",
-            [str(name) for name in names],
-            "use FARGATE/FARGATE_SPOT, or compatibility=ecs.Compatibility.EC2_AND_FARGATE",
-        )
-    if on_fargate:
-        _refuse_placement_on_fargate(problems, placement, fargate)
-    return Launch(on_fargate, strategy)
-
-
-def _refuse_placement_on_fargate(problems: Problems, placement: bool, fargate: list[str]) -> None:
-    problems.require(
-        not placement,
-        "placement_strategies",
-        "placement strategies and constraints apply to EC2 capacity only",
-        fargate,
-        "drop them, or run on an EC2 capacity provider",
-    )
-
-
-class HardenedCluster(Construct):
-    """An ECS cluster with Container Insights, audited ECS Exec, Fargate and optional EC2 capacity.
-
-    Args:
-        vpc: the VPC for the cluster. Default: a new ``SecureVpc`` (child id ``Network``).
-        cluster_name: the cluster's name. Default: generated by CloudFormation.
-        default_capacity_provider_strategy: used by services and tasks that name no
-            strategy; may name ``FARGATE``, ``FARGATE_SPOT`` and the ``name`` of any
-            ``ec2_capacity``. Default: FARGATE, weight 1.
-        encryption_key: KMS key for ECS Exec sessions and their audit log group.
-            Default: a new rotating key.
-        exec_log_retention: how long ECS Exec audit logs are kept. Default: one year.
-        ec2_capacity: EC2 Auto Scaling group capacity providers to add (see
-            ``Ec2CapacityOptions``); more with ``add_ec2_capacity``. Default: none (Fargate only).
-        capacity_events_topic: SNS topic for the EC2 capacity's launch and terminate events.
-            Default: a new topic (child id ``CapacityEvents``), SSL-only, encrypted with the
-            AWS managed SNS key (the Auto Scaling service-linked role can publish with it),
-            created with the first EC2 capacity.
-
-    Attributes:
-        cluster, vpc, secure_vpc (``None`` for a passed-in VPC), encryption_key,
-        exec_log_group, ec2_capacity (``Ec2Capacity`` by name), capacity_events_topic
-        (``None`` until EC2 capacity is added).
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        vpc: ec2.IVpc | None = None,
-        cluster_name: str | None = None,
-        default_capacity_provider_strategy: Sequence[
-            ecs.CapacityProviderStrategy
-        ] = defaults.CAPACITY_PROVIDER_STRATEGY,
-        encryption_key: kms.IKey | None = None,
-        exec_log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
-        ec2_capacity: Sequence[Ec2CapacityOptions] = (),
-        capacity_events_topic: sns.ITopic | None = None,
-    ) -> None:
-        problems = Problems(scope, construct_id)
-        for index, options in enumerate(ec2_capacity):
-            check_ec2_capacity(problems, f"ec2_capacity[{index}]", options)
-        names = [getattr(options, "name", None) for options in ec2_capacity]
-        problems.require(
-            len(set(names)) == len(names),
-            "ec2_capacity",
-            "names a capacity twice",
-            names,
-            "give each Ec2CapacityOptions its own name",
-        )
-        check_capacity_strategy(
-            problems,
-            "default_capacity_provider_strategy",
-            default_capacity_provider_strategy,
-            (*FARGATE_CAPACITY_PROVIDERS, *(str(name) for name in names)),
-        )
-        chosen = {item.capacity_provider for item in default_capacity_provider_strategy}
-        problems.require(
-            not (chosen & set(FARGATE_CAPACITY_PROVIDERS) and chosen & set(map(str, names))),
-            "default_capacity_provider_strategy",
-            "mixes Fargate and EC2 capacity providers, which ECS does not allow in one strategy",
-            sorted(chosen),
-            "name FARGATE/FARGATE_SPOT only, or EC2 capacity only",
-        )
-        if vpc is not None:
-            _check_capacity_subnets(problems, "ec2_capacity", vpc, ec2_capacity)
-        problems.raise_if_any()
-        super().__init__(scope, construct_id)
-
-        self.secure_vpc = SecureVpc(self, "Network") if vpc is None else None
-        self.vpc: ec2.IVpc = self.secure_vpc.vpc if self.secure_vpc else vpc  # type: ignore[assignment]
-        self.encryption_key = encryption_key or create_key(
-            self, "ExecKey", description="ECS Exec sessions and their audit logs"
-        )
-        self.exec_log_group = encrypted_log_group(
-            self, "ExecLogGroup", key=self.encryption_key, retention=exec_log_retention
-        )
-        self.cluster = ecs.Cluster(
-            self,
-            "Cluster",
-            vpc=self.vpc,
-            cluster_name=cluster_name,
-            container_insights_v2=defaults.CONTAINER_INSIGHTS,
-            enable_fargate_capacity_providers=True,
-            execute_command_configuration=ecs.ExecuteCommandConfiguration(
-                kms_key=self.encryption_key,
-                logging=defaults.EXEC_LOGGING,
-                log_configuration=ecs.ExecuteCommandLogConfiguration(
-                    cloud_watch_log_group=self.exec_log_group,
-                    cloud_watch_encryption_enabled=True,
-                ),
-            ),
-        )
-        self.capacity_events_topic: sns.ITopic | None = capacity_events_topic
-        self.ec2_capacity: dict[str, Ec2Capacity] = {}
-        for options in ec2_capacity:
-            self._add_capacity(options)
-        self.cluster.add_default_capacity_provider_strategy(
-            [
-                ecs.CapacityProviderStrategy(
-                    capacity_provider=self._provider_name(item.capacity_provider),
-                    weight=item.weight,
-                    base=item.base,
-                )
-                for item in default_capacity_provider_strategy
-            ]
-        )
-
-    def add_ec2_capacity(self, options: Ec2CapacityOptions) -> Ec2Capacity:
-        """Add an EC2 Auto Scaling group capacity provider (see ``Ec2CapacityOptions``)."""
-        problems = Problems(self, f"Capacity{_pascal(str(getattr(options, 'name', '')))}")
-        check_ec2_capacity(problems, "options", options)
-        problems.require(
-            getattr(options, "name", None) not in self.ec2_capacity,
-            "options.name",
-            "the cluster already has a capacity of that name",
-            getattr(options, "name", None),
-            f"use a name other than {', '.join(self.ec2_capacity)}",
-        )
-        _check_capacity_subnets(problems, "options", self.vpc, [options])
-        problems.raise_if_any()
-        return self._add_capacity(options)
-
-    def _add_capacity(self, options: Ec2CapacityOptions) -> Ec2Capacity:
-        if self.capacity_events_topic is None:
-            self.capacity_events_topic = sns.Topic(
-                self,
-                "CapacityEvents",
-                display_name="ECS capacity: instance launches and terminations",
-                master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
-                enforce_ssl=True,
-            )
-        capacity = Ec2Capacity(
-            self,
-            f"Capacity{_pascal(options.name)}",
-            cluster=self.cluster,
-            options=options,
-            notifications_topic=self.capacity_events_topic,
-        )
-        if self.secure_vpc is not None and self.secure_vpc.endpoints is not None:
-            self.secure_vpc.endpoints.allow_from(capacity.security_group)
-        self.ec2_capacity[options.name] = capacity
-        return capacity
-
-    def _provider_name(self, name: str) -> str:
-        capacity = self.ec2_capacity.get(name)
-        return capacity.capacity_provider_name if capacity else name
-
-
-def _check_capacity_subnets(
+def check_capacity_subnets(
     problems: Problems, argument: str, vpc: ec2.IVpc, capacity: Sequence[Ec2CapacityOptions]
 ) -> None:
-    if vpc.private_subnets or vpc.isolated_subnets:
+    """Record a problem for capacity without subnets of its own in a VPC without private ones."""
+    if has_private_subnets(vpc):
         return
     without = [getattr(o, "name", None) for o in capacity if getattr(o, "subnets", None) is None]
     problems.require(
@@ -778,7 +454,3 @@ def _check_capacity_subnets(
         without,
         "pass Ec2CapacityOptions(subnets=...) or use a VPC with private subnets",
     )
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("-"))

@@ -1,0 +1,195 @@
+"""IAM shared by the constructs: role routing for ``Resource: *`` grants, RunTask permissions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from . import compliance
+
+EXEC_ACTIONS = frozenset(
+    {
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+        "logs:DescribeLogGroups",
+    }
+)
+"""What ECS Exec needs on ``Resource: *`` (the SSM channels; the session-log group lookup)."""
+
+EXEC_LOG_ACTIONS = frozenset(
+    {"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}
+)
+"""What ECS Exec needs on the cluster's session-log group."""
+
+_LOG_GROUP_NAME_ARN = re.compile(r":log-group:\$\{Token\[[^\]]+\]\}:\*$")
+
+
+@dataclass(frozen=True)
+class Route:
+    """Statements of these actions on ``Resource: *`` go to their own acknowledged policy."""
+
+    policy_id: str
+    description: str
+    actions: frozenset[str]
+    acknowledgement: compliance.Acknowledgement
+
+    def matches(self, statement: iam.PolicyStatement) -> bool:
+        return (
+            statement.effect == iam.Effect.ALLOW
+            and list(statement.resources) == ["*"]
+            and bool(statement.actions)
+            and set(statement.actions) <= self.actions
+            and not statement.has_principal
+            and not statement.conditions
+        )
+
+
+class RoutedRole(iam.Role):
+    """A role that keeps statements needing ``Resource: *`` out of its DefaultPolicy.
+
+    CDK grants (``repository.grant_pull``, ECS Exec) add such statements to the role's
+    DefaultPolicy; here each goes into a small managed policy of its own, acknowledged for
+    exactly that reason, so the DefaultPolicy stays ARN-scoped.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        assumed_by: iam.IPrincipal,
+        description: str,
+        routes: Sequence[Route],
+        exec_logging: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id, assumed_by=assumed_by, description=description)
+        self._routes = tuple(routes)
+        self._exec_logging = exec_logging
+        self._routed: dict[str, iam.ManagedPolicy] = {}
+
+    def add_to_principal_policy(
+        self, statement: iam.PolicyStatement
+    ) -> iam.AddToPrincipalPolicyResult:
+        if self._exec_logging:
+            statement = exec_session_log_statement(statement) or statement
+        for route in self._routes:
+            if route.matches(statement):
+                policy = self._routed.get(route.policy_id)
+                if policy is None:
+                    policy = iam.ManagedPolicy(
+                        self, route.policy_id, description=route.description, roles=[self]
+                    )
+                    route.acknowledgement.apply(policy)
+                    self._routed[route.policy_id] = policy
+                policy.add_statements(statement)
+                return iam.AddToPrincipalPolicyResult(
+                    statement_added=True, policy_dependable=policy
+                )
+        return super().add_to_principal_policy(statement)
+
+
+def exec_session_log_statement(statement: iam.PolicyStatement) -> iam.PolicyStatement | None:
+    """CDK's ECS Exec session-log statement, scoped by the log group's own ``Arn`` attribute.
+
+    A service with ECS Exec on a cluster that logs sessions to CloudWatch grants the task role
+    ``logs:CreateLogStream/DescribeLogStreams/PutLogEvents`` on the literal
+    ``arn:...:log-group:<name>:*``. That is exactly the log group's ``Arn`` attribute, which
+    names the group instead of spelling a wildcard.
+    """
+    if set(statement.actions) != EXEC_LOG_ACTIONS or len(statement.resources) != 1:
+        return None
+    resource = statement.resources[0]
+    if not _LOG_GROUP_NAME_ARN.search(resource):
+        return None
+    targets = [
+        token.target
+        for token in cdk.Tokenization.reverse_string(resource).tokens
+        if isinstance(token, cdk.Reference)
+        and token.display_name == "Ref"
+        and isinstance(token.target, logs.CfnLogGroup)
+    ]
+    if len(targets) != 1:
+        return None
+    return iam.PolicyStatement(actions=sorted(EXEC_LOG_ACTIONS), resources=[targets[0].attr_arn])
+
+
+ECR_AUTH_ROUTE = Route(
+    policy_id="EcrAuthPolicy",
+    description="ecr:GetAuthorizationToken, which has no resource-level permissions",
+    actions=frozenset({"ecr:GetAuthorizationToken"}),
+    acknowledgement=compliance.ECR_AUTH_TOKEN,
+)
+EXEC_ROUTE = Route(
+    policy_id="ExecPolicy",
+    description="ECS Exec session channels, which have no resource-level permissions",
+    actions=EXEC_ACTIONS,
+    acknowledgement=compliance.EXEC_SSM_MESSAGES,
+)
+
+
+def acknowledge_default_policy(principal: iam.IPrincipal) -> None:
+    """Acknowledge the DefaultPolicy that CDK grants wrote on ``principal``, a role of this app."""
+    policy = (
+        principal.node.try_find_child("DefaultPolicy") if isinstance(principal, iam.Role) else None
+    )
+    if policy is not None:
+        compliance.GRANT_DEFAULT_POLICY.apply(policy)
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One allow statement: written into a policy (with its ``sid``) or granted to a principal."""
+
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    conditions: Mapping[str, Any]
+
+    def statement(self) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            sid=self.sid,
+            actions=list(self.actions),
+            resources=list(self.resources),
+            conditions=dict(self.conditions),
+        )
+
+    def grant(self, grantee: iam.IGrantable) -> iam.Grant:
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(self.actions),
+            resource_arns=list(self.resources),
+            conditions=dict(self.conditions),
+        )
+
+
+def run_task_permissions(
+    cluster: ecs.ICluster, definition: ecs.TaskDefinition
+) -> tuple[Permission, Permission]:
+    """Run ``definition`` in ``cluster`` only, and pass its task and execution roles to ECS tasks."""
+    roles = [definition.task_role]
+    if definition.execution_role is not None:
+        roles.append(definition.execution_role)
+    return (
+        Permission(
+            sid="RunTheTask",
+            actions=("ecs:RunTask",),
+            resources=(definition.task_definition_arn,),
+            conditions={"ArnEquals": {"ecs:cluster": cluster.cluster_arn}},
+        ),
+        Permission(
+            sid="PassItsRoles",
+            actions=("iam:PassRole",),
+            resources=tuple(role.role_arn for role in roles),
+            conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        ),
+    )

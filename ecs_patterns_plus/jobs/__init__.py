@@ -1,0 +1,6 @@
+"""Batch and cron work as ECS RunTask, on Fargate or EC2 capacity: ScheduledTask and OneOffTask."""
+
+from .one_off import OneOffTask
+from .scheduled import ScheduledTask
+
+__all__ = ["OneOffTask", "ScheduledTask"]

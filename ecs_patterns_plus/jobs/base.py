@@ -1,0 +1,97 @@
+"""The run-task base of ScheduledTask and OneOffTask: checked launch, private subnets, security group."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jsii
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from constructs import Construct
+
+from .. import defaults
+from ..errors import Problems
+from ..launch import (
+    TaskDefinitionLike,
+    check_launch,
+    has_private_subnets,
+    private_subnets,
+    unwrap_task_definition,
+)
+from ..network import egress_only_security_group
+
+
+@jsii.implements(ec2.IConnectable)
+class RunTaskJob(Construct):
+    """Tasks started with ECS RunTask, in private subnets without public IPs.
+
+    Checks where the tasks run (task definition, capacity provider strategy, placement,
+    subnets) and ``check``'s own arguments, and raises every problem at once before anything
+    is created. Without ``security_groups`` the tasks get a new group (child id
+    ``SecurityGroup``) with no inbound rules and HTTPS out only.
+
+    Attributes:
+        task_definition, security_group (``None`` when groups were passed), connections.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: ecs.ICluster,
+        task_definition: TaskDefinitionLike,
+        capacity_provider_strategy: Sequence[ecs.CapacityProviderStrategy] | None,
+        subnets: ec2.SubnetSelection | None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None,
+        placement_strategies: Sequence[ecs.PlacementStrategy],
+        placement_constraints: Sequence[ecs.PlacementConstraint],
+        default_strategy: Sequence[ecs.CapacityProviderStrategy],
+        kind: str,
+        check: Callable[[Problems], None] | None = None,
+    ) -> None:
+        problems = Problems(scope, construct_id)
+        launch = check_launch(
+            problems,
+            task_definition,
+            capacity_provider_strategy,
+            default_strategy,
+            bool(placement_strategies or placement_constraints),
+        )
+        problems.require(
+            subnets is not None or has_private_subnets(cluster.vpc),
+            "subnets",
+            "the cluster's VPC has no private subnets, and tasks never get public IPs",
+            None,
+            "pass subnets=ec2.SubnetSelection(...) or use a VPC with private subnets (SecureVpc)",
+        )
+        if check is not None:
+            check(problems)
+        problems.raise_if_any()
+        definition = unwrap_task_definition(task_definition)
+        assert launch is not None and definition is not None
+        super().__init__(scope, construct_id)
+
+        self.task_definition = definition
+        self._launch = launch
+        self._subnets = subnets or private_subnets(cluster.vpc)
+        self._placement_strategies = list(placement_strategies)
+        self._placement_constraints = list(placement_constraints)
+        self.security_group: ec2.SecurityGroup | None = None
+        self._security_groups = list(security_groups or ())
+        if not self._security_groups:
+            self.security_group = egress_only_security_group(
+                self,
+                cluster.vpc,
+                description=f"{kind} {self.node.path}: no inbound; HTTPS out "
+                "(add more with connections.allow_to)",
+                port=defaults.JOB_EGRESS_PORT,
+                egress_description="HTTPS to AWS APIs (ECR, logs, secrets) and HTTPS services",
+            )
+            self._security_groups = [self.security_group]
+        self._connections = ec2.Connections(security_groups=self._security_groups)
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The tasks' security groups: ``allow_to`` a database, ``allow_from`` nothing."""
+        return self._connections

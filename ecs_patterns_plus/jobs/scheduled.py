@@ -1,0 +1,322 @@
+"""ScheduledTask: an ECS task that EventBridge Scheduler runs, retried, dead-lettered and alarmed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from .. import compliance, defaults
+from ..encryption import create_key
+from ..errors import Problems, is_token
+from ..iam import run_task_permissions
+from ..launch import TaskDefinitionLike
+from ..monitoring.alarms import notify
+from ..monitoring.events import job_task_failed_rule
+from ..monitoring.notifications import (
+    Notifier,
+    allow_notifications,
+    encrypted_dead_letter_queue,
+    notification_topic,
+)
+from .base import RunTaskJob
+
+
+class ScheduledTask(RunTaskJob):
+    """An ECS task that EventBridge Scheduler runs on a schedule, retried, dead-lettered and alarmed.
+
+    Tasks run in private subnets without public IPs, on FARGATE_SPOT by default (batch work
+    tolerates interruption and costs up to 70% less) or on the EC2 capacity you name. The
+    schedule, its dead-letter queue and its alarm topic are encrypted with a customer managed
+    key; the queue accepts only TLS. The scheduler's own role may run this task definition
+    in this cluster, pass its two roles, tag the tasks it starts and write to the queue,
+    nothing else. One alarm fires when invocations fail (target errors, dropped or
+    undeliverable events), another when anything lands in the dead-letter queue, and an
+    EventBridge rule tells the same topic when a started task exits non-zero, fails to
+    start or loses its Spot capacity.
+
+    Args:
+        cluster: the cluster to run in (``HardenedCluster(...).cluster``); its VPC must be known.
+        task_definition: a ``HardenedTaskDefinition`` or any awsvpc ``ecs.TaskDefinition``.
+        schedule: when to run: ``scheduler.ScheduleExpression.cron(minute="0", hour="3",
+            time_zone=cdk.TimeZone.ASIA_SEOUL)``, ``.rate(cdk.Duration.hours(1))`` or
+            ``.at(datetime, time_zone)`` (one time).
+        capacity_provider_strategy: where tasks run; Fargate providers or EC2 capacity
+            providers (``Ec2Capacity.strategy()``), not both. Default: FARGATE_SPOT, weight 1
+            (required for EC2-only task definitions).
+        subnets: where tasks run. Default: the VPC's private subnets.
+        security_groups: the tasks' security groups. Default: a new group (child id
+            ``SecurityGroup``) with no inbound rules and HTTPS (443) out only.
+        placement_strategies: EC2 capacity only, e.g. ``ecs.PlacementStrategy.packed_by_cpu()``.
+            Default: none (ECS spreads over AZs).
+        placement_constraints: EC2 capacity only, e.g.
+            ``ecs.PlacementConstraint.member_of("attribute:ecs.instance-type =~ g5.*")``.
+            Default: none.
+        task_count: tasks started per invocation, 1 to 10. Default: 1.
+        retry_attempts: retries when RunTask fails, 0 to 185. Default: 3.
+        max_event_age: how long an invocation may keep retrying, 1 minute to 24 hours.
+            Default: 1 hour.
+        flexible_window: run within this window after the scheduled time (spreads load),
+            1 minute to 24 hours; ``None`` runs on time. Default: ``None``.
+        enabled: whether the schedule is on. Default: True.
+        description: the schedule's description. Default: none.
+        dead_letter_retention: how long failed invocations stay in the dead-letter queue,
+            1 minute to 14 days. Default: 14 days.
+        alarm_topic: where alarms and task failures are notified; its policy must let this
+            account's CloudWatch alarms and EventBridge rules publish (as
+            ``monitoring.notification_topic`` does). Default: a new SSL-only topic (child id
+            ``AlarmTopic``) encrypted with ``encryption_key``; subscribe to it.
+        encryption_key: KMS key for the schedule, the dead-letter queue and the alarm topic;
+            CloudWatch and EventBridge may use it. Default: a new rotating key (child id ``Key``).
+        notify_task_failures: notify ``alarm_topic`` when a task stops with a non-zero exit
+            code, fails to start or is interrupted on Spot (undeliverable notifications go
+            to the dead-letter queue). Default: True.
+
+    Attributes:
+        schedule, schedule_group, role (the scheduler's execution role), role_policy (its
+        only policy), task_definition,
+        dead_letter_queue, encryption_key, alarm_topic, failure_alarm, dead_letter_alarm,
+        task_failed_rule (``None`` when off),
+        security_group (``None`` when groups were passed), connections, fargate (bool).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: ecs.ICluster,
+        task_definition: TaskDefinitionLike,
+        schedule: scheduler.ScheduleExpression,
+        capacity_provider_strategy: Sequence[ecs.CapacityProviderStrategy] | None = None,
+        subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        placement_strategies: Sequence[ecs.PlacementStrategy] = (),
+        placement_constraints: Sequence[ecs.PlacementConstraint] = (),
+        task_count: int = defaults.JOB_TASK_COUNT,
+        retry_attempts: int = defaults.JOB_RETRY_ATTEMPTS,
+        max_event_age: cdk.Duration = defaults.JOB_MAX_EVENT_AGE,
+        flexible_window: cdk.Duration | None = None,
+        enabled: bool = True,
+        description: str | None = None,
+        dead_letter_retention: cdk.Duration = defaults.JOB_DEAD_LETTER_RETENTION,
+        alarm_topic: sns.ITopic | None = None,
+        encryption_key: kms.IKey | None = None,
+        notify_task_failures: bool = True,
+    ) -> None:
+        def check(problems: Problems) -> None:
+            problems.require(
+                isinstance(schedule, scheduler.ScheduleExpression),
+                "schedule",
+                "must be a scheduler.ScheduleExpression",
+                type(schedule).__name__,
+                "use scheduler.ScheduleExpression.cron(...), .rate(...) or .at(...)",
+            )
+            if description is not None and not is_token(description):
+                problems.require(
+                    len(description) <= 512,
+                    "description",
+                    "must be at most 512 characters",
+                    f"{len(description)} characters",
+                    "shorten it",
+                )
+            problems.in_range("task_count", task_count, 1, 10)
+            problems.in_range("retry_attempts", retry_attempts, 0, 185)
+            problems.seconds_in_range("max_event_age", max_event_age, 60, 86400)
+            problems.seconds_in_range("flexible_window", flexible_window, 60, 86400)
+            problems.seconds_in_range("dead_letter_retention", dead_letter_retention, 60, 1209600)
+            if flexible_window is not None and not is_token(flexible_window.to_seconds()):
+                problems.require(
+                    flexible_window.to_seconds() % 60 == 0,
+                    "flexible_window",
+                    "must be whole minutes",
+                    flexible_window,
+                    "pass cdk.Duration.minutes(n)",
+                )
+
+        super().__init__(
+            scope,
+            construct_id,
+            cluster=cluster,
+            task_definition=task_definition,
+            capacity_provider_strategy=capacity_provider_strategy,
+            subnets=subnets,
+            security_groups=security_groups,
+            placement_strategies=placement_strategies,
+            placement_constraints=placement_constraints,
+            default_strategy=defaults.JOB_CAPACITY_PROVIDER_STRATEGY,
+            kind="Scheduled task",
+            check=check,
+        )
+        definition = self.task_definition
+        self.fargate = self._launch.fargate
+
+        self.encryption_key = encryption_key or create_key(
+            self, "Key", description="Scheduled task: schedule, dead-letter queue, alarm topic"
+        )
+        allow_notifications(self.encryption_key)  # CloudWatch alarms and EventBridge rules
+        self.dead_letter_queue = encrypted_dead_letter_queue(
+            self, self.encryption_key, dead_letter_retention
+        )
+
+        self.schedule_group = scheduler.ScheduleGroup(self, "Group")
+        stack = cdk.Stack.of(self)
+        self.role = iam.Role(
+            self,
+            "SchedulerRole",
+            description="EventBridge Scheduler: run one task definition in one cluster",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceAccount": stack.account,
+                        "aws:SourceArn": self.schedule_group.schedule_group_arn,
+                    }
+                },
+            ),
+        )
+        self.role_policy = iam.ManagedPolicy(
+            self.role,
+            "RunTaskPolicy",
+            description="Run one task definition in one cluster, tag it, dead-letter failures",
+            roles=[self.role],
+            statements=self._role_statements(cluster, definition),
+        )
+        compliance.TASK_TAGGING.apply(self.role_policy)
+
+        common: dict[str, Any] = {
+            "task_definition": definition,
+            # The policy above is the whole grant: CDK's own additions would be broader.
+            "role": self.role.without_policy_updates(),
+            "dead_letter_queue": self.dead_letter_queue,
+            "retry_attempts": retry_attempts,
+            "max_event_age": max_event_age,
+            "capacity_provider_strategies": self._launch.strategy,
+            "vpc_subnets": self._subnets,
+            "security_groups": self._security_groups,
+            "task_count": task_count,
+            "propagate_tags": True,
+            "enable_ecs_managed_tags": True,
+        }
+        target: scheduler.IScheduleTarget
+        if self.fargate:
+            target = targets.EcsRunFargateTask(cluster, assign_public_ip=False, **common)
+        else:
+            target = targets.EcsRunEc2Task(
+                cluster,
+                placement_strategies=self._placement_strategies or None,
+                placement_constraints=self._placement_constraints or None,
+                **common,
+            )
+        self.schedule = scheduler.Schedule(
+            self,
+            "Schedule",
+            schedule=schedule,
+            target=target,
+            schedule_group=self.schedule_group,
+            key=self.encryption_key,
+            enabled=enabled,
+            description=description,
+            time_window=scheduler.TimeWindow.flexible(flexible_window)
+            if flexible_window
+            else scheduler.TimeWindow.off(),
+        )
+        self.alarm_topic = alarm_topic or notification_topic(
+            self, "AlarmTopic", encryption_key=self.encryption_key
+        )
+        self.failure_alarm, self.dead_letter_alarm = self._alarms()
+        self.task_failed_rule = (
+            job_task_failed_rule(
+                Notifier(
+                    self,
+                    self.alarm_topic,
+                    self.dead_letter_queue,
+                    retry_attempts=defaults.JOB_RETRY_ATTEMPTS,
+                ),
+                self.node.path,
+                cluster,
+                definition,
+            )
+            if notify_task_failures
+            else None
+        )
+
+    def _role_statements(
+        self, cluster: ecs.ICluster, definition: ecs.TaskDefinition
+    ) -> list[iam.PolicyStatement]:
+        return [
+            *(permission.statement() for permission in run_task_permissions(cluster, definition)),
+            iam.PolicyStatement(
+                sid="TagTasksItStarts",  # task ARNs do not exist before RunTask
+                actions=["ecs:TagResource"],
+                resources=["*"],
+                conditions={"StringEquals": {"ecs:CreateAction": "RunTask"}},
+            ),
+            iam.PolicyStatement(
+                sid="DeadLetterFailures",
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letter_queue.queue_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ScheduleAndQueueEncryption",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[self.encryption_key.key_arn],
+            ),
+        ]
+
+    def _alarms(self) -> tuple[cloudwatch.Alarm, cloudwatch.Alarm]:
+        period = defaults.JOB_ALARM_PERIOD
+        group = self.schedule_group
+        failures = cloudwatch.MathExpression(
+            expression="FILL(errors, 0) + FILL(dropped, 0) + FILL(undeliverable, 0)",
+            using_metrics={
+                "errors": group.metric_target_errors(period=period),
+                "dropped": group.metric_dropped(period=period),
+                "undeliverable": group.metric_failed_to_be_sent_to_dlq(period=period),
+            },
+            label="Failed invocations",
+            period=period,
+        )
+        failure_alarm = self._any_failure(
+            "FailureAlarm",
+            failures,
+            "RunTask failed for the scheduled task (see the dead-letter queue)",
+        )
+        dead_letter_alarm = self._any_failure(
+            "DeadLetterAlarm",
+            self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=period, statistic="Maximum"
+            ),
+            "Failed invocations or undelivered failure notifications of the "
+            "scheduled task are waiting in its dead-letter queue",
+        )
+        return failure_alarm, dead_letter_alarm
+
+    def _any_failure(
+        self,
+        construct_id: str,
+        metric: cloudwatch.Metric | cloudwatch.MathExpression,
+        description: str,
+    ) -> cloudwatch.Alarm:
+        """An alarm on one failure in a period, notifying the alarm topic on ALARM and OK."""
+        result = metric.create_alarm(
+            self,
+            construct_id,
+            alarm_description=description,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        notify(result, self.alarm_topic)
+        return result

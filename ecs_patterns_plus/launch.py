@@ -1,0 +1,183 @@
+"""Where a task runs: Fargate or EC2 capacity providers, checked against its task definition."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+
+from .errors import Problems, is_token
+
+FARGATE_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
+def check_capacity_strategy(
+    problems: Problems,
+    argument: str,
+    strategy: Sequence[ecs.CapacityProviderStrategy],
+    providers: Iterable[str] = FARGATE_CAPACITY_PROVIDERS,
+) -> None:
+    """Record problems with a capacity provider strategy (names, weights, a single base)."""
+    known = tuple(providers)
+    if not strategy:
+        problems.add(argument, "must name at least one capacity provider", [], f"use {known}")
+        return
+    names = [item.capacity_provider for item in strategy]
+    unknown = [name for name in names if name not in known]
+    problems.require(
+        not unknown, argument, "unknown capacity provider", unknown, f"use names from {known}"
+    )
+    problems.require(
+        len(set(names)) == len(names),
+        argument,
+        "names a capacity provider twice",
+        names,
+        "give each provider once",
+    )
+    weights = [item.weight or 0 for item in strategy]
+    bases = [item.base or 0 for item in strategy]
+    problems.require(
+        all(0 <= weight <= 1000 for weight in weights),
+        argument,
+        "weights must be between 0 and 1000",
+        weights,
+        "pass weights from 0 to 1000",
+    )
+    problems.require(
+        any(weight > 0 for weight in weights),
+        argument,
+        "at least one provider needs a weight above 0",
+        weights,
+        "give one provider weight >= 1",
+    )
+    problems.require(
+        all(0 <= base <= 100000 for base in bases) and sum(base > 0 for base in bases) <= 1,
+        argument,
+        "only one provider may have a base, from 0 to 100000",
+        bases,
+        "set base on a single provider (e.g. FARGATE base=1)",
+    )
+
+
+class HasTaskDefinition(Protocol):
+    """Anything that owns an ``ecs.TaskDefinition``, such as ``HardenedTaskDefinition``."""
+
+    @property
+    def task_definition(self) -> ecs.TaskDefinition: ...
+
+
+TaskDefinitionLike = ecs.TaskDefinition | HasTaskDefinition
+
+
+def unwrap_task_definition(task_definition: TaskDefinitionLike) -> ecs.TaskDefinition | None:
+    inner = getattr(task_definition, "task_definition", task_definition)
+    return inner if isinstance(inner, ecs.TaskDefinition) else None
+
+
+def _is_fargate_name(name: str) -> bool:
+    return not is_token(name) and name.upper().startswith("FARGATE")
+
+
+class Launch:
+    """Where a task runs, as decided from its task definition and capacity provider strategy."""
+
+    def __init__(self, fargate: bool, strategy: Sequence[ecs.CapacityProviderStrategy]) -> None:
+        self.fargate = fargate
+        self.strategy = list(strategy)
+
+
+def check_launch(
+    problems: Problems,
+    task_definition: TaskDefinitionLike,
+    strategy: Sequence[ecs.CapacityProviderStrategy] | None,
+    default_strategy: Sequence[ecs.CapacityProviderStrategy],
+    placement: bool,
+) -> Launch | None:
+    """Record problems with the task definition and strategy; return where the task runs."""
+    definition = unwrap_task_definition(task_definition)
+    if definition is None:
+        problems.add(
+            "task_definition",
+            "must be an ecs.TaskDefinition or own one as .task_definition",
+            type(task_definition).__name__,
+            "pass a HardenedTaskDefinition or an ecs.TaskDefinition",
+        )
+        return None
+    if definition.network_mode != ecs.NetworkMode.AWS_VPC:
+        problems.add(
+            "task_definition",
+            "network mode must be awsvpc: each task gets its own network interface and "
+            "security group (host and bridge modes share the instance's; CT.ECS.PR.4)",
+            str(definition.network_mode.value),
+            "use network_mode=ecs.NetworkMode.AWS_VPC (HardenedTaskDefinition always does)",
+        )
+    if strategy is None:
+        if not definition.is_fargate_compatible:
+            problems.add(
+                "capacity_provider_strategy",
+                "an EC2 task definition needs the EC2 capacity provider(s) to run on",
+                None,
+                "pass e.g. [platform.ec2_capacity['gpu'].strategy()]",
+            )
+            return None
+        strategy = default_strategy
+        if not strategy:  # launch type FARGATE
+            _refuse_placement_on_fargate(problems, placement, ["FARGATE"])
+            return Launch(True, ())
+    names = [item.capacity_provider for item in strategy]
+    fargate = [name for name in names if _is_fargate_name(name)]
+    ec2_names = [name for name in names if not _is_fargate_name(name)]
+    check_capacity_strategy(
+        problems,
+        "capacity_provider_strategy",
+        strategy,
+        (*FARGATE_CAPACITY_PROVIDERS, *ec2_names),
+    )
+    if fargate and ec2_names:
+        problems.add(
+            "capacity_provider_strategy",
+            "mixes Fargate and EC2 capacity providers, which one task cannot use together",
+            [str(name) for name in names],
+            "use FARGATE/FARGATE_SPOT only, or EC2 capacity providers only",
+        )
+        return None
+    on_fargate = bool(fargate)
+    if on_fargate and not definition.is_fargate_compatible:
+        problems.add(
+            "capacity_provider_strategy",
+            "names Fargate, but the task definition is EC2-only (GPUs, EC2 features)",
+            fargate,
+            "run it on an EC2 capacity provider, e.g. [platform.ec2_capacity['gpu'].strategy()]",
+        )
+    if not on_fargate and names and not definition.is_ec2_compatible:
+        problems.add(
+            "capacity_provider_strategy",
+            "names EC2 capacity, but the task definition is Fargate-only",
+            [str(name) for name in names],
+            "use FARGATE/FARGATE_SPOT, or compatibility=ecs.Compatibility.EC2_AND_FARGATE",
+        )
+    if on_fargate:
+        _refuse_placement_on_fargate(problems, placement, fargate)
+    return Launch(on_fargate, strategy)
+
+
+def _refuse_placement_on_fargate(problems: Problems, placement: bool, fargate: list[str]) -> None:
+    problems.require(
+        not placement,
+        "placement_strategies",
+        "placement strategies and constraints apply to EC2 capacity only",
+        fargate,
+        "drop them, or run on an EC2 capacity provider",
+    )
+
+
+def has_private_subnets(vpc: ec2.IVpc) -> bool:
+    """True when ``vpc`` has private (or isolated) subnets, where tasks and instances run."""
+    return bool(vpc.private_subnets or vpc.isolated_subnets)
+
+
+def private_subnets(vpc: ec2.IVpc) -> ec2.SubnetSelection:
+    """The VPC's private subnets, or its isolated ones when it has none with a NAT route."""
+    return ec2.SubnetSelection(subnets=vpc.private_subnets or vpc.isolated_subnets)

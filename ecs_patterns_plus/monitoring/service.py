@@ -1,0 +1,487 @@
+"""ServiceMonitoring: alarms, event notifications, log queries and a dashboard for one ECS service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
+
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from .. import defaults
+from ..errors import Problems
+from .alarms import GOLDEN_KEYS, alarm, golden_signals, notify, service_alarm
+from .checks import check_interface, check_load_balancing, check_service_name
+from .dashboard import Dashboard
+from .events import service_rules
+from .metrics import (
+    ECS,
+    ERROR_LINES,
+    LoadBalancerMetrics,
+    insights_metric,
+    rule_matches,
+    service_metric,
+)
+from .notifications import (
+    Notifier,
+    allow_alarms_to_publish,
+    encrypted_dead_letter_queue,
+    notification_key,
+    notification_topic,
+)
+from .thresholds import (
+    LOAD_BALANCER_SIGNALS,
+    MonitoringThresholds,
+    check_thresholds,
+    show,
+    warn_disabled,
+)
+
+
+class ServiceMonitoring(Construct):
+    """Alarms, a dashboard, deployment and task event notifications and log queries for a service.
+
+    Alarms (each notifies ``topic`` on ALARM and OK): CPU and memory utilization, running
+    tasks below desired, abnormal task stops (restart loop), and with a load balancer the
+    load balancer 5xx rate, target 5xx rate, p99 target response time, unhealthy hosts and
+    rejected connections. ``service_unhealthy`` is a composite of the alarms that mean users
+    are affected. EventBridge rules report failed and rolled-back deployments, tasks that
+    exit non-zero, fail health checks or fail to start (image pull, secrets), and service
+    warnings (e.g. unable to place tasks), each with a hint on what to check.
+
+    Args:
+        service: the ECS service (Fargate or EC2; Container Insights on its cluster for the
+            running-below-desired alarm and task panels).
+        load_balancer: the application load balancer in front of it. Default: no load
+            balancer alarms or panels.
+        target_group: the service's target group on ``load_balancer``. Default: none
+            (required with ``load_balancer``).
+        log_group: the service's log group, for the error metric filter and the Logs
+            Insights queries. Default: no log metrics or queries.
+        topic: SNS topic every alarm and rule notifies; its policy gets a statement for
+            CloudWatch alarms. Default: a new KMS-encrypted, TLS-only topic.
+        encryption_key: KMS key for the new topic and the notification dead-letter queue.
+            Default: a new rotating key that CloudWatch and EventBridge may use.
+        thresholds: when the alarms fire. Default: ``MonitoringThresholds()``.
+        service_name: name in alarm descriptions, messages, metric and query names.
+            Default: the ECS service's name (resolved at deploy time).
+        notify_deployments: also notify every deployment start and completion, not only
+            failures and rollbacks. Default: False.
+        dashboard: create the CloudWatch dashboard. Default: True.
+        golden_signal_alarms: alarms that already watch this target group's golden signals
+            (e.g. ``AlbFargateService.golden_signal_alarms``, its rollback alarms): reused
+            instead of created twice. Default: created here.
+
+    Attributes:
+        topic, encryption_key (of the new topic and the dead-letter queue), dead_letter_queue,
+        alarms (name -> alarm), golden_signal_alarms (target 5xx rate, p99 latency,
+        unhealthy hosts: the rollback alarms), service_unhealthy (composite alarm, ``None``
+        when every alarm it combines is off), dashboard (``None`` when off), event_rules
+        (name -> rule), metric_filters (name -> filter), queries (name -> saved query).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        service: ecs.IBaseService,
+        load_balancer: elbv2.IApplicationLoadBalancer | None = None,
+        target_group: elbv2.IApplicationTargetGroup | None = None,
+        log_group: logs.ILogGroup | None = None,
+        topic: sns.ITopic | None = None,
+        encryption_key: kms.IKey | None = None,
+        thresholds: MonitoringThresholds = MonitoringThresholds(),
+        service_name: str | None = None,
+        notify_deployments: bool = False,
+        dashboard: bool = True,
+        golden_signal_alarms: Sequence[cloudwatch.IAlarm] | None = None,
+    ) -> None:
+        problems = Problems(scope, construct_id)
+        problems.require(
+            _is_service(service),
+            "service",
+            "must be an ECS service (ecs.FargateService, ecs.Ec2Service or an imported one)",
+            type(service).__name__,
+            "pass the ECS service; for a service construct use ServiceMonitoring.for_service",
+        )
+        check_load_balancing(problems, load_balancer, target_group, required=False)
+        for argument, value, attribute, expected in (
+            ("log_group", log_group, "log_group_name", "a log group (logs.ILogGroup)"),
+            ("topic", topic, "topic_arn", "an SNS topic (sns.ITopic)"),
+            ("encryption_key", encryption_key, "key_arn", "a KMS key (kms.IKey)"),
+        ):
+            if value is not None:
+                check_interface(problems, argument, value, attribute, expected)
+        check_thresholds(problems, "thresholds", thresholds)
+        check_service_name(problems, service_name)
+        problems.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        self.service = service
+        self.thresholds = thresholds
+        self.name = service_name or service.service_name
+        warn_disabled(
+            self,
+            thresholds,
+            tuple(
+                item.name
+                for item in fields(thresholds)
+                if load_balancer is not None or item.name not in LOAD_BALANCER_SIGNALS
+            ),
+        )
+
+        self.encryption_key: kms.IKey = encryption_key or notification_key(
+            self, "Key", "Service monitoring notifications"
+        )
+        self.topic: sns.ITopic = topic or notification_topic(
+            self, "Topic", encryption_key=self.encryption_key
+        )
+        if topic is not None:
+            allow_alarms_to_publish(topic)
+        self.dead_letter_queue = encrypted_dead_letter_queue(self, self.encryption_key)
+
+        self.alarms: dict[str, cloudwatch.IAlarm] = {}
+        self.metric_filters: dict[str, logs.MetricFilter] = {}
+        self.queries: dict[str, logs.QueryDefinition] = {}
+        self._lb_metrics = (
+            LoadBalancerMetrics(load_balancer, target_group)
+            if load_balancer is not None and target_group is not None
+            else None
+        )
+        self._notifier = Notifier(self, self.topic, self.dead_letter_queue)
+        self.event_rules = self._notifier.rules
+
+        self._service_alarms()
+        self.golden_signal_alarms: list[cloudwatch.IAlarm] = []
+        if self._lb_metrics is not None:
+            golden = (
+                golden_signals(self, self._lb_metrics, self.topic, thresholds, self.name)
+                if golden_signal_alarms is None
+                else {
+                    GOLDEN_KEYS.get(item.node.id, item.node.id): item
+                    for item in golden_signal_alarms
+                }
+            )
+            self.alarms.update(golden)
+            self.golden_signal_alarms = list(golden.values())
+            self._load_balancer_alarms(self._lb_metrics)
+        service_rules(self._notifier, self.service, self.name, notify_deployments)
+        self._task_failure_alarm()
+        self.log_errors: cloudwatch.Metric | None = None
+        if log_group is not None:
+            self._log_insights(log_group)
+        self.alarms["undelivered_notifications"] = alarm(
+            self,
+            "UndeliveredNotifications",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=defaults.UNDELIVERED_ALARM_PERIOD, statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            topic=self.topic,
+            description=f"{self.name}: event notifications could not be delivered to the topic "
+            "and wait in the dead-letter queue. Check the topic policy and its KMS key policy.",
+        )
+        self.service_unhealthy = self._composite()
+        self.dashboard = (
+            Dashboard(self, log_group, self._lb_metrics).dashboard if dashboard else None
+        )
+
+    @classmethod
+    def for_service(
+        cls,
+        scope: Construct,
+        construct_id: str,
+        *,
+        service: Any,
+        topic: sns.ITopic | None = None,
+        encryption_key: kms.IKey | None = None,
+        thresholds: MonitoringThresholds = MonitoringThresholds(),
+        service_name: str | None = None,
+        notify_deployments: bool = False,
+        dashboard: bool = True,
+    ) -> ServiceMonitoring:
+        """Monitor a service construct such as ``AlbFargateService``.
+
+        Reads ``service.service`` (the ECS service) and, when present,
+        ``service.load_balancer`` (an application load balancer, or a construct holding one
+        as ``.load_balancer`` such as ``SecureLoadBalancer``), ``service.target_group`` and
+        ``service.log_group`` (or ``service.task_definition.log_group``) and
+        ``service.golden_signal_alarms`` (reused, not duplicated); the other arguments are
+        those of the constructor.
+        """
+        inner: Any = getattr(service, "service", None)
+        if not _is_service(inner):
+            problems = Problems(scope, construct_id)
+            problems.add(
+                "service",
+                "must have a .service attribute holding the ECS service",
+                type(service).__name__,
+                "pass e.g. an AlbFargateService, or use ServiceMonitoring(service=...) directly",
+            )
+            problems.raise_if_any()
+        return cls(
+            scope,
+            construct_id,
+            service=inner,
+            load_balancer=_unwrap(getattr(service, "load_balancer", None), "load_balancer_arn"),
+            target_group=getattr(service, "target_group", None),
+            log_group=getattr(service, "log_group", None)
+            or getattr(getattr(service, "task_definition", None), "log_group", None),
+            topic=topic,
+            encryption_key=encryption_key,
+            thresholds=thresholds,
+            service_name=service_name,
+            notify_deployments=notify_deployments,
+            dashboard=dashboard,
+            golden_signal_alarms=getattr(service, "golden_signal_alarms", None) or None,
+        )
+
+    # --- alarms --------------------------------------------------------------------------
+
+    def _service_alarms(self) -> None:
+        t, name = self.thresholds, self.name
+        for key, construct_id, metric_name, what, threshold, hint in (
+            (
+                "cpu",
+                "CpuHigh",
+                "CPUUtilization",
+                "CPU",
+                t.cpu_percent,
+                "Autoscaling is not keeping up or is at its maximum: raise max capacity or task "
+                "CPU, or find the hot path.",
+            ),
+            (
+                "memory",
+                "MemoryHigh",
+                "MemoryUtilization",
+                "memory",
+                t.memory_percent,
+                "Tasks are close to their hard limit and an OOM kill (exit code 137): raise task "
+                "memory or find the leak.",
+            ),
+        ):
+            if threshold is not None:
+                self.alarms[key] = self._alarm(
+                    construct_id,
+                    service_metric(self.service, ECS, metric_name, "Average"),
+                    threshold,
+                    f"{name}: average {what} above {show(threshold)}%. {hint}",
+                )
+        if t.running_below_desired_minutes is not None:
+            minutes = t.running_below_desired_minutes
+            self.alarms["running_tasks"] = alarm(
+                self,
+                "RunningBelowDesired",
+                metric=cloudwatch.MathExpression(
+                    expression="desired - running",
+                    using_metrics={
+                        "desired": insights_metric(
+                            self.service, "DesiredTaskCount", "Desired tasks"
+                        ),
+                        "running": insights_metric(
+                            self.service, "RunningTaskCount", "Running tasks"
+                        ),
+                    },
+                    label="Desired minus running tasks",
+                    period=defaults.ALARM_PERIOD,
+                ),
+                threshold=1,
+                evaluation_periods=minutes,
+                datapoints_to_alarm=minutes,
+                topic=self.topic,
+                description=f"{name}: fewer tasks running than desired for {minutes} minutes. "
+                "Tasks crash, fail health checks, cannot be placed (capacity, subnet IPs) or "
+                "cannot pull their image: see the task-stopped notifications and service events.",
+            )
+
+    def _load_balancer_alarms(self, metrics: LoadBalancerMetrics) -> None:
+        t, name = self.thresholds, self.name
+        if t.load_balancer_5xx_percent is not None:
+            self.alarms["load_balancer_5xx"] = self._alarm(
+                "LoadBalancer5xxRate",
+                metrics.load_balancer_5xx_rate(t.min_requests),
+                t.load_balancer_5xx_percent,
+                f"{name}: at least {show(t.load_balancer_5xx_percent)}% of requests end in a 5xx "
+                "from the load balancer (502/503/504): no healthy targets, targets closing "
+                "connections, or timeouts. Check target health and the keep-alive timeout.",
+            )
+        if t.rejected_connections is not None:
+            self.alarms["rejected_connections"] = self._alarm(
+                "RejectedConnections",
+                metrics.load_balancer("RejectedConnectionCount", "Sum"),
+                t.rejected_connections,
+                f"{name}: the load balancer rejected connections (connection limit reached). "
+                "Check for a traffic spike or connection leak.",
+            )
+
+    def _task_failure_alarm(self) -> None:
+        t = self.thresholds
+        stops = ("task_exited", "health_check_failed", "task_failed_to_start")
+        if t.task_failures is None:
+            return
+        window = t.task_failure_window
+        using: dict[str, cloudwatch.IMetric] = {
+            f"m{index}": rule_matches(self.event_rules[key], window)
+            for index, key in enumerate(stops)
+        }
+        self.alarms["task_failures"] = alarm(
+            self,
+            "TaskFailures",
+            metric=cloudwatch.MathExpression(
+                expression=" + ".join(f"FILL({metric_id}, 0)" for metric_id in using),
+                using_metrics=using,
+                label="Abnormal task stops",
+                period=window,
+            ),
+            threshold=t.task_failures,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            topic=self.topic,
+            description=f"{self.name}: {show(t.task_failures)}+ tasks stopped abnormally within "
+            f"{window.to_human_string()} - a restart loop. Check the health check path/port, "
+            "raise startPeriod and the grace period, and read the tasks' last log lines.",
+        )
+
+    def _alarm(
+        self, construct_id: str, metric: cloudwatch.IMetric, threshold: float, description: str
+    ) -> cloudwatch.Alarm:
+        return service_alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            description=description,
+            topic=self.topic,
+            thresholds=self.thresholds,
+        )
+
+    def _composite(self) -> cloudwatch.CompositeAlarm | None:
+        keys = (
+            "running_tasks",
+            "task_failures",
+            "unhealthy_hosts",
+            "target_5xx",
+            "load_balancer_5xx",
+            "latency_p99",
+        )
+        members = [self.alarms[key] for key in keys if key in self.alarms]
+        if not members:
+            return None
+        composite = cloudwatch.CompositeAlarm(
+            self,
+            "ServiceUnhealthy",
+            alarm_rule=cloudwatch.AlarmRule.any_of(
+                *(cloudwatch.AlarmRule.from_alarm(m, cloudwatch.AlarmState.ALARM) for m in members)
+            ),
+            alarm_description=f"{self.name} is unhealthy: users are affected (tasks missing or "
+            "failing, unhealthy targets, 5xx errors or slow responses). See the member alarms "
+            "and the service dashboard.",
+            actions_enabled=True,
+        )
+        notify(composite, self.topic)
+        return composite
+
+    # --- logs ----------------------------------------------------------------------------
+
+    def _log_insights(self, log_group: logs.ILogGroup) -> None:
+        metric_name = f"{self.name}-LogErrors"
+        self.metric_filters["errors"] = logs.MetricFilter(
+            self,
+            "LogErrors",
+            log_group=log_group,
+            filter_pattern=logs.FilterPattern.any_term(*defaults.LOG_ERROR_TERMS),
+            metric_namespace=defaults.LOG_METRIC_NAMESPACE,
+            metric_name=metric_name,
+            metric_value="1",
+            default_value=0,
+            unit=cloudwatch.Unit.COUNT,
+        )
+        self.log_errors = cloudwatch.Metric(
+            namespace=defaults.LOG_METRIC_NAMESPACE,
+            metric_name=metric_name,
+            statistic="Sum",
+            period=defaults.ALARM_PERIOD,
+        )
+        t = self.thresholds
+        if t.log_errors is not None:
+            self.alarms["log_errors"] = self._alarm(
+                "LogErrorsHigh",
+                self.log_errors,
+                t.log_errors,
+                f"{self.name}: {show(t.log_errors)}+ error lines a minute in the service logs. "
+                "Run the saved query 'Errors'.",
+            )
+        queries = {
+            "errors": (
+                "Errors",
+                "Recent error lines",
+                logs.QueryString(
+                    fields=["@timestamp", "@logStream", "@message"],
+                    filter_statements=[ERROR_LINES],
+                    sort="@timestamp desc",
+                    limit=200,
+                ),
+            ),
+            "errors_by_task": (
+                "ErrorsByTask",
+                "Errors by task",
+                logs.QueryString(
+                    filter_statements=[ERROR_LINES],
+                    stats_statements=["count(*) as errors by @logStream"],
+                    sort="errors desc",
+                    limit=50,
+                ),
+            ),
+            "task_starts": (
+                "TaskStarts",
+                "Task starts (restart loops)",
+                logs.QueryString(
+                    stats_statements=[
+                        "min(@timestamp) as started, max(@timestamp) as last_seen, "
+                        "count(*) as lines by @logStream"
+                    ],
+                    sort="started desc",
+                    limit=100,
+                ),
+            ),
+            "last_lines": (
+                "LastLines",
+                "Last lines of each task",
+                logs.QueryString(
+                    stats_statements=[
+                        "latest(@message) as last_line, max(@timestamp) as last_seen by @logStream"
+                    ],
+                    sort="last_seen desc",
+                    limit=100,
+                ),
+            ),
+        }
+        for key, (construct_id, title, query) in queries.items():
+            self.queries[key] = logs.QueryDefinition(
+                self,
+                f"{construct_id}Query",
+                query_definition_name=f"{self.name}/{title}",
+                query_string=query,
+                log_groups=[log_group],
+            )
+
+
+def _unwrap(value: Any, attribute: str) -> Any:
+    """``value``, or the ``.load_balancer`` it wraps when only that has ``attribute``."""
+    if value is None or hasattr(value, attribute):
+        return value
+    inner = getattr(value, "load_balancer", None)
+    return inner if hasattr(inner, attribute) else value
+
+
+def _is_service(value: Any) -> bool:
+    return all(hasattr(value, name) for name in ("service_arn", "service_name", "cluster"))

@@ -1,0 +1,374 @@
+"""HardenedTaskDefinition: one hardened application container (plus sidecars), its roles and logs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from .. import compliance, defaults
+from ..encryption import create_key, encrypted_log_group
+from ..errors import Problems, is_token
+from ..iam import ECR_AUTH_ROUTE, EXEC_ACTIONS, EXEC_ROUTE, RoutedRole, acknowledge_default_policy
+from ..secrets import SecretValue
+from .images import check_image
+from .options import ContainerSpec, HealthCheckOptions, LogOptions, SidecarOptions, sidecar_spec
+from .validation import check_containers, check_logging, check_task
+
+_ROOT_USER = re.compile(r"^(0|root)(:.*)?$")
+
+
+class HardenedTaskDefinition(Construct):
+    """A task definition with one hardened, essential application container plus sidecars.
+
+    Every container runs with a read-only root filesystem (``writable_paths`` as task
+    volumes), a non-root user, no Linux capabilities, an init process, a hard memory limit,
+    a stop timeout and awslogs (non-blocking) to one KMS-encrypted ``/ecs/<name>`` log group
+    that outlives the stack. The execution role may pull the images, write the log group and
+    read exactly the given secrets; the task role starts empty, and only ECS tasks of this
+    account and region may assume it. Bad input (unpinned images, Fargate sizes that do not
+    exist, secret-looking plain variables, ...) raises ``ValidationError`` before anything
+    is created.
+
+    Args:
+        image: the application image, pinned: ``ContainerImage.from_ecr_repository(repo,
+            "v1.2.3")`` (an immutable tag on ECR), ``ContainerImage.from_registry(
+            "public.ecr.aws/x/y@sha256:<digest>")`` or ``ContainerImage.from_asset(dir)``.
+            ``:latest``, tag-less and tag-only public images are refused.
+        cpu: task CPU units; on Fargate 256, 512, 1024, 2048, 4096, 8192 or 16384.
+            Default: 256.
+        memory_mib: task memory; on Fargate a size that pairs with ``cpu`` (e.g. 512-2048
+            for 256). Default: 512.
+        family: the task definition family (revisions share it). Default: generated from
+            the construct path.
+        container_name: the application container's name. Default: ``app``.
+        container_port: the TCP port the application listens on; below 1024 works for the
+            non-root user (the unprivileged-port sysctl is set). Default: none (jobs).
+        environment: plain, non-secret variables; names that look like secrets
+            (``PASSWORD``, ``TOKEN``, ``API_KEY``, ...) are refused. Default: none.
+        secrets: variables read from Secrets Manager or SSM Parameter Store at start
+            (``SecretValue``). Default: none.
+        command: overrides the image's command. Default: the image's.
+        health_check: the container health check. Default: none (the load balancer's check
+            still applies); ``health_check_start_period`` is then 60 seconds.
+        logging: log group name, retention, key, mode and buffer. Default: ``LogOptions()``.
+        writable_paths: the only writable paths of the application container, each a task
+            volume. Default: ``("/tmp",)``.
+        sidecars: helper containers (``SidecarOptions``). Default: none.
+        architecture: ``X86_64`` or ``ARM64`` (Graviton); the image must match.
+            Default: ``X86_64``.
+        ephemeral_storage_gib: Fargate ephemeral storage, 21-200 GiB. Default: 20 GiB.
+        enable_exec: prepare for ECS Exec: mount the SSM agent's writable paths in every
+            container and give the task role the session channels. Services that enable
+            ECS Exec require it. Default: False.
+        compatibility: ``FARGATE``, ``EC2`` or ``EC2_AND_FARGATE``; always ``awsvpc``
+            networking. Default: ``FARGATE``.
+        gpu_count: GPUs for the application container, EC2 only. Default: none.
+        memory_limit_mib: the application container's hard memory limit. Default: the task
+            memory minus the sidecars' limits.
+        stop_timeout: time between SIGTERM and SIGKILL, 2-120 s. Default: 30 seconds.
+        user: the uid:gid the application container runs as; root is allowed but warned
+            about (``ecs-patterns-plus:root-user``). Default: ``1000:1000``.
+        readonly_root_filesystem: False makes the application's root filesystem writable and
+            warns (``ecs-patterns-plus:writable-root-filesystem``). Default: True.
+
+    Attributes:
+        task_definition, container (the essential application container), sidecars (by
+        name), container_name, container_port, log_group, encryption_key (of the log group),
+        execution_role, task_role, health_check_start_period, exec_enabled.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        image: ecs.ContainerImage,
+        cpu: int = defaults.TASK_CPU,
+        memory_mib: int = defaults.TASK_MEMORY_MIB,
+        family: str | None = None,
+        container_name: str = defaults.CONTAINER_NAME,
+        container_port: int | None = None,
+        environment: Mapping[str, str] | None = None,
+        secrets: Mapping[str, SecretValue] | None = None,
+        command: Sequence[str] | None = None,
+        health_check: HealthCheckOptions | None = None,
+        logging: LogOptions | None = None,
+        writable_paths: Sequence[str] = defaults.WRITABLE_PATHS,
+        sidecars: Sequence[SidecarOptions] = (),
+        architecture: ecs.CpuArchitecture = defaults.TASK_ARCHITECTURE,
+        ephemeral_storage_gib: int | None = None,
+        enable_exec: bool = False,
+        compatibility: ecs.Compatibility = defaults.TASK_COMPATIBILITY,
+        gpu_count: int | None = None,
+        memory_limit_mib: int | None = None,
+        stop_timeout: cdk.Duration = defaults.STOP_TIMEOUT,
+        user: str = defaults.CONTAINER_USER,
+        readonly_root_filesystem: bool = defaults.READONLY_ROOT_FILESYSTEM,
+    ) -> None:
+        log_options = logging or LogOptions()
+        sidecar_memory = sum(
+            s.memory_limit_mib for s in sidecars if isinstance(s.memory_limit_mib, int)
+        )
+        app = ContainerSpec(
+            argument="",
+            name=container_name,
+            image=image,
+            memory_limit_mib=memory_limit_mib
+            if memory_limit_mib is not None
+            else memory_mib - sidecar_memory,
+            cpu=None,
+            port=container_port,
+            command=command,
+            environment=dict(environment or {}),
+            secrets=dict(secrets or {}),
+            health_check=health_check,
+            writable_paths=writable_paths,
+            user=user,
+        )
+        containers = [app, *(sidecar_spec(index, s) for index, s in enumerate(sidecars))]
+
+        problems = Problems(scope, construct_id)
+        fargate = compatibility in (ecs.Compatibility.FARGATE, ecs.Compatibility.EC2_AND_FARGATE)
+        check_task(
+            problems,
+            compatibility=compatibility,
+            fargate=fargate,
+            cpu=cpu,
+            memory_mib=memory_mib,
+            family=family,
+            ephemeral_storage_gib=ephemeral_storage_gib,
+            gpu_count=gpu_count,
+            stop_timeout=stop_timeout,
+        )
+        check_logging(problems, log_options)
+        check_containers(
+            problems,
+            containers,
+            cpu=cpu,
+            memory_mib=memory_mib,
+            app_limit_given=memory_limit_mib is not None,
+        )
+        for item in containers:
+            check_image(problems, f"{item.argument}image", item.image, scope)
+        problems.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        stack = cdk.Stack.of(self)
+        self.exec_enabled = enable_exec
+        self.container_name = container_name
+        self.container_port = container_port
+        self.health_check_start_period: cdk.Duration = (
+            health_check.start_period if health_check else defaults.HEALTH_CHECK_START_PERIOD
+        )
+        self.execution_role: iam.Role = RoutedRole(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description="ECS agent: pull the images, write the logs, read the task's secrets",
+            routes=[ECR_AUTH_ROUTE],
+        )
+        self.task_role: iam.Role = RoutedRole(
+            self,
+            "TaskRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com").with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": stack.format_arn(service="ecs", resource="*")},
+                }
+            ),
+            description="The application's own AWS permissions",
+            routes=[EXEC_ROUTE] if enable_exec else [],
+            exec_logging=enable_exec,
+        )
+        # Grants by the application (bucket.grant_read(task_role), ...) land in the task
+        # role's DefaultPolicy, ARN-scoped by the grant.
+        compliance.GRANT_DEFAULT_POLICY.apply(self.task_role)
+
+        self.task_definition = ecs.TaskDefinition(
+            self,
+            "TaskDefinition",
+            compatibility=compatibility,
+            network_mode=ecs.NetworkMode.AWS_VPC,
+            cpu=str(cpu),
+            memory_mib=str(memory_mib),
+            family=family,
+            execution_role=self.execution_role,
+            task_role=self.task_role,
+            # EC2-only task definitions take no runtime platform: placement picks the instances.
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=architecture,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            )
+            if fargate
+            else None,
+            placement_constraints=None
+            if fargate
+            else [
+                ecs.PlacementConstraint.member_of(
+                    f"attribute:ecs.cpu-architecture == {_architecture_name(stack, architecture)}"
+                )
+            ],
+            ephemeral_storage_gib=ephemeral_storage_gib,
+        )
+        self.encryption_key: kms.IKey = log_options.encryption_key or create_key(
+            self, "LogKey", description="Application logs of an ECS task definition"
+        )
+        self.log_group = encrypted_log_group(
+            self,
+            "LogGroup",
+            key=self.encryption_key,
+            retention=log_options.retention,
+            log_group_name=log_options.log_group_name
+            or f"{defaults.LOG_GROUP_PREFIX}{self.task_definition.family}",
+        )
+
+        privileged_ports = [
+            c.port for c in containers if c.port is not None and _binds_privileged_port(c)
+        ]
+        unprivileged_port_start = min(privileged_ports) if privileged_ports else None
+        exec_paths = defaults.EXEC_WRITABLE_PATHS if enable_exec else ()
+        built: dict[str, ecs.ContainerDefinition] = {}
+        for item in containers:
+            built[item.name] = self._add_container(
+                item,
+                log_options=log_options,
+                stop_timeout=stop_timeout,
+                ec2_only=compatibility == ecs.Compatibility.EC2,
+                unprivileged_port_start=unprivileged_port_start,
+                exec_paths=exec_paths,
+                readonly=readonly_root_filesystem or item.sidecar,
+                gpu_count=None if item.sidecar else gpu_count,
+            )
+        self.container = built[container_name]
+        self.sidecars = {name: c for name, c in built.items() if name != container_name}
+        for item in containers:
+            if item.sidecar and item.app_waits_for is not None:
+                self.container.add_container_dependencies(
+                    ecs.ContainerDependency(
+                        container=built[item.name], condition=item.app_waits_for
+                    )
+                )
+
+        if enable_exec:  # what an ECS Exec session needs, also for RunTask without a service
+            self.task_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=sorted(a for a in EXEC_ACTIONS if a.startswith("ssmmessages:")),
+                    resources=["*"],
+                )
+            )
+        acknowledge_default_policy(self.execution_role)
+        if any(item.environment for item in containers):
+            compliance.PLAIN_ENVIRONMENT.apply(self.task_definition)
+        for item in containers:
+            if _is_root(item.user):
+                cdk.Annotations.of(self).add_warning_v2(
+                    "ecs-patterns-plus:root-user",
+                    f"Container '{item.name}' runs as root ({item.user!r}): a container escape "
+                    "starts with root privileges. Run it as a non-root uid (default 1000:1000).",
+                )
+        if not readonly_root_filesystem:
+            cdk.Annotations.of(self).add_warning_v2(
+                "ecs-patterns-plus:writable-root-filesystem",
+                f"Container '{container_name}' has a writable root filesystem: an attacker can "
+                "modify the image's binaries at run time. List the paths the application "
+                "writes in writable_paths instead.",
+            )
+
+    def _add_container(
+        self,
+        item: ContainerSpec,
+        *,
+        log_options: LogOptions,
+        stop_timeout: cdk.Duration,
+        ec2_only: bool,
+        unprivileged_port_start: int | None,
+        exec_paths: Sequence[str],
+        readonly: bool,
+        gpu_count: int | None,
+    ) -> ecs.ContainerDefinition:
+        linux_parameters = ecs.LinuxParameters(
+            self,
+            f"{_pascal(item.name)}LinuxParameters",
+            init_process_enabled=defaults.INIT_PROCESS_ENABLED,
+        )
+        linux_parameters.drop_capabilities(*defaults.DROPPED_CAPABILITIES)
+        binds_privileged_port = _binds_privileged_port(item)
+        container = self.task_definition.add_container(
+            item.name,
+            container_name=item.name,
+            image=item.image,
+            essential=item.essential,
+            memory_limit_mib=item.memory_limit_mib,
+            cpu=item.cpu,
+            command=list(item.command) if item.command is not None else None,
+            environment=dict(item.environment) or None,
+            secrets={name: value.to_ecs_secret() for name, value in item.secrets.items()} or None,
+            port_mappings=[ecs.PortMapping(container_port=item.port, protocol=ecs.Protocol.TCP)]
+            if item.port is not None
+            else None,
+            health_check=item.health_check.to_health_check() if item.health_check else None,
+            logging=ecs.LogDrivers.aws_logs(
+                stream_prefix=item.name,
+                log_group=self.log_group,
+                mode=log_options.mode,
+                max_buffer_size=cdk.Size.mebibytes(log_options.max_buffer_size_mib)
+                if log_options.mode == ecs.AwsLogDriverMode.NON_BLOCKING
+                else None,
+            ),
+            readonly_root_filesystem=readonly,
+            user=item.user,
+            privileged=False,
+            linux_parameters=linux_parameters,
+            stop_timeout=stop_timeout,
+            system_controls=[
+                ecs.SystemControl(
+                    namespace=defaults.UNPRIVILEGED_PORT_SYSCTL,
+                    value=str(unprivileged_port_start),
+                )
+            ]
+            if binds_privileged_port
+            else None,
+            docker_security_options=list(defaults.EC2_SECURITY_OPTIONS) if ec2_only else None,
+            gpu_count=gpu_count,
+        )
+        for path in dict.fromkeys((*item.writable_paths, *exec_paths)):
+            volume = f"{item.name}-{_slug(path)}"[:255]
+            self.task_definition.add_volume(name=volume)
+            container.add_mount_points(
+                ecs.MountPoint(container_path=path, source_volume=volume, read_only=False)
+            )
+        return container
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+def _architecture_name(stack: cdk.Stack, architecture: ecs.CpuArchitecture) -> str:
+    """``x86_64`` or ``arm64``: the ECS instance attribute value of an architecture."""
+    rendered = stack.resolve(architecture)
+    name = rendered.get("_cpuArchitecture") if isinstance(rendered, dict) else None
+    return "arm64" if name == "ARM64" else "x86_64"
+
+
+def _binds_privileged_port(item: ContainerSpec) -> bool:
+    """A non-root container listening below 1024 (the kernel reserves those ports for root)."""
+    port = item.port
+    return port is not None and not is_token(port) and port < 1024 and not _is_root(item.user)
+
+
+def _is_root(user: str) -> bool:
+    return bool(_ROOT_USER.match(user))
+
+
+def _pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_]", name) if part)
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-") or "root"

@@ -1,0 +1,182 @@
+"""The options of a task definition: HealthCheckOptions, LogOptions, SidecarOptions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+
+from .. import defaults
+from ..errors import Problems, is_token
+from ..secrets import SecretValue
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealthCheckOptions:
+    """The container's own health check, run by ECS inside the container.
+
+    Args:
+        command: the check, ``["CMD-SHELL", "curl -fsS http://localhost/health || exit 1"]``
+            or ``["CMD", "/bin/healthcheck"]``; without a ``CMD``/``CMD-SHELL`` prefix the
+            words run through the shell. The image must contain the tool it calls.
+        interval: time between checks, 5-300 s. Default: 30 seconds.
+        timeout: time a check may take, 2-120 s and below ``interval``. Default: 5 seconds.
+        retries: consecutive failures that make the container unhealthy, 1-10. Default: 3.
+        start_period: failures in this first period after start do not count, 0-300 s; the
+            service also waits this long before the load balancer's checks count.
+            Default: 60 seconds.
+    """
+
+    command: Sequence[str]
+    interval: cdk.Duration = defaults.HEALTH_CHECK_INTERVAL
+    timeout: cdk.Duration = defaults.HEALTH_CHECK_TIMEOUT
+    retries: int = defaults.HEALTH_CHECK_RETRIES
+    start_period: cdk.Duration = defaults.HEALTH_CHECK_START_PERIOD
+
+    def validate(self, problems: Problems, argument: str) -> None:
+        """Record problems with these options under ``argument`` (e.g. ``health_check``)."""
+        command = [self.command] if isinstance(self.command, str) else list(self.command)
+        words = command[1:] if command[:1] in (["CMD"], ["CMD-SHELL"]) else command
+        problems.require(
+            not isinstance(self.command, str)
+            and bool(words)
+            and all(isinstance(word, str) and word for word in words),
+            f"{argument}.command",
+            "must name a command",
+            command,
+            "e.g. ['CMD-SHELL', 'curl -fsS http://localhost/health || exit 1']",
+        )
+        interval_ok = problems.seconds_in_range(f"{argument}.interval", self.interval, 5, 300)
+        timeout_ok = problems.seconds_in_range(f"{argument}.timeout", self.timeout, 2, 120)
+        problems.in_range(f"{argument}.retries", self.retries, 1, 10)
+        problems.seconds_in_range(f"{argument}.start_period", self.start_period, 0, 300)
+        if interval_ok and timeout_ok and not _unresolved(self.interval, self.timeout):
+            problems.require(
+                self.timeout.to_seconds() < self.interval.to_seconds(),
+                f"{argument}.timeout",
+                f"must be shorter than the interval ({self.interval.to_human_string()})",
+                self.timeout,
+                "lower the timeout or raise the interval",
+            )
+
+    def to_health_check(self) -> ecs.HealthCheck:
+        return ecs.HealthCheck(
+            command=list(self.command),
+            interval=self.interval,
+            timeout=self.timeout,
+            retries=self.retries,
+            start_period=self.start_period,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogOptions:
+    """Where and how the containers' stdout/stderr go: awslogs to one encrypted log group.
+
+    Args:
+        log_group_name: the log group's literal name, unique per account and region.
+            Default: ``/ecs/<family>``.
+        retention: how long log events are kept. Default: one year.
+        encryption_key: KMS key of the log group; it must allow CloudWatch Logs.
+            Default: a new rotating key.
+        mode: ``NON_BLOCKING`` buffers lines so a CloudWatch Logs slowdown never blocks the
+            application (lines beyond the buffer are dropped); ``BLOCKING`` never drops but
+            can stall writes. Default: ``NON_BLOCKING``.
+        max_buffer_size_mib: the non-blocking buffer, 1-1024 MiB. Default: 25 MiB.
+    """
+
+    log_group_name: str | None = None
+    retention: logs.RetentionDays = defaults.LOG_RETENTION
+    encryption_key: kms.IKey | None = None
+    mode: ecs.AwsLogDriverMode = defaults.LOG_DRIVER_MODE
+    max_buffer_size_mib: int = defaults.LOG_MAX_BUFFER_SIZE_MIB
+
+
+@dataclass(frozen=True, kw_only=True)
+class SidecarOptions:
+    """A hardened helper container next to the application (proxy, agent, log router).
+
+    It gets the same hardening as the application container: read-only root filesystem
+    with ``writable_paths``, non-root ``user``, no capabilities, init process, hard memory
+    limit, awslogs with its own stream prefix.
+
+    Args:
+        name: the container name, unique in the task.
+        image: pinned like the application image (digest, or tag on an ECR repository).
+        memory_limit_mib: hard memory limit, taken from the task's memory. Default: 128 MiB.
+        cpu: CPU units reserved for the sidecar. Default: none reserved (shares the task's).
+        port: a TCP port the sidecar listens on. Default: none.
+        command: overrides the image's command. Default: the image's.
+        environment: plain, non-secret variables. Default: none.
+        secrets: variables read from Secrets Manager or SSM at start. Default: none.
+        health_check: the sidecar's health check. Default: none.
+        writable_paths: the only writable paths. Default: ``("/tmp",)``.
+        user: the uid:gid to run as. Default: ``1000:1000``.
+        essential: stop the task when this sidecar stops. Default: True.
+        app_waits_for: the application container starts once the sidecar has reached this
+            condition (``START``, ``HEALTHY`` with a health check, ``COMPLETE``/``SUCCESS``
+            for non-essential init containers), or ``None``. Default: ``START``.
+    """
+
+    name: str
+    image: ecs.ContainerImage
+    memory_limit_mib: int = defaults.SIDECAR_MEMORY_MIB
+    cpu: int | None = None
+    port: int | None = None
+    command: Sequence[str] | None = None
+    environment: Mapping[str, str] | None = None
+    secrets: Mapping[str, SecretValue] | None = None
+    health_check: HealthCheckOptions | None = None
+    writable_paths: Sequence[str] = defaults.WRITABLE_PATHS
+    user: str = defaults.CONTAINER_USER
+    essential: bool = True
+    app_waits_for: ecs.ContainerDependencyCondition | None = defaults.SIDECAR_APP_WAITS_FOR
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One container to add, application or sidecar, after defaults are applied."""
+
+    argument: str  # how the user named it in arguments: "" for the app, "sidecars[0]."
+    name: str
+    image: ecs.ContainerImage
+    memory_limit_mib: int
+    cpu: int | None
+    port: int | None
+    command: Sequence[str] | None
+    environment: Mapping[str, str]
+    secrets: Mapping[str, SecretValue]
+    health_check: HealthCheckOptions | None
+    writable_paths: Sequence[str]
+    user: str
+    essential: bool = True
+    app_waits_for: ecs.ContainerDependencyCondition | None = None
+    sidecar: bool = False
+
+
+def sidecar_spec(index: int, options: SidecarOptions) -> ContainerSpec:
+    return ContainerSpec(
+        argument=f"sidecars[{index}].",
+        name=options.name,
+        image=options.image,
+        memory_limit_mib=options.memory_limit_mib,
+        cpu=options.cpu,
+        port=options.port,
+        command=options.command,
+        environment=dict(options.environment or {}),
+        secrets=dict(options.secrets or {}),
+        health_check=options.health_check,
+        writable_paths=options.writable_paths,
+        user=options.user,
+        essential=options.essential,
+        app_waits_for=options.app_waits_for,
+        sidecar=True,
+    )
+
+
+def _unresolved(*durations: cdk.Duration) -> bool:
+    return any(is_token(d.to_seconds()) for d in durations)
