@@ -1,6 +1,5 @@
 """Hardened, reusable AWS CDK constructs for Amazon ECS on Fargate and EC2."""
 
-from .alb_service import AlbFargateService, TargetHealthCheck
 from .autoscaling import ScalingOptions, ScheduledScalingOptions, StepScalingOptions
 from .cluster import Ec2Ami, Ec2Capacity, Ec2CapacityOptions, HardenedCluster
 from .compliance import enable_compliance_checks
@@ -17,6 +16,7 @@ from .monitoring import (
 )
 from .network import SecureVpc, VpcEndpoints
 from .secrets import SecretValue
+from .services import AlbFargateService, TargetHealthCheck
 from .task_definition import (
     HardenedTaskDefinition,
     HealthCheckOptions,

@@ -1,4 +1,9 @@
-"""Customer managed KMS keys and the encrypted log groups built on them."""
+"""Customer managed KMS keys, the stack's shared key, and the encrypted log groups built on them.
+
+One owner per shared resource: by default every log group, topic, queue and schedule of the
+library's constructs in a stack is encrypted with one key, created on first use under the
+stack's ``EcsPatternsPlus`` construct; a construct given its own key uses that instead.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,57 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from . import defaults
+
+SHARED_ID = "EcsPatternsPlus"
+"""Construct id, under each stack, of the library's shared resources (key, topic, policies)."""
+
+
+def shared_scope(scope: Construct) -> Construct:
+    """The stack's ``EcsPatternsPlus`` construct, home of shared resources (created on first use)."""
+    stack = cdk.Stack.of(scope)
+    existing = stack.node.try_find_child(SHARED_ID)
+    return existing if isinstance(existing, Construct) else Construct(stack, SHARED_ID)
+
+
+def stack_key(scope: Construct) -> kms.Key:
+    """The stack's shared customer managed key (``EcsPatternsPlus/Key``), created on first use.
+
+    Rotating and retained; CloudWatch Logs of this account and region, CloudWatch alarms and
+    EventBridge rules may use it (for log groups, encrypted topics and queues).
+    """
+    shared = shared_scope(scope)
+    key = shared.node.try_find_child("Key")
+    if isinstance(key, kms.Key):
+        return key
+    key = create_key(
+        shared, "Key", description="ecs_patterns_plus: logs, notifications and queues of this stack"
+    )
+    allow_notifications(key)
+    return key
+
+
+def allow_notifications(key: kms.IKey) -> None:
+    """Let CloudWatch alarms and EventBridge rules use ``key`` for encrypted topics and queues.
+
+    Only keys defined in this app are changed; an imported key's policy must already allow
+    ``cloudwatch.amazonaws.com`` and ``events.amazonaws.com`` ``kms:Decrypt`` and
+    ``kms:GenerateDataKey*``.
+    """
+    for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
+        allow_to_encrypt(key, service)
+
+
+def allow_to_encrypt(key: kms.IKey, service: str) -> None:
+    """Let ``service`` encrypt with ``key`` on a publisher's behalf (SNS and SQS call KMS)."""
+    # The statement CDK writes when a rule targets a topic or queue on this key, so identical
+    # statements merge into one.
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(service)],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources=["*"],
+        )
+    )
 
 
 def create_key(scope: Construct, construct_id: str, *, description: str) -> kms.Key:

@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from . import compliance
+from .encryption import shared_scope
 
 EXEC_ACTIONS = frozenset(
     {
@@ -36,12 +37,27 @@ _LOG_GROUP_NAME_ARN = re.compile(r":log-group:\$\{Token\[[^\]]+\]\}:\*$")
 
 @dataclass(frozen=True)
 class Route:
-    """Statements of these actions on ``Resource: *`` go to their own acknowledged policy."""
+    """Statements of these actions on ``Resource: *`` go to one acknowledged policy per stack.
+
+    The statements are the same for every role (``ecr:GetAuthorizationToken``, the ECS Exec
+    channels), so one managed policy in the stack's ``EcsPatternsPlus`` construct holds them
+    and is attached to each role that needs them.
+    """
 
     policy_id: str
     description: str
     actions: frozenset[str]
     acknowledgement: compliance.Acknowledgement
+
+    def policy(self, scope: Construct) -> iam.ManagedPolicy:
+        """The stack's policy for this route (created on first use)."""
+        shared = shared_scope(scope)
+        policy = shared.node.try_find_child(self.policy_id)
+        if isinstance(policy, iam.ManagedPolicy):
+            return policy
+        policy = iam.ManagedPolicy(shared, self.policy_id, description=self.description)
+        self.acknowledgement.apply(policy)
+        return policy
 
     def matches(self, statement: iam.PolicyStatement) -> bool:
         return (
@@ -75,7 +91,7 @@ class RoutedRole(iam.Role):
         super().__init__(scope, construct_id, assumed_by=assumed_by, description=description)
         self._routes = tuple(routes)
         self._exec_logging = exec_logging
-        self._routed: dict[str, iam.ManagedPolicy] = {}
+        self._attached: set[str] = set()
 
     def add_to_principal_policy(
         self, statement: iam.PolicyStatement
@@ -84,18 +100,22 @@ class RoutedRole(iam.Role):
             statement = exec_session_log_statement(statement) or statement
         for route in self._routes:
             if route.matches(statement):
-                policy = self._routed.get(route.policy_id)
-                if policy is None:
-                    policy = iam.ManagedPolicy(
-                        self, route.policy_id, description=route.description, roles=[self]
-                    )
-                    route.acknowledgement.apply(policy)
-                    self._routed[route.policy_id] = policy
-                policy.add_statements(statement)
+                policy = route.policy(self)
+                if route.policy_id not in self._attached:
+                    policy.attach_to_role(self)
+                    self._attached.add(route.policy_id)
+                _add_once(policy, statement)
                 return iam.AddToPrincipalPolicyResult(
                     statement_added=True, policy_dependable=policy
                 )
         return super().add_to_principal_policy(statement)
+
+
+def _add_once(policy: iam.ManagedPolicy, statement: iam.PolicyStatement) -> None:
+    """Add ``statement`` to ``policy`` unless an equal one is there (every role adds it)."""
+    present = (policy.document.to_json() or {}).get("Statement", [])
+    if statement.to_statement_json() not in present:
+        policy.add_statements(statement)
 
 
 def exec_session_log_statement(statement: iam.PolicyStatement) -> iam.PolicyStatement | None:

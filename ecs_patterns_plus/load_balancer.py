@@ -18,7 +18,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from . import compliance, defaults
-from .encryption import create_key, encrypted_log_group
+from .encryption import encrypted_log_group, stack_key
 from .errors import Problems, is_token
 
 MAX_RULE_PRIORITY = 50000
@@ -288,6 +288,29 @@ class SecureLoadBalancer(Construct):
         """The load balancer's security-group connections (``allow_from`` to admit callers)."""
         return self.load_balancer.connections
 
+    def check_route(
+        self,
+        problems: Problems,
+        routing: ListenerRouting,
+        *,
+        argument: str = "routing",
+        listener: elbv2.ApplicationListener | None = None,
+    ) -> None:
+        """Record problems with a route ``routing`` would add (priority range and clashes).
+
+        Services call it while checking their arguments, so a clash is reported before any
+        of their resources exist.
+        """
+        used = self._priorities.get((listener or self.listener).node.id, set())
+        if problems.in_range(f"{argument}.priority", routing.priority, 1, MAX_RULE_PRIORITY):
+            problems.require(
+                is_token(routing.priority) or routing.priority not in used,
+                f"{argument}.priority",
+                "is already used by another route on this load balancer",
+                routing.priority,
+                f"pick a free priority (used: {sorted(used)})",
+            )
+
     def add_route(
         self,
         construct_id: str,
@@ -295,31 +318,33 @@ class SecureLoadBalancer(Construct):
         target_group: elbv2.IApplicationTargetGroup,
         routing: ListenerRouting,
         listener: elbv2.ApplicationListener | None = None,
+        scope: Construct | None = None,
     ) -> elbv2.ApplicationListenerRule:
         """Forward the requests ``routing`` matches to ``target_group``; returns the rule.
 
-        ``listener`` defaults to the HTTPS listener (a test listener takes the same routes).
+        Args:
+            construct_id: the rule's id, unique in ``scope``.
+            target_group: where the matching requests go.
+            routing: priority, paths and hosts.
+            listener: the listener to add the rule to, e.g. a test listener.
+                Default: the HTTPS listener.
+            scope: where the rule is created; a service in another stack passes itself, so
+                its rule lives in its own stack and the load balancer's stack never depends
+                on it. Default: this load balancer.
         """
         listener = listener or self.listener
-        used = self._priorities.setdefault(listener.node.id, set())
-        problems = Problems(self, construct_id)
+        owner = scope or self
+        problems = Problems(owner, construct_id)
         problems.require(
-            self.node.try_find_child(construct_id) is None,
+            owner.node.try_find_child(construct_id) is None,
             "construct_id",
-            "a route with this id already exists on the load balancer",
+            "a route with this id already exists",
             construct_id,
             "give each service sharing the load balancer a distinct construct id",
         )
-        if problems.in_range("routing.priority", routing.priority, 1, MAX_RULE_PRIORITY):
-            problems.require(
-                routing.priority not in used,
-                "routing.priority",
-                "is already used by another route on this load balancer",
-                routing.priority,
-                f"pick a free priority (used: {sorted(used)})",
-            )
+        self.check_route(problems, routing, listener=listener)
         problems.raise_if_any()
-        used.add(routing.priority)
+        self._priorities.setdefault(listener.node.id, set()).add(routing.priority)
         conditions = []
         if routing.host_headers:
             conditions.append(elbv2.ListenerCondition.host_headers(list(routing.host_headers)))
@@ -327,7 +352,7 @@ class SecureLoadBalancer(Construct):
             elbv2.ListenerCondition.path_patterns(list(routing.path_patterns) or ["/*"])
         )
         return elbv2.ApplicationListenerRule(
-            self,
+            owner,
             construct_id,
             listener=listener,
             priority=routing.priority,
@@ -419,7 +444,7 @@ def _managed_web_acl(scope: Construct) -> tuple[wafv2.CfnWebACL, logs.LogGroup]:
             sampled_requests_enabled=True,
         ),
     )
-    key: kms.IKey = create_key(scope, "WafLogKey", description="WAF logs")
+    key: kms.IKey = stack_key(scope)
     log_group = encrypted_log_group(
         scope,
         "WafLogGroup",

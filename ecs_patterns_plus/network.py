@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from . import compliance, defaults
-from .encryption import create_key, encrypted_log_group
+from .encryption import encrypted_log_group, stack_key
 from .errors import Problems, is_token
 
 _KNOWN_ENDPOINTS = (*defaults.INTERFACE_ENDPOINTS, *defaults.GATEWAY_ENDPOINTS)
@@ -114,18 +114,24 @@ class VpcEndpoints(Construct):
             if name in defaults.GATEWAY_ENDPOINTS
         }
 
-    def allow_from(self, *peers: ec2.IConnectable) -> None:
+    def allow_from(self, *peers: ec2.IConnectable, egress: bool = True) -> None:
         """Admit HTTPS from each peer's security groups (and let restricted peers send it).
 
         The rules live in the peer's stack, so a service stack may use the endpoints of a
         network stack without making the network stack depend on it.
+
+        Args:
+            peers: what may reach the endpoints (services, tasks, security groups).
+            egress: also add an HTTPS egress rule to each peer's groups; a peer that may
+                already send HTTPS anywhere needs none. Default: True.
         """
         port = ec2.Port.tcp(defaults.ENDPOINT_PORT)
         description = "HTTPS from tasks to VPC endpoints"
         for peer in peers:
             for group in peer.connections.security_groups:
                 self.security_group.add_ingress_rule(group, port, description, remote_rule=True)
-                group.add_egress_rule(self.security_group, port, description)
+                if egress:
+                    group.add_egress_rule(self.security_group, port, description)
 
 
 class SecureVpc(Construct):
@@ -147,7 +153,7 @@ class SecureVpc(Construct):
         endpoints: VPC endpoints to create (see ``VpcEndpoints``); ``()`` for none, which
             isolated VPCs do not allow. Default: ``defaults.FARGATE_ENDPOINTS``.
         flow_log_retention: how long flow logs are kept. Default: one year.
-        encryption_key: KMS key for the flow-log group. Default: a new rotating key.
+        encryption_key: KMS key for the flow-log group. Default: the stack's shared key.
 
     Attributes:
         vpc, flow_log, flow_log_group, encryption_key, endpoints (``None`` when none).
@@ -206,9 +212,7 @@ class SecureVpc(Construct):
             compliance.PUBLIC_SUBNET_ROUTE.apply(subnet)
         self._acknowledge_custom_resource_lambdas()
 
-        self.encryption_key = encryption_key or create_key(
-            self, "FlowLogKey", description="VPC flow logs"
-        )
+        self.encryption_key = encryption_key or stack_key(self)
         self.flow_log_group = encrypted_log_group(
             self, "FlowLogGroup", key=self.encryption_key, retention=flow_log_retention
         )

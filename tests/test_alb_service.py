@@ -85,19 +85,24 @@ def test_service_group_admits_only_the_load_balancer_on_the_container_port(
     ]
 
 
-def test_service_egress_is_https_and_the_endpoints_only(scenarios: Synthesized) -> None:
+def test_service_egress_is_https_only_and_the_endpoints_admit_it(scenarios: Synthesized) -> None:
     service_group = logical_id(scenarios, "ServiceDefaults", "Web/SecurityGroup")
     endpoints_group = logical_id(scenarios, "ServiceDefaults", "Network/Endpoints/SecurityGroup")
     group = scenarios.template_json("ServiceDefaults")["Resources"][service_group]["Properties"]
     assert [(r["CidrIp"], r["FromPort"], r["ToPort"]) for r in group["SecurityGroupEgress"]] == [
         ("0.0.0.0/0", 443, 443)
     ]
-    egress = _group_rules(
-        scenarios, "ServiceDefaults", "AWS::EC2::SecurityGroupEgress", service_group
+    # HTTPS to anywhere reaches the endpoints already: no second egress rule for them.
+    assert (
+        _group_rules(scenarios, "ServiceDefaults", "AWS::EC2::SecurityGroupEgress", service_group)
+        == []
     )
-    assert [(r["DestinationSecurityGroupId"]["Fn::GetAtt"][0], r["FromPort"]) for r in egress] == [
-        (endpoints_group, 443)
-    ]
+    admitted = _group_rules(
+        scenarios, "ServiceDefaults", "AWS::EC2::SecurityGroupIngress", endpoints_group
+    )
+    assert [
+        (r["SourceSecurityGroupId"]["Fn::GetAtt"][0], r["FromPort"], r["ToPort"]) for r in admitted
+    ] == [(service_group, 443, 443)]
 
 
 def test_safe_rolling_deployment_defaults(scenarios: Synthesized) -> None:

@@ -26,7 +26,7 @@ def test_exec_sessions_are_encrypted_and_audited(scenarios: Synthesized) -> None
             "Configuration": {
                 "ExecuteCommandConfiguration": {
                     "KmsKeyId": {
-                        "Fn::GetAtt": [Match.string_like_regexp("^PlatformExecKey"), "Arn"]
+                        "Fn::GetAtt": [Match.string_like_regexp("^EcsPatternsPlusKey"), "Arn"]
                     },
                     "LogConfiguration": {
                         "CloudWatchEncryptionEnabled": True,
@@ -43,7 +43,9 @@ def test_exec_sessions_are_encrypted_and_audited(scenarios: Synthesized) -> None
         "AWS::Logs::LogGroup",
         {
             "Properties": {
-                "KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("^PlatformExecKey"), "Arn"]},
+                "KmsKeyId": {
+                    "Fn::GetAtt": [Match.string_like_regexp("^EcsPatternsPlusKey"), "Arn"]
+                },
                 "RetentionInDays": 365,
             },
             "DeletionPolicy": "Retain",

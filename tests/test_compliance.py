@@ -2,15 +2,16 @@
 
 The rule packs (cdk-nag AwsSolutions, NIST 800-53 R5, HIPAA, PCI DSS 3.2.1, Serverless and
 the Control Tower guard rules) run as validation plugins during synth; checkov and cfn-lint
-run on the written templates. Acknowledgements must come from COMPLIANCE.md's table.
+run on the written templates. Acknowledgements must come from the table of
+docs/compliance.md, which is the library's catalogue.
 """
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
+from ecs_patterns_plus import compliance
+from tests.compliance_table import allowed, rows
 from tests.scenarios import load_all
 from tests.synth import Synthesized
 from tests.validators import cfn_lint_findings, checkov_failures
@@ -18,57 +19,8 @@ from tests.validators import cfn_lint_findings, checkov_failures
 EXAMPLE_STACKS = ["Batch", "Network", "Platform", "WebService"]
 COMPLIANT_SCENARIOS = [name for name, item in load_all().items() if item.compliant]
 
-_REGULATORY = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
-
-
-def _regulatory(rule: str, where: str) -> dict[str, str]:
-    return {f"{pack}-{rule}": where for pack in _REGULATORY}
-
-
-# COMPLIANCE.md's "What may be acknowledged" table: rule id -> where (construct path regex).
-ALLOWED_RULES: dict[str, str] = {
-    # ExecutionRole: ecr:GetAuthorizationToken; TaskRole: ssmmessages (ECS Exec); InstanceRole:
-    # ecs:DiscoverPollEndpoint (compliance.ECS_AGENT); SchedulerRole: ecs:TagResource while
-    # RunTask creates the task (compliance.TASK_TAGGING). None has resource-level permissions.
-    "AwsSolutions-IAM5[Resource::*]": r"/(ExecutionRole|TaskRole|InstanceRole|SchedulerRole)/",
-    **_regulatory("IAMNoInlinePolicy", r"/"),
-    "AwsSolutions-EC23": r"/SecurityGroup$",
-    **_regulatory("VPCNoUnrestrictedRouteToIGW", r"/PublicSubnet\d+$"),
-    **_regulatory("S3DefaultEncryptionKMS", r"LogsBucket$"),
-    **_regulatory("S3BucketReplicationEnabled", r"LogsBucket$"),
-    "AwsSolutions-SMG4": r"Secret",
-    **_regulatory("SecretsManagerRotationEnabled", r"Secret"),
-    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSCodeDeployRoleForECS]": r"/",
-    # The ECS-native twin of the CodeDeploy row: the AWS-maintained policy ECS blue/green,
-    # canary and linear deployments need to shift listener rules (compliance.ECS_BLUE_GREEN_ROLE).
-    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]": r"/TrafficShiftRole$",
-    "AwsSolutions-IAM5": r"Role",
-    # cdk-nag reads AutoScalingGroup.LaunchTemplate only, not MixedInstancesPolicy.LaunchTemplate
-    # (which CT.AUTOSCALING.PR.6 requires); the launch template itself passes CT.EC2.PR.1/.14
-    # and checkov (compliance.MIXED_INSTANCES_LAUNCH_TEMPLATE).
-    "AwsSolutions-EC26": r"/Capacity[A-Za-z0-9]+/AutoScalingGroup$",
-    "NIST.800.53.R5-EC2IMDSv2Enabled": r"/Capacity[A-Za-z0-9]+/AutoScalingGroup$",
-    "HIPAA.Security-EC2IMDSv2Enabled": r"/Capacity[A-Za-z0-9]+/AutoScalingGroup$",
-    "AwsSolutions-SQS3": r"DeadLetterQueue",
-    "Serverless-SQSRedrivePolicy": r"DeadLetterQueue",
-    # The Control Tower twin of Serverless-SQSRedrivePolicy, on the dead-letter queue itself.
-    "cdk-validator-cfnguard::sqs_dlq_check": r"DeadLetterQueue",
-    **_regulatory("ELBv2ACMCertificateRequired", r"/(Redirect80To443|SecurityGroup)$"),
-    # Control Tower twins of table rows (same check, same resource, same reason).
-    "cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check": r"LogsBucket$",
-    "cdk-validator-cfnguard::s3_bucket_logging_enabled_check": r"/ServerAccessLogsBucket$",
-    # Any `environment` at all fails AwsSolutions-ECS2; HardenedTaskDefinition refuses
-    # secret-like names and credential-like values, so what remains is plain configuration.
-    "AwsSolutions-ECS2": r"/TaskDefinition$",
-    # CT.LAMBDA.PR.3 = checkov CKV_AWS_117, on CDK's own custom-resource Lambdas.
-    "cdk-validator-cfnguard::lambda_inside_vpc_check": r"/Custom::[A-Za-z]+CustomResourceProvider/Handler$",
-    # aws-cdk-lib acknowledges these of its own CloudFormation-Validate findings.
-    "CloudFormation-Validate::W3010": r"",
-    "CloudFormation-Validate::F3002": r"/FlowLog",
-    "CloudFormation-Validate::F3003": r"/FlowLog",
-}
-ALLOWED_CHECKOV = {"CKV_AWS_18", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_260"}
-ALLOWED_CFN_LINT = {"W3005"}
+ALLOWED_CHECKOV = {skip for row in rows() for skip in row.checkov}
+ALLOWED_CFN_LINT = {check for row in rows() for check in row.cfn_lint}
 
 
 def _checks(synth: Synthesized, stack: str) -> None:
@@ -83,8 +35,7 @@ def _acknowledgements(synth: Synthesized, stack: str) -> None:
     for path, data in synth.metadata_entries(stack, "aws:cdk:acknowledged-rules"):
         for rule, reason in data.items():
             rule_id = rule.removeprefix("Annotation::")
-            assert rule_id in ALLOWED_RULES, f"{rule_id} acknowledged at {path}: not in the table"
-            assert re.search(ALLOWED_RULES[rule_id], path), f"{rule_id} acknowledged at {path}"
+            assert allowed(rule_id, path), f"{rule_id} acknowledged at {path}: no row allows it"
             assert reason.strip(), f"{rule_id} at {path} has no reason"
     template = synth.template_json(stack)
     for logical_id, resource in template["Resources"].items():
@@ -128,3 +79,20 @@ def test_scenario_has_no_findings(scenarios: Synthesized, stack: str) -> None:
 @pytest.mark.parametrize("stack", sorted(load_all()))
 def test_scenario_acknowledges_only_the_table(scenarios: Synthesized, stack: str) -> None:
     _acknowledgements(scenarios, stack)
+
+
+def test_the_table_is_the_catalogue_the_library_applies() -> None:
+    documented = {row.name: row for row in rows() if row.name}
+    catalogue = {
+        name: value
+        for name, value in vars(compliance).items()
+        if isinstance(value, compliance.Acknowledgement)
+    }
+    assert sorted(documented) == sorted(catalogue)
+    for name, item in catalogue.items():
+        row = documented[name]
+        assert (set(item.rules), set(item.checkov), set(item.cfn_lint)) == (
+            row.rules,
+            row.checkov,
+            row.cfn_lint,
+        ), name

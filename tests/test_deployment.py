@@ -46,13 +46,25 @@ def test_rolling_rolls_back_on_circuit_breaker_and_golden_signal_alarms(
     assert config["Alarms"]["Enable"] is True
     assert config["Alarms"]["Rollback"] is True
     alarms = resources_of(scenarios, "ServiceDefaults", ALARM)
-    assert sorted(name[:-8] for name in _alarm_names(scenarios, "ServiceDefaults")) == [
-        "WebRollbackAlarmsTarget5xxRate",
-        "WebRollbackAlarmsTargetResponseTimeP99",
-        "WebRollbackAlarmsUnhealthyHosts",
-    ]
-    for name in _alarm_names(scenarios, "ServiceDefaults"):
-        assert alarms[name]["Properties"]["AlarmActions"], f"{name} has no action"
+    (name,) = _alarm_names(scenarios, "ServiceDefaults")
+    assert name.startswith("WebRollbackAlarm")
+    alarm = alarms[name]["Properties"]
+    assert alarm["AlarmActions"], f"{name} has no action"
+    # One alarm per target group on all three golden signals: any breach rolls back.
+    (expression,) = [m["Expression"] for m in alarm["Metrics"] if m.get("ReturnData", True)]
+    assert expression == (
+        "(IF(FILL(requests, 0) >= 10 AND FILL(requests, 0) > 0, 100 * FILL(errors, 0) / "
+        "FILL(requests, 1), 0) >= 5) OR (FILL(p99, 0) > 2) OR (FILL(unhealthy, 0) >= 1)"
+    )
+    stats = {m["Id"]: m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert {key: (s["Metric"]["MetricName"], s["Stat"]) for key, s in stats.items()} == {
+        "errors": ("HTTPCode_Target_5XX_Count", "Sum"),
+        "requests": ("RequestCount", "Sum"),
+        "p99": ("TargetResponseTime", "p99"),
+        "unhealthy": ("UnHealthyHostCount", "Maximum"),
+    }
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (5, 3)
+    assert alarm["TreatMissingData"] == "notBreaching"
 
 
 def test_rolling_in_place_bounds(scenarios: Synthesized) -> None:
@@ -215,7 +227,11 @@ def test_code_deploy_owns_the_listeners_and_rolls_back_on_failure_stop_and_alarm
         "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", "DEPLOYMENT_STOP_ON_ALARM"],
     }
     assert props["DeploymentConfigName"] == "CodeDeployDefault.ECSLinear10PercentEvery1Minutes"
-    assert len(props["AlarmConfiguration"]["Alarms"]) == 6
+    # The rollback alarms of both target groups (one each).
+    assert sorted(a["Name"]["Ref"][:-8] for a in props["AlarmConfiguration"]["Alarms"]) == [
+        "WebAlternateRollbackAlarm",
+        "WebRollbackAlarm",
+    ]
     blue = logical_id(scenarios, stack, "Web/TargetGroup")
     listeners = resources_of(scenarios, stack, LISTENER).values()
     assert sorted(

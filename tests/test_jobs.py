@@ -97,7 +97,9 @@ def test_retry_policy_bounds_attempts_and_age(scenarios: Synthesized) -> None:
 def test_schedule_is_encrypted_with_a_customer_managed_key(scenarios: Synthesized) -> None:
     schedule = _schedule(scenarios, "JobNightly", "NightlySchedule")
     assert schedule["KmsKeyArn"] == {"Fn::GetAtt": [schedule["KmsKeyArn"]["Fn::GetAtt"][0], "Arn"]}
-    assert schedule["KmsKeyArn"]["Fn::GetAtt"][0].startswith("NightlyKey")
+    # The stack's one shared key, not a key per job.
+    assert schedule["KmsKeyArn"]["Fn::GetAtt"][0].startswith("EcsPatternsPlusKey")
+    assert len(resources_of(scenarios, "JobNightly", "AWS::KMS::Key")) == 1
     key = resources_of(scenarios, "JobNightly", "AWS::KMS::Key")[
         schedule["KmsKeyArn"]["Fn::GetAtt"][0]
     ]
@@ -236,19 +238,15 @@ def test_failed_invocations_go_to_an_encrypted_ssl_only_queue(scenarios: Synthes
     queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
     assert queue_id.startswith("NightlyDeadLetterQueue")
     queue = resources_of(scenarios, "JobNightly", "AWS::SQS::Queue")[queue_id]["Properties"]
-    assert queue["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("NightlyKey")
+    assert queue["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("EcsPatternsPlusKey")
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
     policy = _resource(
         scenarios, "JobNightly", "AWS::SQS::QueuePolicy", "NightlyDeadLetterQueuePolicy"
     )
-    tls, from_rule = policy["PolicyDocument"]["Statement"]
+    # Only the scheduler's role (by its own policy) writes to it: TLS-only, no other sender.
+    (tls,) = policy["PolicyDocument"]["Statement"]
     assert (tls["Effect"], tls["Action"]) == ("Deny", "sqs:*")
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    # Besides the scheduler's role, only the job's own failure rule may write to it.
-    assert from_rule["Principal"] == {"Service": "events.amazonaws.com"}
-    assert from_rule["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0].startswith(
-        "NightlyTaskFailed"
-    )
 
 
 def test_failure_alarm_counts_errors_drops_and_undeliverable_events(
@@ -288,18 +286,22 @@ def test_dead_letter_alarm_fires_on_any_waiting_message(scenarios: Synthesized) 
 def test_alarms_notify_an_encrypted_topic_cloudwatch_may_publish_to(
     scenarios: Synthesized,
 ) -> None:
+    # The stack's shared alarm topic: subscribe once for every job and service.
     for name in ("NightlyFailureAlarm", "NightlyDeadLetterAlarm"):
         alarm = _resource(scenarios, "JobNightly", "AWS::CloudWatch::Alarm", name)
         for actions in (alarm["AlarmActions"], alarm["OKActions"]):
-            assert [a["Ref"][:17] for a in actions] == ["NightlyAlarmTopic"]
-    topic = _resource(scenarios, "JobNightly", "AWS::SNS::Topic", "NightlyAlarmTopic")
-    assert topic["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("NightlyKey")
+            assert [a["Ref"][:-8] for a in actions] == ["EcsPatternsPlusAlarmTopic"]
+    (topic_id,) = resources_of(scenarios, "JobNightly", "AWS::SNS::Topic")
+    topic = resources_of(scenarios, "JobNightly", "AWS::SNS::Topic")[topic_id]["Properties"]
+    assert topic["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("EcsPatternsPlusKey")
     policy = _statements(
-        _resource(scenarios, "JobNightly", "AWS::SNS::TopicPolicy", "NightlyAlarmTopicPolicy")
+        _resource(
+            scenarios, "JobNightly", "AWS::SNS::TopicPolicy", "EcsPatternsPlusAlarmTopicPolicy"
+        )
     )
     assert policy["AllowCloudWatchAlarms"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert policy["AllowPublishThroughSSLOnly"]["Effect"] == "Deny"
-    key = _resource(scenarios, "JobNightly", "AWS::KMS::Key", "NightlyKey")
+    key = _resource(scenarios, "JobNightly", "AWS::KMS::Key", "EcsPatternsPlusKey")
     services = [
         statement
         for statement in key["KeyPolicy"]["Statement"]
@@ -326,8 +328,11 @@ def test_task_failures_are_notified(scenarios: Synthesized) -> None:
         {"stopCode": ["TaskFailedToStart", "SpotInterruption"]},
     ]
     (target,) = rule["Targets"]
-    assert target["Arn"]["Ref"].startswith("NightlyAlarmTopic")
-    assert target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0].startswith("NightlyDeadLetterQueue")
+    assert target["Arn"]["Ref"].startswith("EcsPatternsPlusAlarmTopic")
+    # Undeliverable notifications wait in the stack's notification dead-letter queue.
+    assert target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0].startswith(
+        "EcsPatternsPlusNotificationDeadLetterQueue"
+    )
     assert "<detail-stoppedReason>" in target["InputTransformer"]["InputTemplate"]
 
 

@@ -39,6 +39,9 @@ GOLDEN = "MonitoringGoldenSignals"
 OFF = "MonitoringAlarmsOff"
 ALARM = "AWS::CloudWatch::Alarm"
 RULE = "AWS::Events::Rule"
+SHARED_TOPIC = "EcsPatternsPlusAlarmTopic"
+SHARED_KEY = "EcsPatternsPlusKey"
+SHARED_QUEUE = "EcsPatternsPlusNotificationDeadLetterQueue"
 
 LB_DIMENSION = {"Name": "LoadBalancer", "Value": "app/web/50dc6c495c0c9188"}
 TG_DIMENSION = {"Name": "TargetGroup", "Value": "targetgroup/orders/73e2d6bc24d8a067"}
@@ -70,7 +73,7 @@ def _expression(alarm: dict[str, Any]) -> str:
     return expression
 
 
-def _topic(synth: Synthesized, stack: str = FARGATE, prefix: str = "MonitoringTopic") -> dict:
+def _topic(synth: Synthesized, stack: str = FARGATE, prefix: str = SHARED_TOPIC) -> dict:
     return {"Ref": _logical_id(synth, stack, "AWS::SNS::Topic", prefix)}
 
 
@@ -232,8 +235,8 @@ def test_log_error_alarm_when_asked(scenarios: Synthesized) -> None:
 
 
 def test_undelivered_notifications_alarm_on_the_dead_letter_queue(scenarios: Synthesized) -> None:
-    alarm = _alarm(scenarios, FARGATE, "MonitoringUndeliveredNotifications")
-    queue = _logical_id(scenarios, FARGATE, "AWS::SQS::Queue", "MonitoringDeadLetterQueue")
+    alarm = _alarm(scenarios, FARGATE, "EcsPatternsPlusUndeliveredNotifications")
+    queue = _logical_id(scenarios, FARGATE, "AWS::SQS::Queue", SHARED_QUEUE)
     assert (alarm["Namespace"], alarm["MetricName"]) == (
         "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
@@ -254,7 +257,7 @@ def test_every_alarm_notifies_on_alarm_and_ok_and_ignores_missing_data(
         **resources_of(scenarios, stack, "AWS::CloudWatch::CompositeAlarm"),
     }
     assert alarms
-    topic = _topic(scenarios, stack, "MonitoringTopic" if stack == FARGATE else "Alerts")
+    topic = _topic(scenarios, stack, SHARED_TOPIC if stack == FARGATE else "Alerts")
     for logical_id, alarm in alarms.items():
         properties = alarm["Properties"]
         assert properties["ActionsEnabled"] is True, logical_id
@@ -369,7 +372,7 @@ def test_golden_signals_use_full_names_of_l2_load_balancer_and_target_group() ->
 
 
 def test_topic_is_kms_encrypted_and_tls_only(scenarios: Synthesized) -> None:
-    key = _logical_id(scenarios, FARGATE, "AWS::KMS::Key", "MonitoringKey")
+    key = _logical_id(scenarios, FARGATE, "AWS::KMS::Key", SHARED_KEY)
     scenarios.template(FARGATE).has_resource_properties(
         "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key, "Arn"]}}
     )
@@ -386,7 +389,7 @@ def test_topic_is_kms_encrypted_and_tls_only(scenarios: Synthesized) -> None:
 
 
 def test_only_this_accounts_alarms_may_publish(scenarios: Synthesized) -> None:
-    for stack, prefix in ((FARGATE, "MonitoringTopic"), (IMPORTED, "Alerts")):
+    for stack, prefix in ((FARGATE, SHARED_TOPIC), (IMPORTED, "Alerts")):
         (policy,) = resources_of(scenarios, stack, "AWS::SNS::TopicPolicy").values()
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         (alarms,) = [s for s in statements if s.get("Sid") == "AllowCloudWatchAlarms"]
@@ -400,7 +403,7 @@ def test_only_this_accounts_alarms_may_publish(scenarios: Synthesized) -> None:
 
 def test_key_lets_cloudwatch_and_eventbridge_encrypt_notifications(scenarios: Synthesized) -> None:
     keys = resources_of(scenarios, FARGATE, "AWS::KMS::Key")
-    key = keys[_logical_id(scenarios, FARGATE, "AWS::KMS::Key", "MonitoringKey")]
+    key = keys[_logical_id(scenarios, FARGATE, "AWS::KMS::Key", SHARED_KEY)]
     assert key["Properties"]["EnableKeyRotation"] is True
     assert key["DeletionPolicy"] == "Retain"
     assert {
@@ -523,13 +526,19 @@ def test_event_messages_carry_the_service_and_event_details(scenarios: Synthesiz
 def test_undeliverable_events_go_to_an_encrypted_dead_letter_queue(
     scenarios: Synthesized, stack: str
 ) -> None:
-    queue = _logical_id(scenarios, stack, "AWS::SQS::Queue", "MonitoringDeadLetterQueue")
+    # The stack's shared queue, unless the monitoring has a topic of its own.
+    queue = _logical_id(
+        scenarios,
+        stack,
+        "AWS::SQS::Queue",
+        SHARED_QUEUE if stack == FARGATE else "MonitoringDeadLetterQueue",
+    )
     rules = resources_of(scenarios, stack, RULE)
     assert len(rules) == (7 if stack == FARGATE else 5)
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue, "Arn"]}}
-    key = _logical_id(scenarios, stack, "AWS::KMS::Key", "MonitoringKey")
+    key = _logical_id(scenarios, stack, "AWS::KMS::Key", SHARED_KEY)
     scenarios.template(stack).has_resource_properties(
         "AWS::SQS::Queue",
         {"KmsMasterKeyId": {"Fn::GetAtt": [key, "Arn"]}, "MessageRetentionPeriod": 1209600},
@@ -857,6 +866,7 @@ def test_for_service_monitors_an_alb_fargate_service() -> None:
     stack = stack_for_errors()
     network = SecureVpc(stack, "Network", nat_gateways=1)
     platform = HardenedCluster(stack, "Platform", vpc=network.vpc)
+    thresholds = MonitoringThresholds(latency_p99=cdk.Duration.millis(800))
     web = AlbFargateService(
         stack,
         "Web",
@@ -872,22 +882,31 @@ def test_for_service_monitors_an_alb_fargate_service() -> None:
         load_balancer=SecureLoadBalancer(
             stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
         ),
+        alarm_thresholds=thresholds,
     )
     monitoring = ServiceMonitoring.for_service(stack, "Monitoring", service=web)
     assert set(monitoring.queries) == {"errors", "errors_by_task", "task_starts", "last_lines"}
-    template = Template.from_stack(stack)
-    # The service's rollback alarms are its golden signals: reused, never created twice.
+    # The service's rollback alarm is its golden signals: reused, never created twice, and
+    # the monitoring fires at the service's thresholds, on the service's topic.
     assert monitoring.golden_signal_alarms == web.golden_signal_alarms
+    assert monitoring.alarms["golden_signals"] is web.golden_signal_alarms[0]
+    assert monitoring.thresholds is thresholds
+    assert monitoring.topic is web.alarm_topic
+    template = Template.from_stack(stack)
+    assert len(template.find_resources("AWS::SNS::Topic")) == 1
+    assert len(template.find_resources("AWS::KMS::Key")) == 1
     alarms = template.find_resources(ALARM)
     assert not any(key.startswith("MonitoringUnhealthyHosts") for key in alarms)
-    unhealthy = next(
-        alarm["Properties"]
-        for key, alarm in alarms.items()
-        if key.startswith("WebRollbackAlarmsUnhealthyHosts")
-    )
+    (golden,) = [
+        alarm["Properties"] for key, alarm in alarms.items() if key.startswith("WebRollbackAlarm")
+    ]
+    assert "(FILL(p99, 0) > 0.8)" in _expression(golden)
     lb_id = next(iter(template.find_resources("AWS::ElasticLoadBalancingV2::LoadBalancer")))
     tg_id = next(iter(template.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup")))
-    assert unhealthy["Dimensions"] == [
+    assert _stats(golden)["unhealthy"]["Metric"]["Dimensions"] == [
         {"Name": "LoadBalancer", "Value": {"Fn::GetAtt": [lb_id, "LoadBalancerFullName"]}},
         {"Name": "TargetGroup", "Value": {"Fn::GetAtt": [tg_id, "TargetGroupFullName"]}},
     ]
+    composite = next(iter(template.find_resources("AWS::CloudWatch::CompositeAlarm").values()))
+    golden_id = next(key for key in alarms if key.startswith("WebRollbackAlarm"))
+    assert golden_id in json.dumps(composite["Properties"]["AlarmRule"])

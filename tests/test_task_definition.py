@@ -210,7 +210,7 @@ def test_health_check_start_period_is_exposed_for_the_grace_period() -> None:
 
 
 def test_logs_go_to_a_named_encrypted_retained_log_group(scenarios: Synthesized) -> None:
-    key = _logical_id(scenarios, "BriefTaskDefinition", "AWS::KMS::Key", "TaskLogKey")
+    key = _logical_id(scenarios, "BriefTaskDefinition", "AWS::KMS::Key", "EcsPatternsPlusKey")
     scenarios.template("BriefTaskDefinition").has_resource(
         "AWS::Logs::LogGroup",
         {
@@ -347,9 +347,25 @@ def test_ecr_auth_token_has_its_own_small_acknowledged_policy(scenarios: Synthes
     assert policy["Properties"]["PolicyDocument"]["Statement"] == [
         {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"}
     ]
-    assert _acknowledged(scenarios, "TaskDefDefaults", "/ExecutionRole/EcrAuthPolicy") == {
+    assert _acknowledged(scenarios, "TaskDefDefaults", "/EcsPatternsPlus/EcrAuthPolicy") == {
         "AwsSolutions-IAM5[Resource::*]"
     }
+
+
+def test_task_definitions_of_a_stack_share_one_ecr_auth_policy(scenarios: Synthesized) -> None:
+    stack = "ServiceSharedLoadBalancer"
+    roles = [
+        {"Ref": key}
+        for key in resources_of(scenarios, stack, "AWS::IAM::Role")
+        if "ExecutionRole" in key
+    ]
+    (policy,) = resources_of(scenarios, stack, "AWS::IAM::ManagedPolicy").values()
+    assert len(roles) == 2
+    assert sorted(policy["Properties"]["Roles"], key=str) == sorted(roles, key=str)
+    # The statement once, whatever the number of roles.
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"}
+    ]
 
 
 def test_public_images_need_no_ecr_auth_policy(scenarios: Synthesized) -> None:
@@ -393,7 +409,7 @@ def test_exec_channels_have_their_own_acknowledged_policy(scenarios: Synthesized
             }
         ]
     ]
-    assert _acknowledged(scenarios, "TaskDefExec", "/TaskRole/ExecPolicy") == {
+    assert _acknowledged(scenarios, "TaskDefExec", "/EcsPatternsPlus/ExecPolicy") == {
         "AwsSolutions-IAM5[Resource::*]"
     }
 

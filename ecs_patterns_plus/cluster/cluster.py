@@ -12,7 +12,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import defaults
-from ..encryption import create_key, encrypted_log_group
+from ..encryption import encrypted_log_group, stack_key
 from ..errors import Problems
 from ..launch import FARGATE_CAPACITY_PROVIDERS, check_capacity_strategy
 from ..network import SecureVpc
@@ -34,7 +34,7 @@ class HardenedCluster(Construct):
             strategy; may name ``FARGATE``, ``FARGATE_SPOT`` and the ``name`` of any
             ``ec2_capacity``. Default: FARGATE, weight 1.
         encryption_key: KMS key for ECS Exec sessions and their audit log group.
-            Default: a new rotating key.
+            Default: the stack's shared key (``EcsPatternsPlus/Key``).
         exec_log_retention: how long ECS Exec audit logs are kept. Default: one year.
         ec2_capacity: EC2 Auto Scaling group capacity providers to add (see
             ``Ec2CapacityOptions``); more with ``add_ec2_capacity``. Default: none (Fargate only).
@@ -96,9 +96,7 @@ class HardenedCluster(Construct):
 
         self.secure_vpc = SecureVpc(self, "Network") if vpc is None else None
         self.vpc: ec2.IVpc = self.secure_vpc.vpc if self.secure_vpc else vpc  # type: ignore[assignment]
-        self.encryption_key = encryption_key or create_key(
-            self, "ExecKey", description="ECS Exec sessions and their audit logs"
-        )
+        self.encryption_key = encryption_key or stack_key(self)
         self.exec_log_group = encrypted_log_group(
             self, "ExecLogGroup", key=self.encryption_key, retention=exec_log_retention
         )

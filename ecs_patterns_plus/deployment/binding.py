@@ -1,10 +1,17 @@
-"""What a strategy adds next to a service: the green resources, the roles ECS assumes, CodeDeploy."""
+"""What a strategy adds next to a service: the green resources, the roles ECS assumes, CodeDeploy.
+
+``bind`` is the one place where a strategy meets a service and its traffic: it registers the
+tasks, routes production (and test) traffic, and adds what the strategy needs beside them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ecs as ecs
@@ -14,6 +21,9 @@ from constructs import Construct
 
 from .. import compliance
 from .strategy import DeploymentStrategy, LifecycleHook
+
+if TYPE_CHECKING:
+    from ..load_balancer import ListenerRouting, SecureLoadBalancer
 
 
 @dataclass
@@ -25,6 +35,11 @@ class DeploymentResources:
         test_listener / test_rule: where test traffic enters (None for rolling).
         role: the role ECS uses to shift traffic (native strategies).
         deployment_group: the CodeDeploy deployment group (CodeDeploy only).
+        production_rule: the listener rule of production traffic (None for CodeDeploy, which
+            owns the listener, and without a load balancer).
+        alternate_rollback_alarms: the green target group's rollback alarms.
+        alarms: every alarm a deployment rolls back on, in order: the service's rollback
+            alarms, the green target group's, then the caller's own.
     """
 
     alternate_target_group: elbv2.ApplicationTargetGroup | None = None
@@ -32,6 +47,138 @@ class DeploymentResources:
     test_rule: elbv2.ApplicationListenerRule | None = None
     role: iam.IRole | None = None
     deployment_group: codedeploy.EcsDeploymentGroup | None = None
+    production_rule: elbv2.ApplicationListenerRule | None = None
+    alternate_rollback_alarms: list[cloudwatch.IAlarm] = field(default_factory=list)
+    alarms: list[cloudwatch.IAlarm] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlbTraffic:
+    """How production traffic reaches a service through a ``SecureLoadBalancer``.
+
+    Attributes:
+        load_balancer: the load balancer.
+        target_group: the service's (blue) target group.
+        routing: which requests of the shared listener are the service's.
+        route_id: prefix of the listener rules' construct ids (``<route_id>Route``).
+        route_scope: where the rules are created; None puts them on the load balancer (its
+            ids are kept for services in the load balancer's stack).
+        container_name / container_port: the container the target group forwards to.
+        new_target_group: builds another target group like the blue one, by construct id.
+        watch: builds the rollback alarms of a target group, by construct id.
+    """
+
+    load_balancer: SecureLoadBalancer
+    target_group: elbv2.ApplicationTargetGroup
+    routing: ListenerRouting
+    route_id: str
+    route_scope: Construct | None
+    container_name: str
+    container_port: int
+    new_target_group: Callable[[str], elbv2.ApplicationTargetGroup]
+    watch: Callable[[str, elbv2.ApplicationTargetGroup], list[cloudwatch.IAlarm]]
+
+
+def bind(
+    strategy: DeploymentStrategy,
+    scope: Construct,
+    service: ecs.BaseService,
+    traffic: AlbTraffic | None,
+    *,
+    rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
+    deployment_alarms: Sequence[cloudwatch.IAlarm] = (),
+) -> DeploymentResources:
+    """Wire ``strategy`` to ``service`` and its ``traffic``; return what it created.
+
+    Rolling registers the tasks in the target group behind one listener rule. Blue/green,
+    canary and linear add a green target group (with its rollback alarms), a test listener
+    and test rule, the traffic-shift role and the lifecycle hooks. CodeDeploy makes the
+    service's target group the listeners' default action and adds the deployment group.
+    Without traffic (no load balancer), only rolling applies: nothing is added.
+    """
+    resources = DeploymentResources()
+    resources.alarms = [*rollback_alarms, *deployment_alarms]
+    if traffic is None:
+        return resources
+    lb, blue = traffic.load_balancer, traffic.target_group
+
+    def target(**options: Any) -> ecs.IEcsLoadBalancerTarget:
+        return service.load_balancer_target(
+            container_name=traffic.container_name,
+            container_port=traffic.container_port,
+            **options,
+        )
+
+    if strategy.shifts_traffic:
+        green = resources.alternate_target_group = traffic.new_target_group("AlternateTargetGroup")
+        resources.alternate_rollback_alarms = traffic.watch("AlternateRollbackAlarm", green)
+        resources.alarms = [
+            *rollback_alarms,
+            *resources.alternate_rollback_alarms,
+            *deployment_alarms,
+        ]
+    test = strategy.test_traffic
+    if test is not None:
+        resources.test_listener = lb.add_test_listener(
+            "TestListener", port=test.port, sources=test.sources
+        )
+    if strategy.uses_code_deploy:
+        # CodeDeploy swaps the listeners' default actions between blue and green: the
+        # service owns both listeners instead of adding routes.
+        blue.add_target(target())
+        for listener in (lb.listener, resources.test_listener):
+            if listener is not None:
+                lb.forward_by_default(listener, blue)
+        service.node.add_dependency(lb.listener)
+        resources.deployment_group = code_deploy_group(
+            scope,
+            strategy,
+            service=service,
+            blue=blue,
+            green=resources.alternate_target_group,  # type: ignore[arg-type]
+            listener=lb.listener,
+            test_listener=resources.test_listener,
+            alarms=resources.alarms,
+        )
+        return resources
+
+    def route(suffix: str, listener: elbv2.ApplicationListener | None = None) -> Any:
+        return lb.add_route(
+            f"{traffic.route_id}{suffix}",
+            target_group=blue,
+            routing=traffic.routing,
+            listener=listener,
+            scope=traffic.route_scope,
+        )
+
+    rule = resources.production_rule = route("Route")
+    if not strategy.shifts_traffic:
+        blue.add_target(target())
+        # The service must not start before its target group is on a listener.
+        service.node.add_dependency(rule)
+        return resources
+    test_rule = resources.test_rule = route("TestRoute", resources.test_listener)
+    resources.role = traffic_shift_role(scope)
+    target(
+        alternate_target=ecs.AlternateTarget(
+            "AlternateTarget",
+            alternate_target_group=resources.alternate_target_group,  # type: ignore[arg-type]
+            production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(rule),
+            test_listener=ecs.ListenerRuleConfiguration.application_listener_rule(test_rule),
+            role=resources.role,
+        )
+    ).attach_to_application_target_group(blue)
+    _drop_referenced_dependencies(service, rule, test_rule)
+    for hook in strategy.lifecycle_hooks:
+        service.add_lifecycle_hook(
+            ecs.DeploymentLifecycleLambdaTarget(
+                hook.function,
+                hook.name,
+                lifecycle_stages=list(hook.stages),
+                role=lifecycle_hook_role(scope, hook),
+            )
+        )
+    return resources
 
 
 def traffic_shift_role(scope: Construct) -> iam.Role:
@@ -100,3 +247,47 @@ def code_deploy_group(
     )
     compliance.CODEDEPLOY_SERVICE_ROLE.apply(group.role)
     return group
+
+
+@jsii.implements(cdk.IResolvable)
+class _DependsOnWithout:
+    """Renders a resource's DependsOn without the resources it already references."""
+
+    def __init__(self, resource: cdk.CfnResource, referenced: Sequence[cdk.CfnResource]) -> None:
+        self._resource = resource
+        self._referenced = referenced
+
+    @property
+    def creation_stack(self) -> list[str]:
+        return []
+
+    def to_string(self) -> str:
+        return "DependsOn"
+
+    def resolve(self, context: cdk.IResolveContext) -> Any:
+        stack = cdk.Stack.of(self._resource)
+
+        def logical_id(resource: cdk.CfnElement) -> str:
+            return str(stack.resolve(stack.get_logical_id(resource)))
+
+        referenced = {logical_id(item) for item in self._referenced}
+        ids = sorted(
+            {
+                logical_id(item)
+                for item in self._resource.obtain_dependencies()
+                if isinstance(item, cdk.CfnElement)
+            }
+            - referenced
+        )
+        return ids or None
+
+
+def _drop_referenced_dependencies(
+    service: ecs.BaseService, *rules: elbv2.ApplicationListenerRule
+) -> None:
+    """Native blue/green: CDK adds DependsOn for listener rules the service already
+    references in its AdvancedConfiguration (cfn-lint W3005); keep the other dependencies."""
+    resource = service.node.default_child
+    assert isinstance(resource, cdk.CfnResource)
+    referenced = [rule.node.default_child for rule in rules]
+    resource.add_override("DependsOn", _DependsOnWithout(resource, referenced))  # type: ignore[arg-type]

@@ -11,17 +11,22 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
 
 from .. import defaults
 from ..errors import Problems, is_token
 from ..load_balancer import is_anywhere
+
+if TYPE_CHECKING:
+    from .binding import AlbTraffic, DeploymentResources
 
 ROLLING = "rolling"
 BLUE_GREEN = "blue_green"
@@ -231,8 +236,22 @@ class DeploymentStrategy:
         """True for every strategy that runs a second (green) target group."""
         return self.kind != ROLLING
 
-    def check(self, problems: Problems, *, shares_listener: bool) -> None:
-        """Record every problem with this strategy (``shares_listener``: a routed service)."""
+    def check(
+        self, problems: Problems, *, shares_listener: bool, load_balanced: bool = True
+    ) -> None:
+        """Record every problem with this strategy.
+
+        ``shares_listener``: the service routes on a shared listener; ``load_balanced``: it
+        has a load balancer (without one, only rolling deployments apply).
+        """
+        if not load_balanced and self.kind != ROLLING:
+            problems.add(
+                "deployment",
+                "shifts traffic between target groups, and this service has no load balancer",
+                self.kind,
+                "use DeploymentStrategy.rolling()",
+            )
+            return
         if self.kind == ROLLING:
             problems.in_range("deployment.min_healthy_percent", self.min_healthy_percent, 0, 100)
             if problems.in_range(
@@ -325,6 +344,35 @@ class DeploymentStrategy:
         if self.kind == LINEAR and self.step_percent and self.step_percent > 0:
             return (math.ceil(100 / self.step_percent) - 1) * step_bake + bake
         return bake
+
+    def bind(
+        self,
+        scope: Construct,
+        service: ecs.BaseService,
+        traffic: AlbTraffic | None,
+        *,
+        rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
+        deployment_alarms: Sequence[cloudwatch.IAlarm] = (),
+    ) -> DeploymentResources:
+        """Wire this strategy to ``service`` and its traffic; return what it created.
+
+        Args:
+            scope: where the strategy's resources go (the service construct).
+            service: the ECS service, built with ``service_properties()``.
+            traffic: how production traffic reaches it; ``None`` without a load balancer.
+            rollback_alarms: the service's rollback alarms (of its blue target group).
+            deployment_alarms: the caller's own alarms that roll a deployment back.
+        """
+        from .binding import bind  # binding builds on this module
+
+        return bind(
+            self,
+            scope,
+            service,
+            traffic,
+            rollback_alarms=rollback_alarms,
+            deployment_alarms=deployment_alarms,
+        )
 
     def service_properties(self) -> dict[str, Any]:
         """The ``ecs.FargateService`` arguments this strategy sets."""

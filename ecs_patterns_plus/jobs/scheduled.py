@@ -17,7 +17,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import compliance, defaults
-from ..encryption import create_key
+from ..encryption import allow_notifications, stack_key
 from ..errors import Problems, is_token
 from ..iam import run_task_permissions
 from ..launch import TaskDefinitionLike
@@ -25,9 +25,10 @@ from ..monitoring.alarms import notify
 from ..monitoring.events import job_task_failed_rule
 from ..monitoring.notifications import (
     Notifier,
-    allow_notifications,
     encrypted_dead_letter_queue,
     notification_topic,
+    stack_alarm_topic,
+    stack_notification_queue,
 )
 from .base import RunTaskJob
 
@@ -74,13 +75,14 @@ class ScheduledTask(RunTaskJob):
             1 minute to 14 days. Default: 14 days.
         alarm_topic: where alarms and task failures are notified; its policy must let this
             account's CloudWatch alarms and EventBridge rules publish (as
-            ``monitoring.notification_topic`` does). Default: a new SSL-only topic (child id
-            ``AlarmTopic``) encrypted with ``encryption_key``; subscribe to it.
-        encryption_key: KMS key for the schedule, the dead-letter queue and the alarm topic;
-            CloudWatch and EventBridge may use it. Default: a new rotating key (child id ``Key``).
+            ``monitoring.notification_topic`` does). Default: the stack's shared alarm topic
+            (with ``encryption_key``: a new topic, child id ``AlarmTopic``, encrypted with it).
+        encryption_key: KMS key for the schedule, the dead-letter queue and a topic of the
+            job's own; CloudWatch and EventBridge may use it. Default: the stack's shared key.
         notify_task_failures: notify ``alarm_topic`` when a task stops with a non-zero exit
             code, fails to start or is interrupted on Spot (undeliverable notifications go
-            to the dead-letter queue). Default: True.
+            to the stack's notification dead-letter queue, or with ``encryption_key`` to the
+            job's own). Default: True.
 
     Attributes:
         schedule, schedule_group, role (the scheduler's execution role), role_policy (its
@@ -161,10 +163,9 @@ class ScheduledTask(RunTaskJob):
         definition = self.task_definition
         self.fargate = self._launch.fargate
 
-        self.encryption_key = encryption_key or create_key(
-            self, "Key", description="Scheduled task: schedule, dead-letter queue, alarm topic"
-        )
-        allow_notifications(self.encryption_key)  # CloudWatch alarms and EventBridge rules
+        self.encryption_key: kms.IKey = encryption_key or stack_key(self)
+        if encryption_key is not None:
+            allow_notifications(encryption_key)  # CloudWatch alarms and EventBridge rules
         self.dead_letter_queue = encrypted_dead_letter_queue(
             self, self.encryption_key, dead_letter_retention
         )
@@ -231,16 +232,21 @@ class ScheduledTask(RunTaskJob):
             if flexible_window
             else scheduler.TimeWindow.off(),
         )
-        self.alarm_topic = alarm_topic or notification_topic(
-            self, "AlarmTopic", encryption_key=self.encryption_key
-        )
+        if alarm_topic is not None:
+            self.alarm_topic: sns.ITopic = alarm_topic
+        elif encryption_key is not None:
+            self.alarm_topic = notification_topic(self, "AlarmTopic", encryption_key=encryption_key)
+        else:
+            self.alarm_topic = stack_alarm_topic(self)
         self.failure_alarm, self.dead_letter_alarm = self._alarms()
         self.task_failed_rule = (
             job_task_failed_rule(
                 Notifier(
                     self,
                     self.alarm_topic,
-                    self.dead_letter_queue,
+                    self.dead_letter_queue
+                    if encryption_key is not None
+                    else stack_notification_queue(self),
                     retry_attempts=defaults.JOB_RETRY_ATTEMPTS,
                 ),
                 self.node.path,
@@ -297,8 +303,8 @@ class ScheduledTask(RunTaskJob):
             self.dead_letter_queue.metric_approximate_number_of_messages_visible(
                 period=period, statistic="Maximum"
             ),
-            "Failed invocations or undelivered failure notifications of the "
-            "scheduled task are waiting in its dead-letter queue",
+            "Failed invocations of the scheduled task are waiting in its dead-letter queue: "
+            "redrive them once the cause is fixed",
         )
         return failure_alarm, dead_letter_alarm
 

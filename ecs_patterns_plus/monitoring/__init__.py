@@ -5,9 +5,10 @@ load-balanced service (target 5xx rate, p99 latency, unhealthy hosts) come from 
 ``golden_signal_alarms``, which deployment strategies use as their rollback alarms.
 """
 
+from ..encryption import allow_notifications
 from .alarms import golden_signal_alarms
 from .exec_audit import ExecCommandAudit
-from .notifications import allow_alarms_to_publish, allow_notifications, notification_topic
+from .notifications import allow_alarms_to_publish, notification_topic
 from .service import ServiceMonitoring
 from .thresholds import MonitoringThresholds
 

@@ -6,8 +6,10 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from .. import defaults
 from .checks import check_interface, check_load_balancing, check_service_name, problems_at
 from .metrics import LoadBalancerMetrics
 from .thresholds import GOLDEN_SIGNALS, MonitoringThresholds, check_thresholds, show, warn_disabled
@@ -79,6 +81,7 @@ def notify(alarm: cloudwatch.AlarmBase, topic: sns.ITopic) -> None:
 
 
 GOLDEN_KEYS = {
+    "RollbackAlarm": "golden_signals",
     "Target5xxRate": "target_5xx",
     "TargetResponseTimeP99": "latency_p99",
     "UnhealthyHosts": "unhealthy_hosts",
@@ -176,3 +179,80 @@ def golden_signal_alarms(
     metrics = LoadBalancerMetrics(load_balancer, target_group)
     name = service_name or metrics.target_dimensions["TargetGroup"]
     return list(golden_signals(scope, metrics, topic, thresholds, name).values())
+
+
+def golden_signal_alarm(
+    scope: Construct,
+    construct_id: str,
+    *,
+    metrics: LoadBalancerMetrics,
+    topic: sns.ITopic,
+    thresholds: MonitoringThresholds,
+    name: str,
+) -> cloudwatch.Alarm | None:
+    """One alarm on a target group's golden signals: it fires when any of them breaches.
+
+    The rollback alarm of a service: the target 5xx rate (minutes with at least
+    ``min_requests`` requests), the p99 response time and the unhealthy hosts, combined by
+    metric math into one series (1 while any breaches, else 0) judged like every other alarm
+    (``datapoints_to_alarm`` of ``evaluation_periods`` minutes). One alarm instead of three per
+    target group keeps a service small; ``ServiceMonitoring`` without a service's alarms keeps
+    the three apart for diagnosis. ``None`` when all three thresholds are off.
+    """
+    t = thresholds
+    using: dict[str, cloudwatch.IMetric] = {}
+    breaches: list[str] = []
+    said: list[str] = []
+    if t.target_5xx_percent is not None:
+        using["errors"] = metrics.target("HTTPCode_Target_5XX_Count", "Sum", "Target 5xx")
+        using["requests"] = metrics.target("RequestCount", "Sum", "Requests")
+        counted = f"FILL(requests, 0) >= {show(t.min_requests)} AND FILL(requests, 0) > 0"
+        rate = f"IF({counted}, 100 * FILL(errors, 0) / FILL(requests, 1), 0)"
+        breaches.append(f"({rate} >= {show(t.target_5xx_percent)})")
+        said.append(f"at least {show(t.target_5xx_percent)}% of requests end in a 5xx")
+    if t.latency_p99 is not None:
+        seconds = t.latency_p99.to_seconds(integral=False)
+        using["p99"] = metrics.target("TargetResponseTime", "p99", "p99 response time")
+        breaches.append(f"(FILL(p99, 0) > {show(seconds)})")
+        said.append(f"p99 response time above {show(seconds)} s")
+    if t.unhealthy_hosts is not None:
+        using["unhealthy"] = metrics.target("UnHealthyHostCount", "Maximum", "Unhealthy hosts")
+        breaches.append(f"(FILL(unhealthy, 0) >= {show(t.unhealthy_hosts)})")
+        said.append(f"{show(t.unhealthy_hosts)}+ targets fail the health check")
+    if not breaches:
+        return None
+    return service_alarm(
+        scope,
+        construct_id,
+        metric=cloudwatch.MathExpression(
+            expression=" OR ".join(breaches),
+            using_metrics=using,
+            label="Golden signals breached (1) or not (0)",
+            period=defaults.ALARM_PERIOD,
+        ),
+        threshold=1,
+        topic=topic,
+        thresholds=thresholds,
+        description=f"{name}: {', or '.join(said)}. A running deployment rolls back. Check the "
+        "service's error logs, CPU and memory, downstream dependencies, the health check path "
+        "and port, and that the service security group admits the load balancer.",
+    )
+
+
+def undelivered_notifications_alarm(
+    scope: Construct, queue: sqs.IQueue, topic: sns.ITopic, name: str
+) -> cloudwatch.Alarm:
+    """``UndeliveredNotifications``: something waits in a notification dead-letter queue."""
+    return alarm(
+        scope,
+        "UndeliveredNotifications",
+        metric=queue.metric_approximate_number_of_messages_visible(
+            period=defaults.UNDELIVERED_ALARM_PERIOD, statistic="Maximum"
+        ),
+        threshold=1,
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+        topic=topic,
+        description=f"{name}: event notifications could not be delivered to the topic and "
+        "wait in the dead-letter queue. Check the topic policy and its KMS key policy.",
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -11,7 +10,7 @@ from constructs import Construct
 from ..errors import Problems
 from .checks import check_interface
 from .events import exec_command_rule
-from .notifications import Notifier, encrypted_dead_letter_queue, notification_key
+from .notifications import Notifier, stack_alarm_topic, stack_notification_queue
 
 
 class ExecCommandAudit(Construct):
@@ -24,11 +23,12 @@ class ExecCommandAudit(Construct):
     Args:
         cluster: the cluster whose ``ExecuteCommand`` calls are reported.
         topic: SNS topic to notify (e.g. ``ServiceMonitoring.topic``).
+            Default: the stack's shared alarm topic.
         dead_letter_queue: queue for undeliverable notifications.
-            Default: a new KMS-encrypted queue (and key).
+            Default: the stack's shared notification dead-letter queue.
 
     Attributes:
-        rule, dead_letter_queue, encryption_key (``None`` when a queue was passed).
+        rule, topic, dead_letter_queue.
     """
 
     def __init__(
@@ -37,23 +37,21 @@ class ExecCommandAudit(Construct):
         construct_id: str,
         *,
         cluster: ecs.ICluster,
-        topic: sns.ITopic,
+        topic: sns.ITopic | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         problems = Problems(scope, construct_id)
         check_interface(
             problems, "cluster", cluster, "cluster_arn", "an ECS cluster (ecs.ICluster)"
         )
-        check_interface(problems, "topic", topic, "topic_arn", "an SNS topic (sns.ITopic)")
+        if topic is not None:
+            check_interface(problems, "topic", topic, "topic_arn", "an SNS topic (sns.ITopic)")
         if dead_letter_queue is not None:
             check_interface(
                 problems, "dead_letter_queue", dead_letter_queue, "queue_arn", "an SQS queue"
             )
         problems.raise_if_any()
         super().__init__(scope, construct_id)
-        self.encryption_key: kms.Key | None = None
-        if dead_letter_queue is None:
-            self.encryption_key = notification_key(self, "Key", "ECS Exec audit notifications")
-            dead_letter_queue = encrypted_dead_letter_queue(self, self.encryption_key)
-        self.dead_letter_queue = dead_letter_queue
-        self.rule = exec_command_rule(Notifier(self, topic, dead_letter_queue), cluster)
+        self.topic: sns.ITopic = topic or stack_alarm_topic(self)
+        self.dead_letter_queue = dead_letter_queue or stack_notification_queue(self)
+        self.rule = exec_command_rule(Notifier(self, self.topic, self.dead_letter_queue), cluster)

@@ -12,30 +12,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .. import compliance, defaults
-from ..encryption import create_key
-
-
-def allow_notifications(key: kms.IKey) -> None:
-    """Let CloudWatch alarms and EventBridge rules use ``key`` for encrypted topics and queues.
-
-    Only keys defined in this app are changed; an imported key's policy must already allow
-    ``cloudwatch.amazonaws.com`` and ``events.amazonaws.com`` ``kms:Decrypt`` and
-    ``kms:GenerateDataKey*``.
-    """
-    for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
-        _allow_to_encrypt(key, service)
-
-
-def _allow_to_encrypt(key: kms.IKey, service: str) -> None:
-    # The statement CDK writes when a rule targets a topic or queue on this key, so identical
-    # statements merge into one; SNS and SQS call KMS on the publisher's behalf.
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            principals=[iam.ServicePrincipal(service)],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            resources=["*"],
-        )
-    )
+from ..encryption import (
+    allow_to_encrypt,
+    shared_scope,
+    stack_key,
+)
 
 
 def allow_alarms_to_publish(topic: sns.ITopic) -> None:
@@ -46,7 +27,7 @@ def allow_alarms_to_publish(topic: sns.ITopic) -> None:
     unchanged: their policies must allow ``cloudwatch.amazonaws.com`` already.
     """
     if topic.master_key is not None:
-        _allow_to_encrypt(topic.master_key, "cloudwatch.amazonaws.com")
+        allow_to_encrypt(topic.master_key, "cloudwatch.amazonaws.com")
     stack = cdk.Stack.of(topic)
     topic.add_to_resource_policy(
         iam.PolicyStatement(
@@ -75,24 +56,49 @@ def notification_topic(
     """A KMS-encrypted, TLS-only SNS topic that this account's alarms and rules may publish to.
 
     Args:
-        scope: where the topic (and its key) are added.
-        construct_id: the topic's id; a new key is ``<construct_id>Key``.
+        scope: where the topic is added.
+        construct_id: the topic's id.
         encryption_key: the topic's KMS key (its policy must allow CloudWatch and
-            EventBridge, see ``allow_notifications``). Default: a new rotating key.
+            EventBridge, see ``allow_notifications``). Default: the stack's shared key.
     """
-    key = encryption_key or notification_key(
-        scope, f"{construct_id}Key", "Alarm and event notifications"
-    )
+    key = encryption_key or stack_key(scope)
     topic = sns.Topic(scope, construct_id, master_key=key, enforce_ssl=True)
     allow_alarms_to_publish(topic)
     return topic
 
 
-def notification_key(scope: Construct, construct_id: str, description: str) -> kms.Key:
-    """A new rotating key that CloudWatch alarms and EventBridge rules may use."""
-    key = create_key(scope, construct_id, description=description)
-    allow_notifications(key)
-    return key
+def stack_alarm_topic(scope: Construct) -> sns.Topic:
+    """The stack's shared alarm topic (``EcsPatternsPlus/AlarmTopic``), created on first use.
+
+    Encrypted with the stack's shared key, TLS-only; this account's CloudWatch alarms and
+    EventBridge rules may publish. Every alarm and notification of the library's constructs in
+    the stack goes here unless a construct is given its own topic: subscribe once.
+    """
+    shared = shared_scope(scope)
+    topic = shared.node.try_find_child("AlarmTopic")
+    if isinstance(topic, sns.Topic):
+        return topic
+    return notification_topic(shared, "AlarmTopic")
+
+
+def stack_notification_queue(scope: Construct) -> sqs.Queue:
+    """The stack's shared dead-letter queue for undeliverable notifications, created on first use.
+
+    ``EcsPatternsPlus/NotificationDeadLetterQueue``: EventBridge rules that notify a topic put
+    what they cannot deliver here (14 days, encrypted with the stack key, TLS-only); its alarm
+    ``UndeliveredNotifications`` tells the stack's alarm topic.
+    """
+    shared = shared_scope(scope)
+    queue = shared.node.try_find_child("NotificationDeadLetterQueue")
+    if isinstance(queue, sqs.Queue):
+        return queue
+    queue = encrypted_dead_letter_queue(
+        shared, stack_key(scope), construct_id="NotificationDeadLetterQueue"
+    )
+    from .alarms import undelivered_notifications_alarm  # alarms import this module
+
+    undelivered_notifications_alarm(shared, queue, stack_alarm_topic(scope), "this stack")
+    return queue
 
 
 class Notifier:
@@ -132,12 +138,16 @@ class Notifier:
 
 
 def encrypted_dead_letter_queue(
-    scope: Construct, key: kms.IKey, retention: cdk.Duration = defaults.NOTIFICATION_RETENTION
+    scope: Construct,
+    key: kms.IKey,
+    retention: cdk.Duration = defaults.NOTIFICATION_RETENTION,
+    *,
+    construct_id: str = "DeadLetterQueue",
 ) -> sqs.Queue:
-    """An encrypted, TLS-only dead-letter queue (child id ``DeadLetterQueue``)."""
+    """An encrypted, TLS-only dead-letter queue."""
     queue = sqs.Queue(
         scope,
-        "DeadLetterQueue",
+        construct_id,
         encryption=sqs.QueueEncryption.KMS,
         encryption_master_key=key,
         enforce_ssl=True,

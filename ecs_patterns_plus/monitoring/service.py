@@ -15,8 +15,16 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import defaults
+from ..encryption import stack_key
 from ..errors import Problems
-from .alarms import GOLDEN_KEYS, alarm, golden_signals, notify, service_alarm
+from .alarms import (
+    GOLDEN_KEYS,
+    alarm,
+    golden_signals,
+    notify,
+    service_alarm,
+    undelivered_notifications_alarm,
+)
 from .checks import check_interface, check_load_balancing, check_service_name
 from .dashboard import Dashboard
 from .events import service_rules
@@ -32,8 +40,9 @@ from .notifications import (
     Notifier,
     allow_alarms_to_publish,
     encrypted_dead_letter_queue,
-    notification_key,
     notification_topic,
+    stack_alarm_topic,
+    stack_notification_queue,
 )
 from .thresholds import (
     LOAD_BALANCER_SIGNALS,
@@ -65,9 +74,10 @@ class ServiceMonitoring(Construct):
         log_group: the service's log group, for the error metric filter and the Logs
             Insights queries. Default: no log metrics or queries.
         topic: SNS topic every alarm and rule notifies; its policy gets a statement for
-            CloudWatch alarms. Default: a new KMS-encrypted, TLS-only topic.
-        encryption_key: KMS key for the new topic and the notification dead-letter queue.
-            Default: a new rotating key that CloudWatch and EventBridge may use.
+            CloudWatch alarms. Default: the stack's shared alarm topic (with
+            ``encryption_key``: a new topic encrypted with it).
+        encryption_key: KMS key of a topic and notification dead-letter queue of this
+            monitoring's own. Default: the stack's shared topic, key and dead-letter queue.
         thresholds: when the alarms fire. Default: ``MonitoringThresholds()``.
         service_name: name in alarm descriptions, messages, metric and query names.
             Default: the ECS service's name (resolved at deploy time).
@@ -79,7 +89,8 @@ class ServiceMonitoring(Construct):
             instead of created twice. Default: created here.
 
     Attributes:
-        topic, encryption_key (of the new topic and the dead-letter queue), dead_letter_queue,
+        topic, encryption_key (of the dead-letter queue), dead_letter_queue (undeliverable
+        notifications; the stack's shared one unless ``topic`` or ``encryption_key`` is given),
         alarms (name -> alarm), golden_signal_alarms (target 5xx rate, p99 latency,
         unhealthy hosts: the rollback alarms), service_unhealthy (composite alarm, ``None``
         when every alarm it combines is off), dashboard (``None`` when off), event_rules
@@ -137,15 +148,21 @@ class ServiceMonitoring(Construct):
             ),
         )
 
-        self.encryption_key: kms.IKey = encryption_key or notification_key(
-            self, "Key", "Service monitoring notifications"
-        )
-        self.topic: sns.ITopic = topic or notification_topic(
-            self, "Topic", encryption_key=self.encryption_key
-        )
+        own = topic is not None or encryption_key is not None
+        if encryption_key is not None:
+            self.topic: sns.ITopic = topic or notification_topic(
+                self, "Topic", encryption_key=encryption_key
+            )
+        else:
+            self.topic = topic or stack_alarm_topic(self)
         if topic is not None:
             allow_alarms_to_publish(topic)
-        self.dead_letter_queue = encrypted_dead_letter_queue(self, self.encryption_key)
+        self.dead_letter_queue = (
+            encrypted_dead_letter_queue(self, encryption_key or stack_key(self))
+            if own
+            else stack_notification_queue(self)
+        )
+        self.encryption_key: kms.IKey = self.dead_letter_queue.encryption_master_key  # type: ignore[assignment]
 
         self.alarms: dict[str, cloudwatch.IAlarm] = {}
         self.metric_filters: dict[str, logs.MetricFilter] = {}
@@ -177,18 +194,10 @@ class ServiceMonitoring(Construct):
         self.log_errors: cloudwatch.Metric | None = None
         if log_group is not None:
             self._log_insights(log_group)
-        self.alarms["undelivered_notifications"] = alarm(
-            self,
-            "UndeliveredNotifications",
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=defaults.UNDELIVERED_ALARM_PERIOD, statistic="Maximum"
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            datapoints_to_alarm=1,
-            topic=self.topic,
-            description=f"{self.name}: event notifications could not be delivered to the topic "
-            "and wait in the dead-letter queue. Check the topic policy and its KMS key policy.",
+        self.alarms["undelivered_notifications"] = (
+            undelivered_notifications_alarm(self, self.dead_letter_queue, self.topic, self.name)
+            if own
+            else _shared_undelivered_alarm(self)
         )
         self.service_unhealthy = self._composite()
         self.dashboard = (
@@ -204,7 +213,7 @@ class ServiceMonitoring(Construct):
         service: Any,
         topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
-        thresholds: MonitoringThresholds = MonitoringThresholds(),
+        thresholds: MonitoringThresholds | None = None,
         service_name: str | None = None,
         notify_deployments: bool = False,
         dashboard: bool = True,
@@ -214,9 +223,11 @@ class ServiceMonitoring(Construct):
         Reads ``service.service`` (the ECS service) and, when present,
         ``service.load_balancer`` (an application load balancer, or a construct holding one
         as ``.load_balancer`` such as ``SecureLoadBalancer``), ``service.target_group`` and
-        ``service.log_group`` (or ``service.task_definition.log_group``) and
-        ``service.golden_signal_alarms`` (reused, not duplicated); the other arguments are
-        those of the constructor.
+        ``service.log_group`` (or ``service.task_definition.log_group``),
+        ``service.golden_signal_alarms`` (reused, not duplicated), ``service.alarm_thresholds``
+        and ``service.alarm_topic``; the other arguments are those of the constructor.
+        ``thresholds`` and ``topic`` default to the service's, so the reused rollback alarms
+        and the new ones fire alike and notify one topic.
         """
         inner: Any = getattr(service, "service", None)
         if not _is_service(inner):
@@ -236,9 +247,11 @@ class ServiceMonitoring(Construct):
             target_group=getattr(service, "target_group", None),
             log_group=getattr(service, "log_group", None)
             or getattr(getattr(service, "task_definition", None), "log_group", None),
-            topic=topic,
+            topic=topic or getattr(service, "alarm_topic", None),
             encryption_key=encryption_key,
-            thresholds=thresholds,
+            thresholds=thresholds
+            or getattr(service, "alarm_thresholds", None)
+            or MonitoringThresholds(),
             service_name=service_name,
             notify_deployments=notify_deployments,
             dashboard=dashboard,
@@ -368,6 +381,7 @@ class ServiceMonitoring(Construct):
         keys = (
             "running_tasks",
             "task_failures",
+            "golden_signals",
             "unhealthy_hosts",
             "target_5xx",
             "load_balancer_5xx",
@@ -473,6 +487,14 @@ class ServiceMonitoring(Construct):
                 query_string=query,
                 log_groups=[log_group],
             )
+
+
+def _shared_undelivered_alarm(scope: Construct) -> cloudwatch.IAlarm:
+    """The alarm on the stack's shared notification dead-letter queue (created with it)."""
+    queue = stack_notification_queue(scope)
+    found = queue.node.scope.node.find_child("UndeliveredNotifications")  # type: ignore[union-attr]
+    assert isinstance(found, cloudwatch.Alarm)
+    return found
 
 
 def _unwrap(value: Any, attribute: str) -> Any:

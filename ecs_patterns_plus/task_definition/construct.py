@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from .. import compliance, defaults
-from ..encryption import create_key, encrypted_log_group
+from ..encryption import encrypted_log_group, stack_key
 from ..errors import Problems, is_token
 from ..iam import ECR_AUTH_ROUTE, EXEC_ACTIONS, EXEC_ROUTE, RoutedRole, acknowledge_default_policy
 from ..secrets import SecretValue
@@ -216,9 +216,7 @@ class HardenedTaskDefinition(Construct):
             ],
             ephemeral_storage_gib=ephemeral_storage_gib,
         )
-        self.encryption_key: kms.IKey = log_options.encryption_key or create_key(
-            self, "LogKey", description="Application logs of an ECS task definition"
-        )
+        self.encryption_key: kms.IKey = log_options.encryption_key or stack_key(self)
         self.log_group = encrypted_log_group(
             self,
             "LogGroup",

@@ -82,7 +82,7 @@ class LogOptions:
             Default: ``/ecs/<family>``.
         retention: how long log events are kept. Default: one year.
         encryption_key: KMS key of the log group; it must allow CloudWatch Logs.
-            Default: a new rotating key.
+            Default: the stack's shared key (``EcsPatternsPlus/Key``).
         mode: ``NON_BLOCKING`` buffers lines so a CloudWatch Logs slowdown never blocks the
             application (lines beyond the buffer are dropped); ``BLOCKING`` never drops but
             can stall writes. Default: ``NON_BLOCKING``.

@@ -1,0 +1,368 @@
+"""AlbFargateService: the service core behind a route of a SecureLoadBalancer.
+
+Fargate by default; on the EC2 capacity of a ``HardenedCluster`` when its strategy says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from .. import defaults
+from ..autoscaling import ScalingOptions
+from ..deployment.binding import AlbTraffic
+from ..deployment.strategy import DeploymentStrategy
+from ..errors import Problems, is_token
+from ..load_balancer import ListenerRouting, SecureLoadBalancer
+from ..monitoring.alarms import golden_signal_alarm
+from ..monitoring.metrics import LoadBalancerMetrics
+from ..monitoring.thresholds import MonitoringThresholds
+from ..network import VpcEndpoints
+from .core import ServiceCore
+
+if TYPE_CHECKING:
+    from ..task_definition import HardenedTaskDefinition
+
+_SUCCESS_CODES = re.compile(r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetHealthCheck:
+    """The load balancer's health check of each task, tuned for fast, safe rollouts.
+
+    A new task turns healthy after ``healthy_threshold x interval`` (20 s by default);
+    a failing one is taken out after ``unhealthy_threshold x interval`` (30 s).
+
+    Args:
+        path: the HTTP path to probe, e.g. ``/actuator/health``. Default: ``/``.
+        interval: time between probes, 5-300 s. Default: 10 seconds.
+        timeout: probe timeout, 2-120 s and below ``interval``. Default: 5 seconds.
+        healthy_threshold: successes to turn healthy, 2-10. Default: 2.
+        unhealthy_threshold: failures to turn unhealthy, 2-10. Default: 3.
+        success_codes: HTTP codes that count as healthy, e.g. ``200`` or ``200-299``.
+            Default: ``200-299``.
+    """
+
+    path: str = defaults.TARGET_HEALTH_PATH
+    interval: cdk.Duration = defaults.TARGET_HEALTH_INTERVAL
+    timeout: cdk.Duration = defaults.TARGET_HEALTH_TIMEOUT
+    healthy_threshold: int = defaults.TARGET_HEALTHY_THRESHOLD
+    unhealthy_threshold: int = defaults.TARGET_UNHEALTHY_THRESHOLD
+    success_codes: str = defaults.TARGET_SUCCESS_CODES
+
+    def validate(self, problems: Problems, argument: str) -> None:
+        """Record problems with this health check under ``argument`` (e.g. ``health_check``)."""
+        if not is_token(self.path):
+            problems.require(
+                self.path.startswith("/") and len(self.path) <= 1024,
+                f"{argument}.path",
+                "must be an absolute HTTP path",
+                self.path,
+                "e.g. '/actuator/health'",
+            )
+        interval_ok = problems.seconds_in_range(f"{argument}.interval", self.interval, 5, 300)
+        timeout_ok = problems.seconds_in_range(f"{argument}.timeout", self.timeout, 2, 120)
+        if interval_ok and timeout_ok and not _unresolved(self.interval, self.timeout):
+            problems.require(
+                self.timeout.to_seconds() < self.interval.to_seconds(),
+                f"{argument}.timeout",
+                f"must be shorter than {argument}.interval",
+                self.timeout,
+                f"use less than {self.interval.to_human_string()}",
+            )
+        problems.in_range(f"{argument}.healthy_threshold", self.healthy_threshold, 2, 10)
+        problems.in_range(f"{argument}.unhealthy_threshold", self.unhealthy_threshold, 2, 10)
+        if not is_token(self.success_codes):
+            problems.require(
+                bool(_SUCCESS_CODES.match(self.success_codes)),
+                f"{argument}.success_codes",
+                "must be HTTP codes or ranges",
+                self.success_codes,
+                "e.g. '200' or '200-299' or '200,302'",
+            )
+
+
+def _unresolved(*durations: cdk.Duration) -> bool:
+    return any(is_token(duration.to_seconds()) for duration in durations)
+
+
+class _AlbFrontDoor:
+    """A route of a ``SecureLoadBalancer`` to the service's target group (the core's front door)."""
+
+    def __init__(
+        self,
+        *,
+        construct_id: str,
+        load_balancer: SecureLoadBalancer,
+        routing: ListenerRouting | None,
+        health_check: TargetHealthCheck,
+        deregistration_delay: cdk.Duration,
+        slow_start: cdk.Duration | None,
+    ) -> None:
+        self.construct_id = construct_id
+        self.load_balancer = load_balancer
+        self.shares_listener = routing is not None
+        self.routing = routing or ListenerRouting(priority=defaults.CATCH_ALL_PRIORITY)
+        self.health_check = health_check
+        self.deregistration_delay = deregistration_delay
+        self.slow_start = slow_start
+        self.target_group: elbv2.ApplicationTargetGroup | None = None
+
+    def check(self, problems: Problems, core: ServiceCore) -> None:
+        problems.require(
+            core.task_definition.container_port is not None,
+            "task_definition",
+            "has no container port for the load balancer to send traffic to",
+            None,
+            "build it with HardenedTaskDefinition(..., container_port=8080)",
+        )
+        self.health_check.validate(problems, "health_check")
+        problems.seconds_in_range("deregistration_delay", self.deregistration_delay, 0, 3600)
+        problems.seconds_in_range("slow_start", self.slow_start, 30, 900)
+        if not core.deployment.uses_code_deploy:
+            self.load_balancer.check_route(problems, self.routing)
+
+    def grace_period(self, core: ServiceCore) -> cdk.Duration:
+        check = self.health_check
+        return cdk.Duration.seconds(
+            core.task_definition.health_check_start_period.to_seconds()
+            + (check.healthy_threshold + 1) * check.interval.to_seconds()
+        )
+
+    def prepare(self, scope: Construct, core: ServiceCore) -> list[cloudwatch.IAlarm]:
+        self.target_group = self._target_group(scope, "TargetGroup", core)
+        return self._watch(scope, core, "RollbackAlarm", self.target_group)
+
+    def attach(self, scope: Construct, core: ServiceCore) -> AlbTraffic:
+        assert self.target_group is not None
+        port = self._port(core)
+        core.service.connections.allow_from(
+            self.load_balancer.load_balancer,
+            ec2.Port.tcp(port),
+            "Load balancer to the container port",
+        )
+        in_own_stack = cdk.Stack.of(scope) is not cdk.Stack.of(self.load_balancer)
+        return AlbTraffic(
+            load_balancer=self.load_balancer,
+            target_group=self.target_group,
+            routing=self.routing,
+            route_id=self.construct_id,
+            route_scope=scope if in_own_stack else None,
+            container_name=core.task_definition.container_name,
+            container_port=port,
+            new_target_group=lambda construct_id: self._target_group(scope, construct_id, core),
+            watch=lambda construct_id, group: self._watch(scope, core, construct_id, group),
+        )
+
+    @property
+    def scaling_target_group(self) -> elbv2.ApplicationTargetGroup | None:
+        return self.target_group
+
+    @staticmethod
+    def _port(core: ServiceCore) -> int:
+        port = core.task_definition.container_port
+        assert port is not None  # checked
+        return port
+
+    def _target_group(
+        self, scope: Construct, construct_id: str, core: ServiceCore
+    ) -> elbv2.ApplicationTargetGroup:
+        check = self.health_check
+        return elbv2.ApplicationTargetGroup(
+            scope,
+            construct_id,
+            vpc=core.vpc,
+            port=self._port(core),
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            target_type=elbv2.TargetType.IP,
+            deregistration_delay=self.deregistration_delay,
+            slow_start=self.slow_start,
+            health_check=elbv2.HealthCheck(
+                path=check.path,
+                interval=check.interval,
+                timeout=check.timeout,
+                healthy_threshold_count=check.healthy_threshold,
+                unhealthy_threshold_count=check.unhealthy_threshold,
+                healthy_http_codes=check.success_codes,
+            ),
+        )
+
+    def _watch(
+        self,
+        scope: Construct,
+        core: ServiceCore,
+        construct_id: str,
+        group: elbv2.ApplicationTargetGroup,
+    ) -> list[cloudwatch.IAlarm]:
+        """The rollback alarm on ``group``'s golden signals (none when rollback alarms are off)."""
+        if core.topic is None:
+            return []
+        metrics = LoadBalancerMetrics(self.load_balancer.load_balancer, group)
+        alarm = golden_signal_alarm(
+            scope,
+            construct_id,
+            metrics=metrics,
+            topic=core.topic,
+            thresholds=core.alarm_thresholds,
+            name=core.service_name or metrics.target_dimensions["TargetGroup"],
+        )
+        return [alarm] if alarm is not None else []
+
+
+class AlbFargateService(Construct):
+    """A Fargate (or EC2) service in private subnets, reachable only through a SecureLoadBalancer route.
+
+    The service core (``services.core``) behind an ALB front door: a target group tuned for
+    fast rollouts and a route on a shared listener.
+
+    Args:
+        cluster: the ECS cluster (e.g. ``HardenedCluster(...).cluster``).
+        task_definition: a ``HardenedTaskDefinition`` with a ``container_port``.
+        load_balancer: the ``SecureLoadBalancer`` to receive traffic from; several services
+            may share one, each with its own ``routing``. A service in another stack than
+            the load balancer keeps its routes in its own stack.
+        routing: which requests reach this service. Default: every path, at the lowest
+            priority (50000), so more specific routes of other services win.
+        desired_count: tasks to run (the floor when autoscaling). Default: 2.
+        service_name: Default: generated by CloudFormation.
+        health_check: the target group's health check. Default: ``TargetHealthCheck()``.
+        deregistration_delay: how long a stopping task drains in-flight requests.
+            Default: 30 seconds (the ELB default of 300 s slows every rollout).
+        slow_start: ramp a new task's share of requests over this time, 30-900 s.
+            Default: off.
+        health_check_grace_period: how long ECS ignores load-balancer health after a task
+            starts. Default: the container's health-check start period plus
+            ``(healthy_threshold + 1) x interval`` (90 s for a 60 s start period).
+        capacity_provider_strategy: e.g. FARGATE base 1 + FARGATE_SPOT weight 3, or the EC2
+            capacity of a ``HardenedCluster`` (``[platform.ec2_capacity["web"].strategy()]``),
+            which runs the service on EC2 instances (the task definition must be
+            EC2-compatible). Default: Fargate.
+        placement_strategies / placement_constraints: where tasks go on EC2 capacity, e.g.
+            ``ecs.PlacementStrategy.spread_across_instances()``. Default: none.
+        deployment: how new task definitions roll out: ``DeploymentStrategy.rolling()``,
+            ``.blue_green()``, ``.canary()``, ``.linear()`` or ``.code_deploy_blue_green()``.
+            Default: rolling, min healthy 100 % / max 200 %, circuit breaker with rollback.
+        rollback_alarms: create one alarm on the golden signals (target 5xx rate, p99
+            latency, unhealthy hosts) of each target group and roll deployments back on it.
+            Default: True.
+        alarm_topic: SNS topic the rollback alarms notify. Default: the stack's shared
+            alarm topic.
+        alarm_thresholds: thresholds of the rollback alarms. Default: ``MonitoringThresholds()``.
+        deployment_alarms: more CloudWatch alarms that roll a deployment back. Default: none.
+        enable_exec: allow ``aws ecs execute-command``; the task definition must be built
+            with ``enable_exec=True``. Default: False.
+        endpoints: VPC endpoints the tasks reach over HTTPS (admits the service's group).
+            Default: none.
+        https_egress: peers the tasks may reach on 443 (ECR image layers come from S3).
+            Default: any IPv4 address; pass ``()`` in an isolated VPC and use ``endpoints``,
+            or narrow it to the S3 prefix list.
+        scaling: autoscaling; ``None`` for a fixed task count. Default: ``ScalingOptions()``
+            (CPU 50%, min = desired_count, max 10).
+        vpc_subnets: where tasks run. Default: the VPC's private subnets.
+
+    Attributes:
+        service, target_group, security_group, listener_rule, load_balancer, scaling,
+        task_definition, url, rollback_alarms (both target groups), golden_signal_alarms
+        (the primary target group's, for ``ServiceMonitoring``), alarm_topic (None without
+        rollback alarms), alarm_thresholds,
+        deployment (the strategy), deployment_resources (green target group, test listener,
+        traffic-shift role or CodeDeploy deployment group).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: ecs.ICluster,
+        task_definition: HardenedTaskDefinition,
+        load_balancer: SecureLoadBalancer,
+        routing: ListenerRouting | None = None,
+        desired_count: int = defaults.DESIRED_COUNT,
+        service_name: str | None = None,
+        health_check: TargetHealthCheck | None = None,
+        deregistration_delay: cdk.Duration = defaults.DEREGISTRATION_DELAY,
+        slow_start: cdk.Duration | None = None,
+        health_check_grace_period: cdk.Duration | None = None,
+        capacity_provider_strategy: Sequence[ecs.CapacityProviderStrategy] | None = None,
+        placement_strategies: Sequence[ecs.PlacementStrategy] = (),
+        placement_constraints: Sequence[ecs.PlacementConstraint] = (),
+        deployment: DeploymentStrategy | None = None,
+        rollback_alarms: bool = True,
+        alarm_topic: sns.ITopic | None = None,
+        alarm_thresholds: MonitoringThresholds | None = None,
+        deployment_alarms: Sequence[cloudwatch.IAlarm] = (),
+        enable_exec: bool = False,
+        endpoints: VpcEndpoints | None = None,
+        https_egress: Sequence[ec2.IPeer] | None = None,
+        scaling: ScalingOptions | None = ScalingOptions(),  # noqa: B008 - frozen, immutable
+        vpc_subnets: ec2.SubnetSelection | None = None,
+    ) -> None:
+        core = ServiceCore(
+            cluster=cluster,
+            task_definition=task_definition,
+            desired_count=desired_count,
+            service_name=service_name,
+            health_check_grace_period=health_check_grace_period,
+            capacity_provider_strategy=capacity_provider_strategy,
+            placement_strategies=placement_strategies,
+            placement_constraints=placement_constraints,
+            deployment=deployment or DeploymentStrategy.rolling(),
+            rollback_alarms=rollback_alarms,
+            alarm_topic=alarm_topic,
+            alarm_thresholds=alarm_thresholds or MonitoringThresholds(),
+            deployment_alarms=deployment_alarms,
+            enable_exec=enable_exec,
+            endpoints=endpoints,
+            https_egress=https_egress,
+            scaling=scaling,
+            vpc_subnets=vpc_subnets,
+        )
+        door = _AlbFrontDoor(
+            construct_id=construct_id,
+            load_balancer=load_balancer,
+            routing=routing,
+            health_check=health_check or TargetHealthCheck(),
+            deregistration_delay=deregistration_delay,
+            slow_start=slow_start,
+        )
+        problems = Problems(scope, construct_id)
+        core.check(problems, door=door, shares_listener=door.shares_listener)
+        problems.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        core.build(self, door)
+        assert door.target_group is not None
+        self.task_definition = task_definition
+        self.load_balancer = load_balancer
+        self.security_group = core.security_group
+        self.service = core.service
+        self.target_group = door.target_group
+        self.deployment = core.deployment
+        self.deployment_resources = core.resources
+        self.listener_rule = core.resources.production_rule
+        self.alarm_topic = core.topic
+        self.alarm_thresholds = core.alarm_thresholds
+        self.golden_signal_alarms: list[cloudwatch.IAlarm] = list(core.rollback)
+        self.rollback_alarms: list[cloudwatch.IAlarm] = [
+            *core.rollback,
+            *core.resources.alternate_rollback_alarms,
+        ]
+        self.scaling = core.scalable
+        patterns = door.routing.path_patterns
+        self.url = load_balancer.url + (patterns[0].rstrip("*") if patterns else "/")
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The tasks' connections: ``service.connections.allow_to(database, ec2.Port.tcp(5432))``."""
+        return self.service.connections

@@ -1,0 +1,212 @@
+"""The service core: what every kind of service has, whatever its front door.
+
+Task definition and launch checks (Fargate, Fargate Spot or EC2 capacity, placement), the
+service's security group and HTTPS egress, VPC endpoints, ECS Exec, the deployment strategy
+and its rollback alarms, autoscaling, AZ rebalancing and tags. A front door (an ALB route, and
+later an NLB listener, Service Connect or a queue) adds how traffic reaches the tasks; the
+core builds everything else in the front door's construct, so its construct ids are the front
+door's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from .. import defaults
+from ..autoscaling import ScalingOptions, apply_scaling, check_scaling
+from ..deployment.binding import AlbTraffic, DeploymentResources
+from ..deployment.strategy import DeploymentStrategy
+from ..errors import Problems
+from ..launch import Launch, check_launch, private_subnets
+from ..monitoring.notifications import stack_alarm_topic
+from ..monitoring.thresholds import MonitoringThresholds, check_thresholds
+from ..network import VpcEndpoints
+
+if TYPE_CHECKING:
+    from ..task_definition import HardenedTaskDefinition
+
+
+class FrontDoor(Protocol):
+    """How traffic reaches a service's tasks: what a kind of service adds to the core."""
+
+    def check(self, problems: Problems, core: ServiceCore) -> None:
+        """Record problems with the front door's arguments (before anything is built)."""
+
+    def grace_period(self, core: ServiceCore) -> cdk.Duration | None:
+        """How long ECS ignores the front door's health checks after a task starts."""
+
+    def prepare(self, scope: Construct, core: ServiceCore) -> list[cloudwatch.IAlarm]:
+        """Build what must exist before the service (target groups); return its rollback alarms."""
+
+    def attach(self, scope: Construct, core: ServiceCore) -> AlbTraffic | None:
+        """Admit the front door to the tasks; return the traffic a deployment binds to."""
+
+    @property
+    def scaling_target_group(self) -> elbv2.ApplicationTargetGroup | None:
+        """The target group whose requests per target autoscaling may track."""
+
+
+@dataclass(kw_only=True)
+class ServiceCore:
+    """The settings and resources every kind of service shares (see the module docstring).
+
+    Front doors take these arguments in their own constructors (with the defaults below),
+    call ``check`` while checking their arguments and ``build`` once their construct exists.
+    """
+
+    cluster: ecs.ICluster
+    task_definition: HardenedTaskDefinition
+    desired_count: int = defaults.DESIRED_COUNT
+    service_name: str | None = None
+    health_check_grace_period: cdk.Duration | None = None
+    capacity_provider_strategy: Sequence[ecs.CapacityProviderStrategy] | None = None
+    placement_strategies: Sequence[ecs.PlacementStrategy] = ()
+    placement_constraints: Sequence[ecs.PlacementConstraint] = ()
+    deployment: DeploymentStrategy = field(default_factory=DeploymentStrategy.rolling)
+    rollback_alarms: bool = True
+    alarm_topic: sns.ITopic | None = None
+    alarm_thresholds: MonitoringThresholds = field(default_factory=MonitoringThresholds)
+    deployment_alarms: Sequence[cloudwatch.IAlarm] = ()
+    enable_exec: bool = False
+    endpoints: VpcEndpoints | None = None
+    https_egress: Sequence[ec2.IPeer] | None = None
+    scaling: ScalingOptions | None = None
+    vpc_subnets: ec2.SubnetSelection | None = None
+
+    # Built by ``build``:
+    security_group: ec2.SecurityGroup = field(init=False)
+    service: ecs.BaseService = field(init=False)
+    topic: sns.ITopic | None = field(init=False, default=None)
+    rollback: list[cloudwatch.IAlarm] = field(init=False, default_factory=list)
+    resources: DeploymentResources = field(init=False, default_factory=DeploymentResources)
+    scalable: ecs.ScalableTaskCount | None = field(init=False, default=None)
+    _launch: Launch | None = field(init=False, default=None)
+
+    def check(
+        self, problems: Problems, *, door: FrontDoor | None, shares_listener: bool = False
+    ) -> None:
+        """Record every problem with the core's arguments and ``door``'s."""
+        definition = self.task_definition
+        if self.enable_exec:
+            problems.require(
+                definition.exec_enabled,
+                "enable_exec",
+                "needs a task definition prepared for ECS Exec (writable SSM agent paths, "
+                "exec permissions)",
+                self.enable_exec,
+                "build it with HardenedTaskDefinition(..., enable_exec=True)",
+            )
+        problems.in_range("desired_count", self.desired_count, 0, defaults.SCALING_CAPACITY_LIMIT)
+        problems.seconds_in_range(
+            "health_check_grace_period", self.health_check_grace_period, 0, 7200
+        )
+        self.deployment.check(
+            problems, shares_listener=shares_listener, load_balanced=door is not None
+        )
+        self._launch = check_launch(
+            problems,
+            definition,
+            self.capacity_provider_strategy,
+            default_strategy=(),
+            placement=bool(self.placement_strategies or self.placement_constraints),
+        )
+        if self.scaling is not None:
+            check_scaling(problems, self.scaling, self.desired_count)
+        if self.rollback_alarms:
+            check_thresholds(problems, "alarm_thresholds", self.alarm_thresholds)
+        if door is not None:
+            door.check(problems, self)
+
+    @property
+    def vpc(self) -> ec2.IVpc:
+        return self.cluster.vpc
+
+    def build(self, scope: Construct, door: FrontDoor | None) -> None:
+        """Build the service and everything around it in ``scope`` (the front door's construct)."""
+        self.security_group = ec2.SecurityGroup(
+            scope,
+            "SecurityGroup",
+            vpc=self.vpc,
+            description="Service tasks: the load balancer on the container port; HTTPS out",
+            allow_all_outbound=False,
+        )
+        for peer in (ec2.Peer.any_ipv4(),) if self.https_egress is None else self.https_egress:
+            self.security_group.add_egress_rule(
+                peer, ec2.Port.tcp(defaults.HTTPS_PORT), "HTTPS to AWS APIs and image layers"
+            )
+        if self.rollback_alarms:
+            self.topic = self.alarm_topic or stack_alarm_topic(scope)
+        self.rollback = door.prepare(scope, self) if door is not None else []
+        self.service = self._service(scope, door)
+        traffic = door.attach(scope, self) if door is not None else None
+        if self.endpoints is not None:
+            # With HTTPS to anywhere the tasks reach the endpoints already: admit them only.
+            self.endpoints.allow_from(self.service, egress=self.https_egress is not None)
+        self.resources = self.deployment.bind(
+            scope,
+            self.service,
+            traffic,
+            rollback_alarms=self.rollback,
+            deployment_alarms=self.deployment_alarms,
+        )
+        if self.resources.alarms and not self.deployment.uses_code_deploy:
+            self.service.enable_deployment_alarms(
+                [alarm.alarm_name for alarm in self.resources.alarms],
+                behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
+            )
+        if self.scaling is not None:
+            self.scalable = apply_scaling(
+                self.service,
+                self.scaling,
+                desired_count=self.desired_count,
+                target_group=door.scaling_target_group if door is not None else None,
+            )
+
+    def _service(self, scope: Construct, door: FrontDoor | None) -> ecs.BaseService:
+        launch, deployment = self._launch, self.deployment
+        on_ec2 = launch is not None and not launch.fargate
+        placement: dict[str, Any] = (
+            {
+                "placement_strategies": list(self.placement_strategies) or None,
+                "placement_constraints": list(self.placement_constraints) or None,
+            }
+            if on_ec2
+            else {"platform_version": ecs.FargatePlatformVersion.LATEST}
+        )
+        service_class = ecs.Ec2Service if on_ec2 else ecs.FargateService
+        return service_class(
+            scope,
+            "Service",
+            cluster=self.cluster,
+            task_definition=self.task_definition.task_definition,
+            service_name=self.service_name,
+            # Autoscaling owns the count: leaving DesiredCount out of the template keeps a
+            # deploy from resetting it.
+            desired_count=None if self.scaling is not None else self.desired_count,
+            security_groups=[self.security_group],
+            vpc_subnets=self.vpc_subnets or private_subnets(self.vpc),
+            assign_public_ip=False,
+            capacity_provider_strategies=(launch.strategy or None) if launch else None,
+            health_check_grace_period=self.health_check_grace_period
+            or (door.grace_period(self) if door is not None else None),
+            enable_execute_command=self.enable_exec,
+            # ECS rebalances AZs by starting a task before stopping one: it needs headroom
+            # above 100 % and the ECS deployment controller.
+            availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED
+            if not deployment.uses_code_deploy and deployment.max_healthy_percent > 100
+            else None,
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+            enable_ecs_managed_tags=True,
+            **deployment.service_properties(),
+            **placement,
+        )
