@@ -117,6 +117,9 @@ ALB_IDLE_TIMEOUT = Duration.seconds(60)
 ACCESS_LOG_EXPIRATION = Duration.days(365)
 """Access logs kept one year (the log-retention bar), then expired by lifecycle."""
 
+SERVER_ACCESS_LOG_PREFIX = "s3/"
+"""Where an access-log bucket's own S3 server access logs go in the second log bucket."""
+
 NONCURRENT_LOG_EXPIRATION = Duration.days(30)
 """Overwritten or deleted log objects (versioning) are kept 30 days."""
 

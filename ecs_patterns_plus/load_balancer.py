@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
@@ -22,6 +24,9 @@ from .encryption import encrypted_log_group, stack_key
 from .errors import Problems, is_token
 
 MAX_RULE_PRIORITY = 50000
+MAX_CONDITION_VALUES = 5
+"""ALB quota: condition values (and wildcards) per rule."""
+_HOST = re.compile(r"[A-Za-z0-9*?.-]{1,128}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +57,54 @@ class ListenerRouting:
     priority: int
     path_patterns: Sequence[str] = ()
     host_headers: Sequence[str] = ()
+
+    def validate(self, problems: Problems, argument: str) -> None:
+        """Record problems with this routing under ``argument`` (e.g. ``routing``)."""
+        problems.in_range(f"{argument}.priority", self.priority, 1, MAX_RULE_PRIORITY)
+        bad = [
+            path
+            for path in self.path_patterns
+            if not is_token(path) and (not path.startswith("/") or len(path) > 128)
+        ]
+        problems.require(
+            not bad,
+            f"{argument}.path_patterns",
+            "must be absolute paths of at most 128 characters (the load balancer matches the "
+            "whole path, which always starts with '/')",
+            bad,
+            f"e.g. {['/' + p.lstrip('/') for p in bad][:1] or ['/api/*']}",
+        )
+        hosts = [h for h in self.host_headers if not is_token(h) and not _HOST.fullmatch(h)]
+        problems.require(
+            not hosts,
+            f"{argument}.host_headers",
+            "must be host names, without scheme, path or port",
+            hosts,
+            "e.g. ['api.example.com'] or ['*.example.com']",
+        )
+        values = [*self.path_patterns, *self.host_headers]
+        problems.require(
+            len(values) <= MAX_CONDITION_VALUES,
+            argument,
+            f"an ALB rule matches at most {MAX_CONDITION_VALUES} path patterns and host headers "
+            "together",
+            f"{len(self.path_patterns)} paths, {len(self.host_headers)} hosts",
+            "route the rest through a common prefix ('/api/*'), or split the service's "
+            "routes over several services",
+        )
+        wildcards = sum(v.count("*") + v.count("?") for v in values if not is_token(v))
+        problems.require(
+            wildcards <= MAX_CONDITION_VALUES,
+            argument,
+            f"an ALB rule allows at most {MAX_CONDITION_VALUES} wildcards ('*', '?')",
+            wildcards,
+            "use fewer wildcards",
+        )
+
+    @property
+    def matches_everything(self) -> bool:
+        """True when the route has no condition that narrows it (every path, any host)."""
+        return not self.host_headers and set(self.path_patterns) <= {"/*", "*"}
 
 
 class SecureLoadBalancer(Construct):
@@ -127,18 +180,33 @@ class SecureLoadBalancer(Construct):
                 region,
                 "give the stack env=cdk.Environment(region=...)",
             )
-        if domain is not None and not is_token(domain.domain_name):
+        if domain is not None:
+            _check_domain(problems, domain)
+        if internet_facing:
             problems.require(
-                "." in domain.domain_name and " " not in domain.domain_name,
-                "domain.domain_name",
-                "must be a fully qualified DNS name",
-                domain.domain_name,
-                "e.g. 'app.example.com'",
+                bool(vpc.public_subnets),
+                "internet_facing",
+                "the VPC has no public subnets for an internet-facing load balancer",
+                internet_facing,
+                "use a VPC with public subnets (SecureVpc(public_subnets=True)), or keep the "
+                "load balancer internal",
+            )
+        else:
+            problems.require(
+                bool(vpc.private_subnets or vpc.isolated_subnets),
+                "vpc",
+                "has no private subnets for an internal load balancer (its tasks would need "
+                "them too)",
+                f"{len(vpc.public_subnets)} public subnets",
+                "use a VPC with private subnets (SecureVpc), or internet_facing=True",
             )
         problems.raise_if_any()
         super().__init__(scope, construct_id)
 
+        self.vpc = vpc
         self._priorities: dict[str, set[int]] = {}
+        self._routes: dict[str, dict[tuple[frozenset[str], frozenset[str]], int]] = {}
+        self._default_owner: str | None = None
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -258,7 +326,7 @@ class SecureLoadBalancer(Construct):
         Returns the existing one when ``port`` already has a test listener, so services
         sharing the load balancer share it too (each with its own route).
         """
-        existing = self.node.try_find_child(f"TestListener{port}")
+        existing = self.load_balancer.node.try_find_child(f"TestListener{port}")
         if isinstance(existing, elbv2.ApplicationListener):
             return existing
         listener = self._https_listener(f"TestListener{port}", port)
@@ -275,6 +343,7 @@ class SecureLoadBalancer(Construct):
 
         For a service that owns the whole listener (CodeDeploy swaps default actions).
         """
+        self._default_owner = self._default_owner or target_group.node.scope.node.path  # type: ignore[union-attr]
         resource = listener.node.default_child
         assert isinstance(resource, elbv2.CfnListener)
         resource.add_property_override(
@@ -296,20 +365,71 @@ class SecureLoadBalancer(Construct):
         argument: str = "routing",
         listener: elbv2.ApplicationListener | None = None,
     ) -> None:
-        """Record problems with a route ``routing`` would add (priority range and clashes).
+        """Record problems with a route ``routing`` would add: its own, and clashes.
 
-        Services call it while checking their arguments, so a clash is reported before any
-        of their resources exist.
+        A priority already used, the same hosts and paths as another route (one of the two
+        would never receive a request), or a route for every path while a CodeDeploy service
+        owns the listener's default action. Services call it while checking their arguments,
+        so a clash is reported before any of their resources exist.
         """
-        used = self._priorities.get((listener or self.listener).node.id, set())
-        if problems.in_range(f"{argument}.priority", routing.priority, 1, MAX_RULE_PRIORITY):
+        routing.validate(problems, argument)
+        key = (listener or self.listener).node.id
+        used = self._priorities.get(key, set())
+        if not is_token(routing.priority):
             problems.require(
-                is_token(routing.priority) or routing.priority not in used,
+                routing.priority not in used,
                 f"{argument}.priority",
                 "is already used by another route on this load balancer",
                 routing.priority,
                 f"pick a free priority (used: {sorted(used)})",
             )
+        same = self._routes.get(key, {}).get(_conditions(routing))
+        problems.require(
+            same is None,
+            f"{argument}.path_patterns",
+            f"the same hosts and paths are already routed (priority {same}) to another service; "
+            "only the route with the lower priority would ever receive a request",
+            list(routing.path_patterns) or ["/*"],
+            "give each service its own paths or hosts",
+        )
+        if routing.matches_everything and listener is None:
+            problems.require(
+                self._default_owner is None,
+                argument,
+                f"a route for every path would take all requests from {self._default_owner}, "
+                "whose CodeDeploy deployments own the listener's default action",
+                routing.priority,
+                "route this service by path or host",
+            )
+
+    def check_default_action(self, problems: Problems, owner: str) -> None:
+        """Record a problem unless ``owner`` (a CodeDeploy service) may own the default action.
+
+        CodeDeploy shifts traffic by swapping the listeners' default actions: one service per
+        load balancer, and no route that takes every request before the default action.
+        """
+        problems.require(
+            self._default_owner is None,
+            "load_balancer",
+            f"its listeners' default action already belongs to {self._default_owner} "
+            "(CodeDeploy); two services cannot both own it",
+            self._default_owner,
+            "give each CodeDeploy service its own load balancer, or deploy with "
+            "DeploymentStrategy.canary()/linear()/blue_green() and routing",
+        )
+        everything = [
+            priority
+            for conditions, priority in self._routes.get(self.listener.node.id, {}).items()
+            if conditions == _conditions(ListenerRouting(priority=0))
+        ]
+        problems.require(
+            not everything,
+            "load_balancer",
+            "a route for every path (a service without routing) would take every request "
+            "before the listener's default action that CodeDeploy shifts",
+            everything,
+            "route the other service by path or host",
+        )
 
     def add_route(
         self,
@@ -342,9 +462,12 @@ class SecureLoadBalancer(Construct):
             construct_id,
             "give each service sharing the load balancer a distinct construct id",
         )
-        self.check_route(problems, routing, listener=listener)
+        self.check_route(
+            problems, routing, listener=None if listener is self.listener else listener
+        )
         problems.raise_if_any()
         self._priorities.setdefault(listener.node.id, set()).add(routing.priority)
+        self._routes.setdefault(listener.node.id, {})[_conditions(routing)] = routing.priority
         conditions = []
         if routing.host_headers:
             conditions.append(elbv2.ListenerCondition.host_headers(list(routing.host_headers)))
@@ -369,6 +492,36 @@ def _private_subnet_type(vpc: ec2.IVpc) -> ec2.SubnetType:
     )
 
 
+def _conditions(routing: ListenerRouting) -> tuple[frozenset[str], frozenset[str]]:
+    """What a route matches: its hosts and its paths (every path when none are given)."""
+    return frozenset(routing.host_headers), frozenset(routing.path_patterns or ["/*"])
+
+
+def _check_domain(problems: Problems, domain: DomainOptions) -> None:
+    name = domain.domain_name
+    if is_token(name):
+        return
+    if not problems.require(
+        "." in name and " " not in name and "/" not in name,
+        "domain.domain_name",
+        "must be a fully qualified DNS name",
+        name,
+        "e.g. 'app.example.com'",
+    ):
+        return
+    zone = getattr(domain.hosted_zone, "zone_name", None)
+    if isinstance(zone, str) and not is_token(zone):
+        zone = zone.rstrip(".").lower()
+        problems.require(
+            name.rstrip(".").lower() == zone or name.rstrip(".").lower().endswith("." + zone),
+            "domain.domain_name",
+            f"is not inside the hosted zone {zone!r}: the certificate cannot be validated and "
+            "the alias record cannot be created there",
+            name,
+            f"use a name ending in '.{zone}', or the hosted zone that holds {name!r}",
+        )
+
+
 def is_anywhere(peer: ec2.IPeer) -> bool:
     """True for the any-IPv4 / any-IPv6 peers."""
     return peer.unique_id in ("0.0.0.0/0", "::/0")
@@ -391,8 +544,6 @@ def _log_bucket(
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         removal_policy=defaults.DATA_REMOVAL_POLICY,
-        server_access_logs_bucket=server_access_logs_bucket,
-        server_access_logs_prefix="s3/" if server_access_logs_bucket else None,
         lifecycle_rules=[
             s3.LifecycleRule(
                 id="ExpireLogs",
@@ -410,8 +561,34 @@ def _log_bucket(
             event_bridge_enabled=True
         )
     )
+    if server_access_logs_bucket is not None:
+        _log_server_access(cfn_bucket, bucket, server_access_logs_bucket)
     compliance.LOG_BUCKET_ENCRYPTION.apply(bucket)
     return bucket
+
+
+def _log_server_access(cfn_bucket: s3.CfnBucket, source: s3.IBucket, target: s3.IBucket) -> None:
+    """S3 server access logging of ``source`` into ``target``, granted by bucket policy.
+
+    Written here rather than through ``server_access_logs_bucket``: without the app's feature
+    flag ``@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy`` CDK would grant with an ACL,
+    which an owner-enforced bucket refuses. The policy is the one that flag writes.
+    """
+    prefix = defaults.SERVER_ACCESS_LOG_PREFIX
+    cfn_bucket.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+        destination_bucket_name=target.bucket_name, log_file_prefix=prefix
+    )
+    target.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            actions=["s3:PutObject"],
+            resources=[target.arn_for_objects(f"{prefix}*")],
+            conditions={
+                "ArnLike": {"aws:SourceArn": source.bucket_arn},
+                "StringEquals": {"aws:SourceAccount": cdk.Stack.of(source).account},
+            },
+        )
+    )
 
 
 def _managed_web_acl(scope: Construct) -> tuple[wafv2.CfnWebACL, logs.LogGroup]:

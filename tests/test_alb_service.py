@@ -11,12 +11,15 @@ import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
+from aws_cdk.assertions import Template
 
 from ecs_patterns_plus import (
     AlbFargateService,
     DeploymentStrategy,
+    Ec2CapacityOptions,
     HardenedCluster,
     HardenedTaskDefinition,
     ListenerRouting,
@@ -28,8 +31,8 @@ from ecs_patterns_plus import (
     TargetHealthCheck,
     ValidationError,
 )
-from tests.scenarios.common import certificate
-from tests.synth import Synthesized
+from tests.scenarios.common import certificate, existing_vpc
+from tests.synth import Synthesized, new_app
 from tests.util import logical_id, resources_of, stack_for_errors
 
 SERVICE = "AWS::ECS::Service"
@@ -473,3 +476,264 @@ def test_service_refuses_launch_combinations_that_cannot_run(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         _service(**kwargs)
+
+
+# --- Combinations AWS cannot run, and silent misconfigurations ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"routing": ListenerRouting(priority=5, path_patterns=["api/*"])},
+            r"routing.path_patterns: must be absolute paths",
+        ),
+        (
+            {"routing": ListenerRouting(priority=5, path_patterns=[f"/p{i}" for i in range(6)])},
+            r"routing: an ALB rule matches at most 5 path patterns and host headers together",
+        ),
+        (
+            {"routing": ListenerRouting(priority=5, host_headers=["https://api.example.com"])},
+            r"routing.host_headers: must be host names",
+        ),
+        ({"https_egress": ()}, r"https_egress: leaves the tasks no way to S3"),
+        ({"https_egress": ()}, r"endpoints: are needed with a restricted https_egress"),
+        (
+            {"https_egress": [ec2.Peer.ipv4("10.0.0.0/8")]},
+            r"https_egress: leaves the tasks no way to S3",
+        ),
+    ],
+)
+def test_service_refuses_what_cannot_work_on_aws(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _service(**kwargs)
+
+
+def test_restricted_egress_that_reaches_s3_and_the_endpoints_is_accepted() -> None:
+    stack = stack_for_errors()
+    network = SecureVpc(stack, "Network", nat_gateways=0)
+    platform = HardenedCluster(stack, "Platform", vpc=network.vpc)
+    web = AlbFargateService(
+        stack,
+        "Web",
+        cluster=platform.cluster,
+        task_definition=HardenedTaskDefinition(
+            stack, "Task", image=ecs.ContainerImage.from_registry(_IMAGE), container_port=8080
+        ),
+        load_balancer=SecureLoadBalancer(
+            stack, "LoadBalancer", vpc=network.vpc, certificate=certificate(stack)
+        ),
+        https_egress=[ec2.Peer.prefix_list("pl-78a54011")],  # the region's S3 prefix list
+        endpoints=network.endpoints,
+    )
+    egress = Template.from_stack(stack).find_resources("AWS::EC2::SecurityGroupEgress")
+    group = stack.resolve(web.security_group.security_group_id)
+    # With a restricted list, the tasks get an explicit rule to the endpoints.
+    assert [r for r in egress.values() if r["Properties"]["GroupId"] == group]
+
+
+_IMAGE = "public.ecr.aws/nginx/nginx@sha256:" + "0" * 64
+
+
+def _two(stack_kwargs: list[dict[str, Any]]) -> cdk.Stack:
+    """Services with the given arguments, in order, on one new load balancer."""
+    stack = stack_for_errors()
+    vpc = existing_vpc(stack)
+    platform = HardenedCluster(stack, "Platform", vpc=vpc)
+    load_balancer = SecureLoadBalancer(
+        stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
+    )
+    for index, kwargs in enumerate(stack_kwargs):
+        AlbFargateService(
+            stack,
+            f"Web{index}",
+            cluster=platform.cluster,
+            task_definition=HardenedTaskDefinition(
+                stack,
+                f"Task{index}",
+                image=ecs.ContainerImage.from_registry(_IMAGE),
+                container_port=8080,
+            ),
+            load_balancer=load_balancer,
+            **kwargs,
+        )
+    return stack
+
+
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        (
+            {"routing": ListenerRouting(priority=11, path_patterns=["/api/*"])},
+            r"Web1: routing.path_patterns: the same hosts and paths are already routed",
+        ),
+        (
+            {"routing": ListenerRouting(priority=10, path_patterns=["/other/*"])},
+            r"Web1: routing.priority: is already used by another route",
+        ),
+    ],
+)
+def test_routes_of_two_services_must_not_clash(second: dict[str, Any], message: str) -> None:
+    first = {"routing": ListenerRouting(priority=10, path_patterns=["/api/*"])}
+    with pytest.raises(ValidationError, match=message) as raised:
+        _two([first, second])
+    # Refused before the second service built anything.
+    assert "Web1" not in raised.value.path.split("/")[:-1]
+
+
+def test_a_refused_route_leaves_nothing_behind() -> None:
+    stack = _two([{"routing": ListenerRouting(priority=10, path_patterns=["/api/*"])}])
+    with pytest.raises(ValidationError):
+        AlbFargateService(
+            stack,
+            "Late",
+            cluster=stack.node.find_child("Platform").cluster,  # type: ignore[attr-defined]
+            task_definition=stack.node.find_child("Task0"),  # type: ignore[arg-type]
+            load_balancer=stack.node.find_child("LoadBalancer"),  # type: ignore[arg-type]
+            routing=ListenerRouting(priority=10, path_patterns=["/late/*"]),
+        )
+    assert stack.node.try_find_child("Late") is None
+    assert stack.node.find_child("LoadBalancer").node.try_find_child("LateRoute") is None
+
+
+def test_code_deploy_owns_the_default_action_alone() -> None:
+    code_deploy = {"deployment": DeploymentStrategy.code_deploy_blue_green()}
+    with pytest.raises(ValidationError, match=r"Web1: load_balancer: its listeners' default"):
+        _two([code_deploy, dict(code_deploy)])
+    with pytest.raises(ValidationError, match=r"Web1: routing: a route for every path"):
+        _two([code_deploy, {}])
+    with pytest.raises(ValidationError, match=r"Web1: load_balancer: a route for every path"):
+        _two([{}, code_deploy])
+    # A routed service beside it leaves the default action to CodeDeploy: that works.
+    _two([code_deploy, {"routing": ListenerRouting(priority=10, path_patterns=["/api/*"])}])
+
+
+def test_traffic_shifting_services_share_the_test_listener() -> None:
+    stack = _two(
+        [
+            {
+                "routing": ListenerRouting(priority=10 + index, path_patterns=[f"/s{index}/*"]),
+                "deployment": DeploymentStrategy.canary(),
+            }
+            for index in range(2)
+        ]
+    )
+    template = Template.from_stack(stack)
+    listeners = template.find_resources(
+        "AWS::ElasticLoadBalancingV2::Listener", {"Properties": {"Port": 9443}}
+    )
+    assert len(listeners) == 1
+    (listener,) = listeners
+    test_rules = template.find_resources(RULE, {"Properties": {"ListenerArn": {"Ref": listener}}})
+    assert sorted(r["Properties"]["Priority"] for r in test_rules.values()) == [10, 11]
+
+
+def test_load_balancer_in_another_vpc_is_refused() -> None:
+    stack = stack_for_errors()
+    platform = HardenedCluster(stack, "Platform", vpc=existing_vpc(stack))
+    other = SecureVpc(stack, "Other")
+    with pytest.raises(ValidationError, match=r"load_balancer: is in another VPC than the cluster"):
+        AlbFargateService(
+            stack,
+            "Web",
+            cluster=platform.cluster,
+            task_definition=HardenedTaskDefinition(
+                stack, "Task", image=ecs.ContainerImage.from_registry(_IMAGE), container_port=80
+            ),
+            load_balancer=SecureLoadBalancer(
+                stack, "LoadBalancer", vpc=other.vpc, certificate=certificate(stack)
+            ),
+        )
+
+
+def test_service_in_a_vpc_without_private_subnets_is_refused() -> None:
+    stack = stack_for_errors()
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Public",
+        vpc_id="vpc-0a1b2c3d4e5f67891",
+        availability_zones=["ap-northeast-2a", "ap-northeast-2c"],
+        public_subnet_ids=["subnet-0b0000000000000b1", "subnet-0b0000000000000b2"],
+    )
+    platform = HardenedCluster(stack, "Platform", vpc=vpc)
+    with pytest.raises(ValidationError, match=r"cluster: its VPC has no private subnets"):
+        AlbFargateService(
+            stack,
+            "Web",
+            cluster=platform.cluster,
+            task_definition=HardenedTaskDefinition(
+                stack, "Task", image=ecs.ContainerImage.from_registry(_IMAGE), container_port=80
+            ),
+            load_balancer=SecureLoadBalancer(
+                stack,
+                "LoadBalancer",
+                vpc=vpc,
+                certificate=certificate(stack),
+                internet_facing=True,
+            ),
+        )
+
+
+def test_placement_on_ec2_capacity_spreads_over_zones_first() -> None:
+    """ECS AZ rebalancing needs AZ spread as the first strategy; the user's ones follow."""
+    stack = stack_for_errors()
+    vpc = existing_vpc(stack)
+    platform = HardenedCluster(
+        stack, "Platform", vpc=vpc, ec2_capacity=[Ec2CapacityOptions(name="web")]
+    )
+    AlbFargateService(
+        stack,
+        "Web",
+        cluster=platform.cluster,
+        task_definition=HardenedTaskDefinition(
+            stack,
+            "Task",
+            image=ecs.ContainerImage.from_registry(_IMAGE),
+            container_port=8080,
+            compatibility=ecs.Compatibility.EC2,
+        ),
+        load_balancer=SecureLoadBalancer(
+            stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
+        ),
+        capacity_provider_strategy=[platform.ec2_capacity["web"].strategy()],
+        placement_strategies=[ecs.PlacementStrategy.packed_by_memory()],
+    )
+    (service,) = Template.from_stack(stack).find_resources(SERVICE).values()
+    assert service["Properties"]["AvailabilityZoneRebalancing"] == "ENABLED"
+    assert service["Properties"]["PlacementStrategies"] == [
+        {"Field": "attribute:ecs.availability-zone", "Type": "spread"},
+        {"Field": "MEMORY", "Type": "binpack"},
+    ]
+
+
+def test_a_service_in_another_stack_keeps_its_routes_in_its_own_stack() -> None:
+    """The fleet pattern: one platform stack, service stacks that reference it, no cycle."""
+    app = new_app()
+    env = cdk.Environment(region="ap-northeast-2")
+    platform_stack = cdk.Stack(app, "Platform", env=env)
+    vpc = existing_vpc(platform_stack)
+    platform = HardenedCluster(platform_stack, "Platform", vpc=vpc)
+    load_balancer = SecureLoadBalancer(
+        platform_stack, "LoadBalancer", vpc=vpc, certificate=certificate(platform_stack)
+    )
+    services = cdk.Stack(app, "Services", env=env)
+    AlbFargateService(
+        services,
+        "Web",
+        cluster=platform.cluster,
+        task_definition=HardenedTaskDefinition(
+            services, "Task", image=ecs.ContainerImage.from_registry(_IMAGE), container_port=80
+        ),
+        load_balancer=load_balancer,
+        routing=ListenerRouting(priority=10, path_patterns=["/web/*"]),
+        deployment=DeploymentStrategy.canary(),
+    )
+    assembly = app.synth()  # a dependency cycle between the stacks would raise here
+    templates = {stack.stack_name: stack.template["Resources"] for stack in assembly.stacks}
+    kinds = {
+        name: {resource["Type"] for resource in resources.values()}
+        for name, resources in templates.items()
+    }
+    assert RULE in kinds["Services"]
+    assert RULE not in kinds["Platform"]
+    assert services.dependencies == [platform_stack]

@@ -279,3 +279,100 @@ def test_route_priorities_are_valid_and_unique(priority: int, fragment: str) -> 
     lb.add_route("First", target_group=group, routing=ListenerRouting(priority=7))
     with pytest.raises(ValidationError, match=rf"routing.priority: .*{fragment}"):
         lb.add_route("Second", target_group=group, routing=ListenerRouting(priority=priority))
+
+
+def _vpc(stack: object, *, public: bool, private: bool) -> object:
+    from aws_cdk import aws_ec2 as ec2
+
+    return ec2.Vpc.from_vpc_attributes(
+        stack,  # type: ignore[arg-type]
+        "Vpc",
+        vpc_id="vpc-0a1b2c3d4e5f67892",
+        availability_zones=["ap-northeast-2a", "ap-northeast-2c"],
+        public_subnet_ids=["subnet-0b0000000000000b1", "subnet-0b0000000000000b2"]
+        if public
+        else None,
+        private_subnet_ids=["subnet-0a0000000000000a1", "subnet-0a0000000000000a2"]
+        if private
+        else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("public", "private", "internet_facing", "message"),
+    [
+        (False, True, True, r"internet_facing: the VPC has no public subnets"),
+        (True, False, False, r"vpc: has no private subnets for an internal load balancer"),
+    ],
+)
+def test_subnets_for_the_scheme_must_exist(
+    public: bool, private: bool, internet_facing: bool, message: str
+) -> None:
+    stack = stack_for_errors()
+    with pytest.raises(ValidationError, match=message):
+        SecureLoadBalancer(
+            stack,
+            "Web",
+            vpc=_vpc(stack, public=public, private=private),  # type: ignore[arg-type]
+            certificate=certificate(stack),
+            internet_facing=internet_facing,
+        )
+    assert stack.node.try_find_child("Web") is None
+
+
+def test_domain_must_be_inside_its_hosted_zone() -> None:
+    stack = stack_for_errors()
+    with pytest.raises(ValidationError, match=r"domain.domain_name: is not inside the hosted zone"):
+        _lb(domain=DomainOptions(domain_name="app.example.org", hosted_zone=hosted_zone(stack)))
+
+
+def test_the_zone_apex_and_names_below_it_are_accepted() -> None:
+    for name in ("example.com", "api.eu.example.com"):
+        stack = stack_for_errors()
+        vpc = SecureVpc(stack, "Network", endpoints=()).vpc
+        SecureLoadBalancer(
+            stack,
+            "Web",
+            vpc=vpc,
+            domain=DomainOptions(domain_name=name, hosted_zone=hosted_zone(stack)),
+        )
+
+
+def test_access_logs_work_without_the_s3_bucket_policy_feature_flag() -> None:
+    """Apps without @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy get the same policy, no ACL."""
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    app = cdk.App(context={"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": False})
+    stack = cdk.Stack(app, "NoFlag", env=cdk.Environment(region="ap-northeast-2"))
+    lb = SecureLoadBalancer(
+        stack,
+        "Web",
+        vpc=_vpc(stack, public=True, private=True),  # type: ignore[arg-type]
+        certificate=certificate(stack),
+    )
+    template = Template.from_stack(stack)
+    for bucket in template.find_resources("AWS::S3::Bucket").values():
+        assert "AccessControl" not in bucket["Properties"]
+    target = stack.resolve(lb.server_access_logs_bucket.bucket_name)  # type: ignore[union-attr]
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {"LoggingConfiguration": {"DestinationBucketName": target, "LogFilePrefix": "s3/"}},
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "s3:PutObject",
+                                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )

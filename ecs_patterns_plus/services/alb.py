@@ -28,7 +28,7 @@ from ..monitoring.alarms import golden_signal_alarm
 from ..monitoring.metrics import LoadBalancerMetrics
 from ..monitoring.thresholds import MonitoringThresholds
 from ..network import VpcEndpoints
-from .core import ServiceCore
+from .core import ServiceCore, same_vpc
 
 if TYPE_CHECKING:
     from ..task_definition import HardenedTaskDefinition
@@ -129,8 +129,18 @@ class _AlbFrontDoor:
         self.health_check.validate(problems, "health_check")
         problems.seconds_in_range("deregistration_delay", self.deregistration_delay, 0, 3600)
         problems.seconds_in_range("slow_start", self.slow_start, 30, 900)
-        if not core.deployment.uses_code_deploy:
+        if core.deployment.uses_code_deploy:
+            self.load_balancer.check_default_action(problems, self.construct_id)
+        else:
             self.load_balancer.check_route(problems, self.routing)
+        problems.require(
+            same_vpc(core.vpc, self.load_balancer.vpc),
+            "load_balancer",
+            "is in another VPC than the cluster: its targets (the tasks' IP addresses) must be "
+            "in the load balancer's VPC",
+            self.load_balancer.node.path,
+            "put the load balancer in the cluster's VPC",
+        )
 
     def grace_period(self, core: ServiceCore) -> cdk.Duration:
         check = self.health_check
@@ -263,9 +273,11 @@ class AlbFargateService(Construct):
             with ``enable_exec=True``. Default: False.
         endpoints: VPC endpoints the tasks reach over HTTPS (admits the service's group).
             Default: none.
-        https_egress: peers the tasks may reach on 443 (ECR image layers come from S3).
-            Default: any IPv4 address; pass ``()`` in an isolated VPC and use ``endpoints``,
-            or narrow it to the S3 prefix list.
+        https_egress: peers the tasks may reach on 443. Default: any IPv4 address, which in a
+            VPC without NAT (``SecureVpc(nat_gateways=0)``) reaches only its interface
+            endpoints and the S3 gateway, where ECR keeps image layers. A narrower list must
+            still reach S3 (``ec2.Peer.prefix_list(<the region's S3 prefix list>)``) and needs
+            ``endpoints``.
         scaling: autoscaling; ``None`` for a fixed task count. Default: ``ScalingOptions()``
             (CPU 50%, min = desired_count, max 10).
         vpc_subnets: where tasks run. Default: the VPC's private subnets.

@@ -26,8 +26,9 @@ from .. import defaults
 from ..autoscaling import ScalingOptions, apply_scaling, check_scaling
 from ..deployment.binding import AlbTraffic, DeploymentResources
 from ..deployment.strategy import DeploymentStrategy
-from ..errors import Problems
-from ..launch import Launch, check_launch, private_subnets
+from ..errors import Problems, is_token
+from ..launch import Launch, check_launch, has_private_subnets, private_subnets
+from ..load_balancer import is_anywhere
 from ..monitoring.notifications import stack_alarm_topic
 from ..monitoring.thresholds import MonitoringThresholds, check_thresholds
 from ..network import VpcEndpoints
@@ -122,6 +123,14 @@ class ServiceCore:
         )
         if self.scaling is not None:
             check_scaling(problems, self.scaling, self.desired_count)
+        problems.require(
+            self.vpc_subnets is not None or has_private_subnets(self.vpc),
+            "cluster",
+            "its VPC has no private subnets, and the tasks never get public IP addresses",
+            self.cluster.node.path,
+            "use a VPC with private subnets (SecureVpc), or pass vpc_subnets",
+        )
+        self._check_egress(problems)
         if self.rollback_alarms:
             check_thresholds(problems, "alarm_thresholds", self.alarm_thresholds)
         if door is not None:
@@ -130,6 +139,33 @@ class ServiceCore:
     @property
     def vpc(self) -> ec2.IVpc:
         return self.cluster.vpc
+
+    def _check_egress(self, problems: Problems) -> None:
+        """Tasks must reach ECR and S3 (image layers), through a NAT gateway or endpoints."""
+        if self.https_egress is None:
+            return  # HTTPS anywhere: NAT, or the interface and S3 gateway endpoints
+        peers = list(self.https_egress)
+        reaches_s3 = any(
+            is_anywhere(peer) or is_token(peer.unique_id) or peer.unique_id.startswith("pl-")
+            for peer in peers
+        )
+        problems.require(
+            reaches_s3,
+            "https_egress",
+            "leaves the tasks no way to S3, where ECR keeps image layers: the tasks could not "
+            "start",
+            [peer.unique_id for peer in peers],
+            "keep the default (in a VPC without NAT the only routes out are its endpoints and "
+            "the S3 gateway), or add ec2.Peer.prefix_list('<the S3 prefix list of the region>')",
+        )
+        problems.require(
+            self.endpoints is not None,
+            "endpoints",
+            "are needed with a restricted https_egress: the tasks reach ECR, CloudWatch Logs "
+            "and Secrets Manager only through the interface endpoints then",
+            None,
+            "pass endpoints=network.endpoints (SecureVpc), or keep the default https_egress",
+        )
 
     def build(self, scope: Construct, door: FrontDoor | None) -> None:
         """Build the service and everything around it in ``scope`` (the front door's construct)."""
@@ -172,12 +208,34 @@ class ServiceCore:
                 target_group=door.scaling_target_group if door is not None else None,
             )
 
+    @property
+    def _rebalances_zones(self) -> bool:
+        # ECS rebalances AZs by starting a task before stopping one: it needs headroom above
+        # 100 % and the ECS deployment controller.
+        deployment = self.deployment
+        return not deployment.uses_code_deploy and deployment.max_healthy_percent > 100
+
+    def _placement_strategies(self) -> list[ecs.PlacementStrategy]:
+        """The strategies on EC2 capacity; with AZ rebalancing, spread over AZs comes first.
+
+        ECS AZ rebalancing requires the first placement strategy, if any, to spread tasks
+        across ``attribute:ecs.availability-zone``; the given strategies follow it.
+        """
+        strategies = list(self.placement_strategies)
+        if not strategies or not self._rebalances_zones:
+            return strategies
+        spread = ecs.PlacementStrategy.spread_across(ecs.BuiltInAttributes.AVAILABILITY_ZONE)
+        first = cdk.Stack.of(self.cluster).resolve(strategies[0].to_json())
+        if first == cdk.Stack.of(self.cluster).resolve(spread.to_json()):
+            return strategies
+        return [spread, *strategies]
+
     def _service(self, scope: Construct, door: FrontDoor | None) -> ecs.BaseService:
         launch, deployment = self._launch, self.deployment
         on_ec2 = launch is not None and not launch.fargate
         placement: dict[str, Any] = (
             {
-                "placement_strategies": list(self.placement_strategies) or None,
+                "placement_strategies": self._placement_strategies() or None,
                 "placement_constraints": list(self.placement_constraints) or None,
             }
             if on_ec2
@@ -200,13 +258,16 @@ class ServiceCore:
             health_check_grace_period=self.health_check_grace_period
             or (door.grace_period(self) if door is not None else None),
             enable_execute_command=self.enable_exec,
-            # ECS rebalances AZs by starting a task before stopping one: it needs headroom
-            # above 100 % and the ECS deployment controller.
             availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED
-            if not deployment.uses_code_deploy and deployment.max_healthy_percent > 100
+            if self._rebalances_zones
             else None,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
             **deployment.service_properties(),
             **placement,
         )
+
+
+def same_vpc(first: ec2.IVpc, second: ec2.IVpc) -> bool:
+    """False only when two VPCs are known to differ (tokens of other constructs, or ids)."""
+    return first is second or first.vpc_id == second.vpc_id
