@@ -737,3 +737,47 @@ def test_a_service_in_another_stack_keeps_its_routes_in_its_own_stack() -> None:
     assert RULE in kinds["Services"]
     assert RULE not in kinds["Platform"]
     assert services.dependencies == [platform_stack]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"deregistration_delay": 30},
+            r"deregistration_delay: expected a Duration; got int 30; use Duration.seconds\(30\)",
+        ),
+        ({"desired_count": "2"}, r"desired_count: expected an int; got str '2'"),
+        (
+            {"routing": ListenerRouting(priority=10, path_patterns="/api/*")},  # type: ignore[arg-type]
+            r"routing.path_patterns: expected a list of str; got str '/api/\*'",
+        ),
+        (
+            {"health_check": TargetHealthCheck(interval=30)},  # type: ignore[arg-type]
+            r"health_check.interval: expected a Duration; got int 30",
+        ),
+        ({"https_egress": ec2.Peer.any_ipv4()}, r"https_egress: expected a list of ec2.IPeer"),
+    ],
+)
+def test_wrong_types_are_named_before_anything_is_built(
+    kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _service(**kwargs)
+
+
+def test_a_hardened_cluster_stands_for_its_cluster() -> None:
+    stack, platform, load_balancer, repository = _platform()
+    service = AlbFargateService(
+        stack,
+        "WholeCluster",
+        cluster=platform,  # type: ignore[arg-type]
+        task_definition=HardenedTaskDefinition(
+            stack,
+            "WholeClusterTask",
+            image=ecs.ContainerImage.from_ecr_repository(repository, "1.0.0"),
+            container_port=8080,
+        ),
+        load_balancer=load_balancer,
+        routing=ListenerRouting(priority=4000, path_patterns=["/whole/*"]),
+    )
+    assert service.service.cluster is platform.cluster

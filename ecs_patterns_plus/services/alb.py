@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -22,16 +21,14 @@ from .. import defaults
 from ..autoscaling import ScalingOptions
 from ..deployment.binding import AlbTraffic
 from ..deployment.strategy import DeploymentStrategy
-from ..errors import Problems, is_token
+from ..errors import Problems, checked, is_token
 from ..load_balancer import ListenerRouting, SecureLoadBalancer
 from ..monitoring.alarms import golden_signal_alarm
 from ..monitoring.metrics import LoadBalancerMetrics
 from ..monitoring.thresholds import MonitoringThresholds
 from ..network import VpcEndpoints
+from ..task_definition import HardenedTaskDefinition
 from .core import ServiceCore, same_vpc
-
-if TYPE_CHECKING:
-    from ..task_definition import HardenedTaskDefinition
 
 _SUCCESS_CODES = re.compile(r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$")
 
@@ -291,6 +288,7 @@ class AlbFargateService(Construct):
         traffic-shift role or CodeDeploy deployment group).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
