@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -31,8 +32,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Start synthesis as soon as the session is known to need it, and run the tests that do
     not need it first, while the workers synthesize."""
     if any(map(_needs_synthesis, items)):
-        base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
-        workdir = Path(tempfile.mkdtemp(prefix="synth-", dir=base))
+        workdir = Path(tempfile.mkdtemp(prefix="ecs-patterns-plus-synth-"))
         config.stash[_SYNTHESIS] = synth_worker.Synthesis(workdir, WORKERS, list(load_all()))
         items.sort(key=_needs_synthesis)
 
@@ -41,6 +41,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     synthesis = config.stash.get(_SYNTHESIS, None)
     if synthesis is not None:
         synthesis.stop()
+        shutil.rmtree(synthesis.workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,7 @@ class Synthesis:
     """
 
     def __init__(self, workdir: Path, workers: int, scenarios: Sequence[str]) -> None:
+        self.workdir = workdir
         self.example_outdir = workdir / "example"
         self.scenario_outdirs = [workdir / f"scenarios{index}" for index in range(workers)]
         # Deal the scenarios out by load; the first worker starts with the example app.
@@ -89,6 +90,7 @@ class Synthesis:
         for process in self.processes:
             if process.poll() is None:
                 process.kill()
+            process.wait()
 
 
 def start(args: list[str]) -> subprocess.Popen[str]:
