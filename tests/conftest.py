@@ -20,20 +20,52 @@ from tests.scenarios import load_all  # noqa: E402
 from tests.synth import Synthesized  # noqa: E402
 
 WORKERS = max(2, os.cpu_count() or 2)
-_SYNTHESIZED = ("example", "scenarios")
 _SYNTHESIS = pytest.StashKey[synth_worker.Synthesis]()
 
 
+def _uses(item: pytest.Item, fixture: str) -> bool:
+    return fixture in getattr(item, "fixturenames", ())
+
+
 def _needs_synthesis(item: pytest.Item) -> bool:
-    return any(name in _SYNTHESIZED for name in getattr(item, "fixturenames", ()))
+    return _uses(item, "example") or _uses(item, "scenarios")
 
 
+def declared_scenarios(item: pytest.Item) -> frozenset[str]:
+    """The scenarios ``item`` declares: ``@pytest.mark.scenarios("Name", ...)`` on the test,
+    its class or its module (``pytestmark``), and ``param="stack"`` for the value of that
+    parameter of a parametrized test."""
+    names: set[str] = set()
+    for mark in item.iter_markers("scenarios"):
+        unknown_options = set(mark.kwargs) - {"param"}
+        if unknown_options:
+            raise pytest.UsageError(f"{item.nodeid}: scenarios marker takes no {unknown_options}")
+        names.update(mark.args)
+        if "param" in mark.kwargs:
+            params = getattr(item, "callspec", None)
+            if params is None or mark.kwargs["param"] not in params.params:
+                raise pytest.UsageError(f"{item.nodeid}: no parameter {mark.kwargs['param']!r}")
+            names.add(params.params[mark.kwargs["param"]])
+    unknown = sorted(names - set(load_all()))
+    if unknown:
+        raise pytest.UsageError(f"{item.nodeid} declares unknown scenarios {unknown}")
+    return frozenset(names)
+
+
+@pytest.hookimpl(trylast=True)  # after -k, -m and --deselect have dropped their tests
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Start synthesis as soon as the session is known to need it, and run the tests that do
-    not need it first, while the workers synthesize."""
-    if any(map(_needs_synthesis, items)):
+    """Start synthesizing what the selected tests declare as soon as they are known, and run
+    the tests that need no synthesis first, while the workers synthesize."""
+    plan = synth_worker.Plan()
+    for item in items:
+        if _uses(item, "example"):
+            plan.example = plan.lint_example = True
+        if _uses(item, "scenarios"):
+            plan.scenarios |= declared_scenarios(item)
+    plan.checked = set(plan.scenarios)
+    if plan.example or plan.scenarios:
         workdir = Path(tempfile.mkdtemp(prefix="ecs-patterns-plus-synth-"))
-        config.stash[_SYNTHESIS] = synth_worker.Synthesis(workdir, WORKERS, list(load_all()))
+        config.stash[_SYNTHESIS] = synth_worker.Synthesis(workdir, WORKERS, plan)
         items.sort(key=_needs_synthesis)
 
 
@@ -50,10 +82,20 @@ def example(pytestconfig: pytest.Config) -> Synthesized:
     return pytestconfig.stash[_SYNTHESIS].example()
 
 
-@pytest.fixture(scope="session")
-def scenarios(pytestconfig: pytest.Config) -> Synthesized:
-    """Every construct scenario, one stack each (synthesized in parallel shares)."""
-    return pytestconfig.stash[_SYNTHESIS].scenarios()
+@pytest.fixture
+def scenarios(request: pytest.FixtureRequest) -> Synthesized:
+    """The construct scenarios the test declares (``@pytest.mark.scenarios``), synthesized;
+    reading any other fails."""
+    declared = declared_scenarios(request.node)
+    if not declared:
+        pytest.fail(
+            f"{request.node.nodeid} uses the scenarios fixture but declares no scenario: add "
+            '@pytest.mark.scenarios("Name", ...) or, if parametrized, '
+            '@pytest.mark.scenarios(param="stack")',
+            pytrace=False,
+        )
+    synthesized = request.config.stash[_SYNTHESIS].scenarios()
+    return synthesized.declared_by(request.node.nodeid, declared)
 
 
 @pytest.fixture

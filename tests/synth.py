@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,10 @@ def new_app(outdir: Path | None = None, **context: Any) -> cdk.App:
     )
 
 
+class UndeclaredStackError(LookupError):
+    """A test read a synthesized stack it did not declare."""
+
+
 @dataclass
 class Synthesized:
     """What one or more ``app.synth()`` runs wrote: templates, metadata, rule-pack reports.
@@ -41,7 +45,29 @@ class Synthesized:
     outdirs: list[Path]
     stack_names: list[str]
     synth_errors: list[str] = field(default_factory=list)
+    declared: frozenset[str] | None = None
+    """The only stacks that may be read (None: all of them); see ``declared_by``."""
+    test: str = ""
     _templates: dict[str, Template] = field(default_factory=dict, repr=False)
+
+    def declared_by(self, test: str, stacks: frozenset[str]) -> Synthesized:
+        """What ``test`` may read of this: the ``stacks`` it declares, and nothing else."""
+        return replace(
+            self,
+            stack_names=[name for name in self.stack_names if name in stacks],
+            declared=stacks,
+            test=test,
+            _templates=self._templates,
+        )
+
+    def _check_declared(self, stack: str) -> None:
+        if self.declared is not None and stack not in self.declared:
+            raise UndeclaredStackError(
+                f"{self.test} reads scenario {stack!r} without declaring it: add "
+                f"@pytest.mark.scenarios({stack!r}) to the test (or to its module's pytestmark; "
+                "a parametrized test can declare its parameter: "
+                '@pytest.mark.scenarios(param="stack"))'
+            )
 
     @property
     def outdir(self) -> Path:
@@ -50,6 +76,7 @@ class Synthesized:
 
     def path(self, stack: str, suffix: str = ".template.json") -> Path:
         """The file ``<stack><suffix>`` in whichever output directory holds the stack."""
+        self._check_declared(stack)
         for outdir in self.outdirs:
             candidate = outdir / f"{stack}{suffix}"
             if candidate.exists():
@@ -61,6 +88,7 @@ class Synthesized:
 
     def template(self, stack: str) -> Template:
         """The stack's template as an assertions.Template (cached)."""
+        self._check_declared(stack)
         if stack not in self._templates:
             self._templates[stack] = Template.from_json(self.template_json(stack))
         return self._templates[stack]
@@ -82,7 +110,7 @@ class Synthesized:
 
     @cached_property
     def rule_pack_violations(self) -> list[str]:
-        """One line per unacknowledged finding of the validation plugins."""
+        """One line per unacknowledged finding of the validation plugins (in declared stacks)."""
         lines = []
         for outdir in self.outdirs:
             report_path = outdir / "policy-validation-report.json"
@@ -95,8 +123,17 @@ class Synthesized:
                 f"{[r.get('constructPath') for r in violation['violatingResources']]}"
                 for plugin in report["pluginReports"]
                 for violation in plugin["violations"]
+                if self.declared is None
+                or not self.declared.isdisjoint(map(_stack_of, violation["violatingResources"]))
             ]
         return lines
+
+
+def _stack_of(resource: dict[str, Any]) -> str:
+    """The stack of a validation report's violating resource (cdk-nag gives no template)."""
+    if resource.get("constructPath"):
+        return str(resource["constructPath"]).split("/")[0]
+    return Path(resource["templatePath"]).name.removesuffix(".template.json")
 
 
 def read_outdirs(outdirs: list[Path]) -> Synthesized:

@@ -121,10 +121,12 @@ def test_example_stack_has_no_warnings(example: Synthesized, stack: str) -> None
 
 
 @pytest.mark.parametrize("stack", COMPLIANT_SCENARIOS)
+@pytest.mark.scenarios(param="stack")
 def test_scenario_has_no_findings(scenarios: Synthesized, stack: str) -> None:
     _checks(scenarios, stack)
 
 
 @pytest.mark.parametrize("stack", sorted(load_all()))
+@pytest.mark.scenarios(param="stack")
 def test_scenario_acknowledges_only_the_table(scenarios: Synthesized, stack: str) -> None:
     _acknowledgements(scenarios, stack)
