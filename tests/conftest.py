@@ -1,4 +1,5 @@
-"""Session fixtures: the example app and the scenario app synthesize once and are shared."""
+"""The example app and the construct scenarios the selected tests declare synthesize once per
+session, in parallel workers; the fixtures give each test what it declared."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ def _needs_synthesis(item: pytest.Item) -> bool:
     return _uses(item, "example") or _uses(item, "scenarios")
 
 
+def _reads_findings(item: pytest.Item) -> bool:
+    return item.get_closest_marker("findings") is not None
+
+
 def declared_scenarios(item: pytest.Item) -> frozenset[str]:
     """The scenarios ``item`` declares: ``@pytest.mark.scenarios("Name", ...)`` on the test,
     its class or its module (``pytestmark``), and ``param="stack"`` for the value of that
@@ -58,11 +63,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     the tests that need no synthesis first, while the workers synthesize."""
     plan = synth_worker.Plan()
     for item in items:
+        findings = _reads_findings(item)
         if _uses(item, "example"):
-            plan.example = plan.lint_example = True
+            plan.example = True
+            plan.lint_example |= findings
         if _uses(item, "scenarios"):
-            plan.scenarios |= declared_scenarios(item)
-    plan.checked = set(plan.scenarios)
+            declared = declared_scenarios(item)
+            plan.scenarios |= declared
+            if findings:
+                plan.checked |= declared
     if plan.example or plan.scenarios:
         workdir = Path(tempfile.mkdtemp(prefix="ecs-patterns-plus-synth-"))
         config.stash[_SYNTHESIS] = synth_worker.Synthesis(workdir, WORKERS, plan)
@@ -76,16 +85,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(synthesis.workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def example(pytestconfig: pytest.Config) -> Synthesized:
-    """The example app of app.py, synthesized with cdk.json's context."""
-    return pytestconfig.stash[_SYNTHESIS].example()
+@pytest.fixture
+def example(request: pytest.FixtureRequest) -> Synthesized:
+    """The example app of app.py, synthesized with cdk.json's context (and its rule packs);
+    findings are readable only by tests marked ``findings``."""
+    synthesized = request.config.stash[_SYNTHESIS].example()
+    return synthesized.declared_by(
+        request.node.nodeid, None, findings=_reads_findings(request.node)
+    )
 
 
 @pytest.fixture
 def scenarios(request: pytest.FixtureRequest) -> Synthesized:
     """The construct scenarios the test declares (``@pytest.mark.scenarios``), synthesized;
-    reading any other fails."""
+    reading any other fails, and so does reading findings without ``@pytest.mark.findings``."""
     declared = declared_scenarios(request.node)
     if not declared:
         pytest.fail(
@@ -95,7 +108,9 @@ def scenarios(request: pytest.FixtureRequest) -> Synthesized:
             pytrace=False,
         )
     synthesized = request.config.stash[_SYNTHESIS].scenarios()
-    return synthesized.declared_by(request.node.nodeid, declared)
+    return synthesized.declared_by(
+        request.node.nodeid, declared, findings=_reads_findings(request.node)
+    )
 
 
 @pytest.fixture

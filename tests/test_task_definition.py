@@ -769,6 +769,7 @@ def test_unresolved_tokens_are_not_checked() -> None:
     )
 
 
+@pytest.mark.findings
 @pytest.mark.scenarios(*TASK_DEFINITION_SCENARIOS)
 def test_control_tower_ecs_controls_run_on_the_task_definitions(scenarios: Synthesized) -> None:
     flagged = [line for line in scenarios.rule_pack_violations if "'TaskDefOptOuts/" in line]

@@ -1,7 +1,8 @@
 """checkov and cfn-lint on synthesized templates, each run once per output directory.
 
-The synthesis workers run both right after synthesizing (``lint_outdir``), in parallel,
-and leave the results beside the templates; the tests read them back.
+The synthesis workers run both right after synthesizing (``lint_outdirs``), in parallel,
+and leave the results beside the templates; the tests read them back
+(``Synthesized.checkov_failures`` and ``Synthesized.cfn_lint_findings``).
 """
 
 from __future__ import annotations
@@ -10,17 +11,12 @@ import json
 import os
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
-from tests.synth import ROOT
+from tests.synth import CFN_LINT_RESULTS, CHECKOV_RESULTS, ROOT
 
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".tools" / "checkov" / "bin" / "checkov"))
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
-
-
-CHECKOV_RESULTS = "checkov-failures.json"
-CFN_LINT_RESULTS = "cfn-lint-findings.json"
 
 
 def lint_outdirs(outdirs: list[Path]) -> None:
@@ -33,22 +29,6 @@ def lint_outdirs(outdirs: list[Path]) -> None:
     for outdir in outdirs:
         (outdir / CHECKOV_RESULTS).write_text(checkov)
         (outdir / CFN_LINT_RESULTS).write_text(cfn_lint)
-
-
-@cache
-def checkov_failures(outdir: Path) -> dict[str, list[str]]:
-    """checkov failures by template file name: ``CKV_ID resource`` lines."""
-    saved = outdir / CHECKOV_RESULTS
-    return json.loads(saved.read_text()) if saved.exists() else _run_checkov(outdir)
-
-
-@cache
-def cfn_lint_findings(template_path: Path) -> list[str]:
-    """Every cfn-lint error and warning (informational matches are left out)."""
-    saved = template_path.parent / CFN_LINT_RESULTS
-    if saved.exists():
-        return list(json.loads(saved.read_text())[template_path.name])
-    return _run_cfn_lint([template_path])[template_path.name]
 
 
 def _run_checkov(outdir: Path) -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-"""Construct scenarios: each builds one stack; all of them synthesize together, once per session.
+"""Construct scenarios: each builds one stack; those a test session declares synthesize together.
 
 Add a scenario with ``@scenario("PascalName")`` in any module of this package; it is
 imported automatically, snapshotted, and run through every rule pack.
