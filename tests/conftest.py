@@ -28,8 +28,11 @@ def _uses(item: pytest.Item, fixture: str) -> bool:
     return fixture in getattr(item, "fixturenames", ())
 
 
-def _needs_synthesis(item: pytest.Item) -> bool:
-    return _uses(item, "example") or _uses(item, "scenarios")
+def _needs_synthesis(item: pytest.Item) -> int:
+    """0: nothing, 1: templates and metadata, 2: findings too (the workers lint last)."""
+    if not (_uses(item, "example") or _uses(item, "scenarios")):
+        return 0
+    return 2 if _reads_findings(item) else 1
 
 
 def _reads_findings(item: pytest.Item) -> bool:
@@ -59,8 +62,9 @@ def declared_scenarios(item: pytest.Item) -> frozenset[str]:
 
 @pytest.hookimpl(trylast=True)  # after -k, -m and --deselect have dropped their tests
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Start synthesizing what the selected tests declare as soon as they are known, and run
-    the tests that need no synthesis first, while the workers synthesize."""
+    """Start synthesizing what the selected tests declare as soon as they are known. The tests
+    that need no synthesis run first, while the workers synthesize; those that read findings
+    run last, while the workers lint."""
     plan = synth_worker.Plan()
     for item in items:
         findings = _reads_findings(item)
@@ -78,10 +82,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items.sort(key=_needs_synthesis)
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    synthesis = config.stash.get(_SYNTHESIS, None)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Let the workers finish (end them if the run was cut short); remove what they wrote."""
+    synthesis = session.config.stash.get(_SYNTHESIS, None)
     if synthesis is not None:
-        synthesis.stop()
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        synthesis.stop(kill=interrupted or bool(session.shouldfail or session.shouldstop))
         shutil.rmtree(synthesis.workdir, ignore_errors=True)
 
 
@@ -89,10 +95,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def example(request: pytest.FixtureRequest) -> Synthesized:
     """The example app of app.py, synthesized with cdk.json's context (and its rule packs);
     findings are readable only by tests marked ``findings``."""
-    synthesized = request.config.stash[_SYNTHESIS].example()
-    return synthesized.declared_by(
-        request.node.nodeid, None, findings=_reads_findings(request.node)
-    )
+    findings = _reads_findings(request.node)
+    synthesized = request.config.stash[_SYNTHESIS].example(findings=findings)
+    return synthesized.declared_by(request.node.nodeid, None, findings=findings)
 
 
 @pytest.fixture
@@ -107,10 +112,9 @@ def scenarios(request: pytest.FixtureRequest) -> Synthesized:
             '@pytest.mark.scenarios(param="stack")',
             pytrace=False,
         )
-    synthesized = request.config.stash[_SYNTHESIS].scenarios()
-    return synthesized.declared_by(
-        request.node.nodeid, declared, findings=_reads_findings(request.node)
-    )
+    findings = _reads_findings(request.node)
+    synthesized = request.config.stash[_SYNTHESIS].scenarios(findings=findings)
+    return synthesized.declared_by(request.node.nodeid, declared, findings=findings)
 
 
 @pytest.fixture

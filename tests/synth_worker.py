@@ -10,13 +10,16 @@ on), ``scenarios/`` (the ``--scenarios``, without rule packs) and ``checked/`` (
 
 The test session runs these in parallel (one per core) and reads what they write:
 templates, metadata, the rule-pack report, and checkov's and cfn-lint's findings. A
+worker prints ``synthesized`` once every template is written, before linting. A
 validation failure still writes all of them, so the worker exits 0 then.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -31,6 +34,9 @@ SCENARIO_WEIGHT = 1
 CHECKED_WEIGHT = 4
 EXAMPLE_WEIGHT = 12
 LINTED_EXAMPLE_WEIGHT = 24
+
+SYNTHESIZED = "synthesized"
+"""What a worker prints on stdout once it has written every template (before linting)."""
 
 
 def run(argv: list[str]) -> None:
@@ -63,6 +69,7 @@ def run(argv: list[str]) -> None:
         plain = new_app(args.outdir / "scenarios")
         build_scenario_app(plain, args.scenarios, rule_packs=False)
         plain.synth()
+    print(SYNTHESIZED, flush=True)  # the tests that read templates only can start
     lint_outdirs(linted)
 
 
@@ -126,31 +133,42 @@ class Synthesis:
         self.processes = [
             start(outdir, share) for outdir, share in zip(self.outdirs, shares, strict=True)
         ]
-        self._done = False
+        self._synthesized = self._linted = False
         self._example: Synthesized | None = None
         self._scenarios: Synthesized | None = None
 
-    def wait(self, timeout: float = 900) -> None:
-        if self._done:
-            return
-        for outdir, process in zip(self.outdirs, self.processes, strict=True):
-            process.wait(timeout=timeout)
-            if process.returncode != 0:
-                stderr = (outdir / "stderr.txt").read_text()
-                raise RuntimeError(f"synthesis worker failed ({process.returncode}):\n{stderr}")
-        self._done = True
+    def _failed(self, index: int) -> RuntimeError:
+        process = self.processes[index]
+        process.wait()
+        stderr = (self.outdirs[index] / "stderr.txt").read_text()
+        return RuntimeError(f"synthesis worker failed ({process.returncode}):\n{stderr}")
 
-    def example(self) -> Synthesized:
+    def wait(self, *, findings: bool) -> None:
+        """Wait until every worker has written its templates and, for ``findings``, has also
+        run checkov and cfn-lint on them."""
+        if not self._synthesized:
+            for index, process in enumerate(self.processes):
+                assert process.stdout is not None
+                if SYNTHESIZED.encode() + b"\n" not in process.stdout:
+                    raise self._failed(index)
+            self._synthesized = True
+        if findings and not self._linted:
+            for index, process in enumerate(self.processes):
+                if process.wait() != 0:
+                    raise self._failed(index)
+            self._linted = True
+
+    def example(self, *, findings: bool) -> Synthesized:
         """The example app (the first worker synthesizes it)."""
+        self.wait(findings=findings)
         if self._example is None:
-            self.wait()
             self._example = read_outdirs([self.outdirs[0] / "example"])
         return self._example
 
-    def scenarios(self) -> Synthesized:
+    def scenarios(self, *, findings: bool) -> Synthesized:
         """Every scenario of the session, with or without the rule packs."""
+        self.wait(findings=findings)
         if self._scenarios is None:
-            self.wait()
             self._scenarios = read_outdirs(
                 [
                     outdir / kind
@@ -161,10 +179,15 @@ class Synthesis:
             )
         return self._scenarios
 
-    def stop(self) -> None:
+    def stop(self, *, kill: bool) -> None:
+        """Wait for the workers to exit or, with ``kill``, end them at once with their
+        Node.js, checkov and cfn-lint processes."""
         for process in self.processes:
-            if process.poll() is None:
-                process.kill()
+            if process.stdout is not None:
+                process.stdout.close()
+            if kill and process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
@@ -180,8 +203,9 @@ def start(outdir: Path, share: Share) -> subprocess.Popen[bytes]:
             [sys.executable, "-m", "tests.synth_worker", str(outdir), *share.args()],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=stderr,
+            start_new_session=True,  # one process group with its Node.js and linters
         )
 
 
