@@ -60,11 +60,10 @@ def declared_scenarios(item: pytest.Item) -> frozenset[str]:
     return frozenset(names)
 
 
-@pytest.hookimpl(trylast=True)  # after -k, -m and --deselect have dropped their tests
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Start synthesizing what the selected tests declare as soon as they are known. The tests
-    that need no synthesis run first, while the workers synthesize; those that read findings
-    run last, while the workers lint."""
+def session_plan(items: list[pytest.Item]) -> synth_worker.Plan:
+    """What a session synthesizes and lints, decided from its selected tests alone: the example
+    app if a test uses it, the scenarios the tests declare, and the rule packs, checkov and
+    cfn-lint only for what the tests marked ``findings`` use."""
     plan = synth_worker.Plan()
     for item in items:
         findings = _reads_findings(item)
@@ -76,7 +75,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             plan.scenarios |= declared
             if findings:
                 plan.checked |= declared
-    if plan.example or plan.scenarios:
+    return plan
+
+
+@pytest.hookimpl(trylast=True)  # after -k, -m and --deselect have dropped their tests
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start synthesizing for the selected tests as soon as they are known. The tests that
+    need no synthesis run first, while the workers synthesize; those that read findings run
+    last, while the workers lint."""
+    plan = session_plan(items)
+    if (plan.example or plan.scenarios) and not config.getoption("collectonly"):
         workdir = Path(tempfile.mkdtemp(prefix="ecs-patterns-plus-synth-"))
         config.stash[_SYNTHESIS] = synth_worker.Synthesis(workdir, WORKERS, plan)
         items.sort(key=_needs_synthesis)

@@ -53,7 +53,7 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--checked", nargs="+", default=[])
     args = parser.parse_args(argv)
     linted = []
-    if args.example or args.lint_example:
+    if args.example:
         example = new_app(args.outdir / "example")
         build_app(example)
         report(synthesize(example))
@@ -111,7 +111,7 @@ class Plan:
     def deal(self, workers: int) -> list[Share]:
         """Deal the work out by load, heaviest first, each part to the lightest share."""
         shares = [Share() for _ in range(workers)]
-        if self.example or self.lint_example:
+        if self.example:
             shares[0].example, shares[0].lint_example = True, self.lint_example
             shares[0].load = LINTED_EXAMPLE_WEIGHT if self.lint_example else EXAMPLE_WEIGHT
         parts = [(CHECKED_WEIGHT, name) for name in sorted(self.checked)]
