@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass, field, replace
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,19 @@ def new_app(outdir: Path | None = None, **context: Any) -> cdk.App:
     )
 
 
+CHECKOV_RESULTS = "checkov-failures.json"
+CFN_LINT_RESULTS = "cfn-lint-findings.json"
+"""checkov's and cfn-lint's findings, written beside the templates they were run on."""
+
+
+class UndeclaredError(LookupError):
+    """A test read a stack, or findings, it did not declare."""
+
+
 @dataclass
 class Synthesized:
-    """What one or more ``app.synth()`` runs wrote: templates, metadata, rule-pack reports.
+    """What one or more ``app.synth()`` runs wrote: templates, metadata, rule-pack reports,
+    and checkov's and cfn-lint's findings where they were run.
 
     ``outdirs`` are the cloud-assembly directories (several when an app is synthesized in
     parts, in parallel); each stack lives in exactly one of them.
@@ -41,7 +51,49 @@ class Synthesized:
     outdirs: list[Path]
     stack_names: list[str]
     synth_errors: list[str] = field(default_factory=list)
+    declared: frozenset[str] | None = None
+    """The only stacks that may be read (None: all of them); see ``declared_by``."""
+    findings: bool = True
+    """Whether the findings of the rule packs, checkov and cfn-lint may be read."""
+    test: str = ""
     _templates: dict[str, Template] = field(default_factory=dict, repr=False)
+
+    def declared_by(
+        self, test: str, stacks: frozenset[str] | None, *, findings: bool
+    ) -> Synthesized:
+        """What ``test`` may read of this: the ``stacks`` it declares (None: all), and their
+        findings only if it declares those too."""
+        outdirs, names = self.outdirs, self.stack_names
+        if stacks is not None:
+            names = [name for name in names if name in stacks]
+            outdirs = [
+                d for d in outdirs if any((d / f"{n}.template.json").exists() for n in names)
+            ]
+        return replace(
+            self,
+            outdirs=outdirs,
+            stack_names=names,
+            declared=stacks,
+            findings=findings,
+            test=test,
+            _templates=self._templates,
+        )
+
+    def _check_declared(self, stack: str) -> None:
+        if self.declared is not None and stack not in self.declared:
+            raise UndeclaredError(
+                f"{self.test} reads scenario {stack!r} without declaring it: add "
+                f"@pytest.mark.scenarios({stack!r}) to the test (or to its module's pytestmark; "
+                "a parametrized test can declare its parameter: "
+                '@pytest.mark.scenarios(param="stack"))'
+            )
+
+    def _check_findings(self) -> None:
+        if not self.findings:
+            raise UndeclaredError(
+                f"{self.test} reads rule-pack, checkov or cfn-lint findings without declaring "
+                "them: mark it @pytest.mark.findings"
+            )
 
     @property
     def outdir(self) -> Path:
@@ -50,6 +102,7 @@ class Synthesized:
 
     def path(self, stack: str, suffix: str = ".template.json") -> Path:
         """The file ``<stack><suffix>`` in whichever output directory holds the stack."""
+        self._check_declared(stack)
         for outdir in self.outdirs:
             candidate = outdir / f"{stack}{suffix}"
             if candidate.exists():
@@ -61,6 +114,7 @@ class Synthesized:
 
     def template(self, stack: str) -> Template:
         """The stack's template as an assertions.Template (cached)."""
+        self._check_declared(stack)
         if stack not in self._templates:
             self._templates[stack] = Template.from_json(self.template_json(stack))
         return self._templates[stack]
@@ -82,7 +136,8 @@ class Synthesized:
 
     @cached_property
     def rule_pack_violations(self) -> list[str]:
-        """One line per unacknowledged finding of the validation plugins."""
+        """One line per unacknowledged finding of the validation plugins (in declared stacks)."""
+        self._check_findings()
         lines = []
         for outdir in self.outdirs:
             report_path = outdir / "policy-validation-report.json"
@@ -95,8 +150,36 @@ class Synthesized:
                 f"{[r.get('constructPath') for r in violation['violatingResources']]}"
                 for plugin in report["pluginReports"]
                 for violation in plugin["violations"]
+                if self.declared is None
+                or not self.declared.isdisjoint(map(_stack_of, violation["violatingResources"]))
             ]
         return lines
+
+    def checkov_failures(self, stack: str) -> list[str]:
+        """checkov's failed checks in the stack's template: ``CKV_ID resource`` lines."""
+        self._check_findings()
+        template = self.path(stack)
+        return list(_lint_results(template.parent / CHECKOV_RESULTS).get(template.name, []))
+
+    def cfn_lint_findings(self, stack: str) -> list[str]:
+        """cfn-lint's errors and warnings in the stack's template (informational ones left out)."""
+        self._check_findings()
+        template = self.path(stack)
+        return list(_lint_results(template.parent / CFN_LINT_RESULTS)[template.name])
+
+
+@cache
+def _lint_results(path: Path) -> dict[str, list[str]]:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: checkov and cfn-lint were not run on these templates")
+    return dict(json.loads(path.read_text()))
+
+
+def _stack_of(resource: dict[str, Any]) -> str:
+    """The stack of a validation report's violating resource (cdk-nag gives no template)."""
+    if resource.get("constructPath"):
+        return str(resource["constructPath"]).split("/")[0]
+    return Path(resource["templatePath"]).name.removesuffix(".template.json")
 
 
 def read_outdirs(outdirs: list[Path]) -> Synthesized:

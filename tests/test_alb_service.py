@@ -55,6 +55,7 @@ def _group_rules(synth: Synthesized, stack: str, resource_type: str, group: str)
     ]
 
 
+@pytest.mark.scenarios("ServiceDefaults")
 def test_tasks_run_in_private_subnets_without_public_ip(scenarios: Synthesized) -> None:
     config = _one(scenarios, "ServiceDefaults", SERVICE)["NetworkConfiguration"][
         "AwsvpcConfiguration"
@@ -66,6 +67,7 @@ def test_tasks_run_in_private_subnets_without_public_ip(scenarios: Synthesized) 
     ]
 
 
+@pytest.mark.scenarios("ServiceDefaults")
 def test_service_group_admits_only_the_load_balancer_on_the_container_port(
     scenarios: Synthesized,
 ) -> None:
@@ -88,6 +90,7 @@ def test_service_group_admits_only_the_load_balancer_on_the_container_port(
     ]
 
 
+@pytest.mark.scenarios("ServiceDefaults")
 def test_service_egress_is_https_only_and_the_endpoints_admit_it(scenarios: Synthesized) -> None:
     service_group = logical_id(scenarios, "ServiceDefaults", "Web/SecurityGroup")
     endpoints_group = logical_id(scenarios, "ServiceDefaults", "Network/Endpoints/SecurityGroup")
@@ -108,6 +111,7 @@ def test_service_egress_is_https_only_and_the_endpoints_admit_it(scenarios: Synt
     ] == [(service_group, 443, 443)]
 
 
+@pytest.mark.scenarios("ServiceDefaults")
 def test_safe_rolling_deployment_defaults(scenarios: Synthesized) -> None:
     service = _one(scenarios, "ServiceDefaults", SERVICE)
     config = service["DeploymentConfiguration"]
@@ -120,11 +124,13 @@ def test_safe_rolling_deployment_defaults(scenarios: Synthesized) -> None:
     assert service["PlatformVersion"] == "LATEST"
 
 
+@pytest.mark.scenarios("ServiceDefaults")
 def test_grace_period_derived_from_the_container_start_period(scenarios: Synthesized) -> None:
     # 60 s start period + (2 healthy checks + 1) x 10 s interval
     assert _one(scenarios, "ServiceDefaults", SERVICE)["HealthCheckGracePeriodSeconds"] == 90
 
 
+@pytest.mark.scenarios("ServiceDefaults")
 def test_tuned_target_group_for_fast_safe_rollouts(scenarios: Synthesized) -> None:
     group = _one(scenarios, "ServiceDefaults", TARGET_GROUP)
     assert group["TargetType"] == "ip"
@@ -137,6 +143,7 @@ def test_tuned_target_group_for_fast_safe_rollouts(scenarios: Synthesized) -> No
     assert attributes["deregistration_delay.timeout_seconds"] == "30"
 
 
+@pytest.mark.scenarios("ServiceInternetFacing")
 def test_health_check_path_and_slow_start(scenarios: Synthesized) -> None:
     group = _one(scenarios, "ServiceInternetFacing", TARGET_GROUP)
     assert group["HealthCheckPath"] == "/actuator/health"
@@ -145,6 +152,7 @@ def test_health_check_path_and_slow_start(scenarios: Synthesized) -> None:
     assert attributes["slow_start.duration_seconds"] == "30"
 
 
+@pytest.mark.scenarios("ServiceInternetFacing")
 def test_capacity_provider_strategy_replaces_launch_type(scenarios: Synthesized) -> None:
     service = _one(scenarios, "ServiceInternetFacing", SERVICE)
     assert "LaunchType" not in service
@@ -154,6 +162,7 @@ def test_capacity_provider_strategy_replaces_launch_type(scenarios: Synthesized)
     ]
 
 
+@pytest.mark.scenarios("ServiceDefaults")
 def test_catch_all_route_at_lowest_priority(scenarios: Synthesized) -> None:
     rule = _one(scenarios, "ServiceDefaults", RULE)
     assert rule["Priority"] == 50000
@@ -162,6 +171,7 @@ def test_catch_all_route_at_lowest_priority(scenarios: Synthesized) -> None:
     ]
 
 
+@pytest.mark.scenarios("ServiceSharedLoadBalancer")
 def test_two_services_share_one_load_balancer_by_path_and_host(scenarios: Synthesized) -> None:
     stack = "ServiceSharedLoadBalancer"
     scenarios.template(stack).resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 1)
@@ -183,17 +193,20 @@ def test_two_services_share_one_load_balancer_by_path_and_host(scenarios: Synthe
     assert groups == {"Api", "Web"}
 
 
+@pytest.mark.scenarios("ServiceDefaults")
 def test_autoscaled_service_leaves_desired_count_to_autoscaling(scenarios: Synthesized) -> None:
     assert "DesiredCount" not in _one(scenarios, "ServiceDefaults", SERVICE)
     target = _one(scenarios, "ServiceDefaults", TARGET)
     assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
 
 
+@pytest.mark.scenarios("ServiceFixedCount")
 def test_fixed_count_service_pins_desired_count(scenarios: Synthesized) -> None:
     assert _one(scenarios, "ServiceFixedCount", SERVICE)["DesiredCount"] == 3
     scenarios.template("ServiceFixedCount").resource_count_is(TARGET, 0)
 
 
+@pytest.mark.scenarios("ServiceDefaults")
 def test_cpu_target_tracking_at_50_percent_by_default(scenarios: Synthesized) -> None:
     policy = _one(scenarios, "ServiceDefaults", POLICY)
     assert policy["TargetTrackingScalingPolicyConfiguration"] == {
@@ -206,6 +219,7 @@ def test_cpu_target_tracking_at_50_percent_by_default(scenarios: Synthesized) ->
     }
 
 
+@pytest.mark.scenarios("ServiceScalingModes")
 def test_every_scaling_mode_combines(scenarios: Synthesized) -> None:
     stack = "ServiceScalingModes"
     target = _one(scenarios, stack, TARGET)
@@ -428,6 +442,7 @@ def test_step_scaling_needs_a_scale_in_band() -> None:
         _service(scaling=scaling)
 
 
+@pytest.mark.scenarios("ServiceOnEc2")
 def test_service_runs_on_ec2_capacity_with_placement(scenarios: Synthesized) -> None:
     service = _one(scenarios, "ServiceOnEc2", SERVICE)
     assert "PlatformVersion" not in service

@@ -11,6 +11,7 @@ from tests.synth import Synthesized
 from tests.util import resources_of, stack_for_errors
 
 
+@pytest.mark.scenarios("ClusterDefaults")
 def test_container_insights_enabled(scenarios: Synthesized) -> None:
     scenarios.template("ClusterDefaults").has_resource_properties(
         "AWS::ECS::Cluster",
@@ -18,6 +19,7 @@ def test_container_insights_enabled(scenarios: Synthesized) -> None:
     )
 
 
+@pytest.mark.scenarios("ClusterDefaults")
 def test_exec_sessions_are_encrypted_and_audited(scenarios: Synthesized) -> None:
     template = scenarios.template("ClusterDefaults")
     template.has_resource_properties(
@@ -53,6 +55,7 @@ def test_exec_sessions_are_encrypted_and_audited(scenarios: Synthesized) -> None
     )
 
 
+@pytest.mark.scenarios("ClusterDefaults")
 def test_fargate_and_spot_providers_with_on_demand_default(scenarios: Synthesized) -> None:
     scenarios.template("ClusterDefaults").has_resource_properties(
         "AWS::ECS::ClusterCapacityProviderAssociations",
@@ -63,6 +66,7 @@ def test_fargate_and_spot_providers_with_on_demand_default(scenarios: Synthesize
     )
 
 
+@pytest.mark.scenarios("ClusterSpotDefault")
 def test_custom_default_strategy(scenarios: Synthesized) -> None:
     scenarios.template("ClusterSpotDefault").has_resource_properties(
         "AWS::ECS::ClusterCapacityProviderAssociations",
@@ -75,6 +79,7 @@ def test_custom_default_strategy(scenarios: Synthesized) -> None:
     )
 
 
+@pytest.mark.scenarios("ClusterDefaults", "ClusterSpotDefault")
 def test_cluster_without_vpc_creates_a_secure_vpc(scenarios: Synthesized) -> None:
     assert len(resources_of(scenarios, "ClusterDefaults", "AWS::EC2::FlowLog")) == 1
     assert len(resources_of(scenarios, "ClusterSpotDefault", "AWS::EC2::VPC")) == 1

@@ -14,7 +14,6 @@ from ecs_patterns_plus import compliance
 from tests.compliance_table import allowed, rows
 from tests.scenarios import load_all
 from tests.synth import Synthesized
-from tests.validators import cfn_lint_findings, checkov_failures
 
 EXAMPLE_STACKS = ["Batch", "Network", "Platform", "WebService"]
 COMPLIANT_SCENARIOS = [name for name, item in load_all().items() if item.compliant]
@@ -26,9 +25,8 @@ ALLOWED_CFN_LINT = {check for row in rows() for check in row.cfn_lint}
 def _checks(synth: Synthesized, stack: str) -> None:
     findings = [line for line in synth.rule_pack_violations if f"'{stack}/" in line]
     assert findings == [], "rule-pack findings"
-    template = synth.path(stack)
-    assert checkov_failures(template.parent).get(template.name, []) == []
-    assert cfn_lint_findings(template) == []
+    assert synth.checkov_failures(stack) == []
+    assert synth.cfn_lint_findings(stack) == []
 
 
 def _acknowledgements(synth: Synthesized, stack: str) -> None:
@@ -56,6 +54,7 @@ def test_example_app_lists_every_stack(example: Synthesized) -> None:
     assert example.stack_names == sorted(EXAMPLE_STACKS)
 
 
+@pytest.mark.findings
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
 def test_example_stack_has_no_findings(example: Synthesized, stack: str) -> None:
     _checks(example, stack)
@@ -71,12 +70,15 @@ def test_example_stack_has_no_warnings(example: Synthesized, stack: str) -> None
     _warnings(example, stack)
 
 
+@pytest.mark.findings
 @pytest.mark.parametrize("stack", COMPLIANT_SCENARIOS)
+@pytest.mark.scenarios(param="stack")
 def test_scenario_has_no_findings(scenarios: Synthesized, stack: str) -> None:
     _checks(scenarios, stack)
 
 
 @pytest.mark.parametrize("stack", sorted(load_all()))
+@pytest.mark.scenarios(param="stack")
 def test_scenario_acknowledges_only_the_table(scenarios: Synthesized, stack: str) -> None:
     _acknowledgements(scenarios, stack)
 

@@ -61,8 +61,7 @@ def test_checkov_runner_reports_failures_per_template(tmp_path: Path) -> None:
 
     from tests.validators import _run_checkov
 
-    (tmp_path / "Open.template.json").write_text(
-        json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}})
-    )
-    failures = _run_checkov(tmp_path)
+    template = tmp_path / "Open.template.json"
+    template.write_text(json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}}))
+    failures = _run_checkov([template])
     assert "CKV_AWS_18 AWS::S3::Bucket.Bucket" in failures["Open.template.json"]

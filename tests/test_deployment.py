@@ -38,6 +38,7 @@ def _alarm_names(synth: Synthesized, stack: str) -> list[str]:
     ]
 
 
+@pytest.mark.scenarios("ServiceDefaults")
 def test_rolling_rolls_back_on_circuit_breaker_and_golden_signal_alarms(
     scenarios: Synthesized,
 ) -> None:
@@ -67,6 +68,7 @@ def test_rolling_rolls_back_on_circuit_breaker_and_golden_signal_alarms(
     assert alarm["TreatMissingData"] == "notBreaching"
 
 
+@pytest.mark.scenarios("DeployRollingInPlace")
 def test_rolling_in_place_bounds(scenarios: Synthesized) -> None:
     config = _service_props(scenarios, "DeployRollingInPlace")["DeploymentConfiguration"]
     assert (config["MinimumHealthyPercent"], config["MaximumPercent"]) == (50, 100)
@@ -96,6 +98,7 @@ def test_rolling_in_place_bounds(scenarios: Synthesized) -> None:
         ),
     ],
 )
+@pytest.mark.scenarios(param="stack")
 def test_native_strategies(scenarios: Synthesized, stack: str, strategy: str, extra: dict) -> None:
     config = _service_props(scenarios, stack)["DeploymentConfiguration"]
     assert config["Strategy"] == strategy
@@ -105,6 +108,7 @@ def test_native_strategies(scenarios: Synthesized, stack: str, strategy: str, ex
 
 
 @pytest.mark.parametrize("stack", ["DeployBlueGreen", "DeployCanary", "DeployLinear"])
+@pytest.mark.scenarios(param="stack")
 def test_native_strategies_shift_between_two_target_groups_with_production_and_test_rules(
     scenarios: Synthesized, stack: str
 ) -> None:
@@ -131,6 +135,7 @@ def test_native_strategies_shift_between_two_target_groups_with_production_and_t
 @pytest.mark.parametrize(
     "stack", ["DeployBlueGreen", "DeployCanary", "DeployLinear", "DeployCodeDeploy"]
 )
+@pytest.mark.scenarios(param="stack")
 def test_rollback_alarms_watch_both_target_groups(scenarios: Synthesized, stack: str) -> None:
     alarms = resources_of(scenarios, stack, ALARM)
     groups = {
@@ -151,6 +156,7 @@ def test_rollback_alarms_watch_both_target_groups(scenarios: Synthesized, stack:
     }
 
 
+@pytest.mark.scenarios("DeployCanary")
 def test_test_listener_is_https_and_open_only_to_named_sources(scenarios: Synthesized) -> None:
     listeners = [
         listener["Properties"]
@@ -169,6 +175,7 @@ def test_test_listener_is_https_and_open_only_to_named_sources(scenarios: Synthe
     assert [(rule["CidrIp"], rule["ToPort"]) for rule in test_rules] == [("10.0.0.0/16", 8443)]
 
 
+@pytest.mark.scenarios("DeployBlueGreen")
 def test_default_test_listener_admits_nobody(scenarios: Synthesized) -> None:
     group = scenarios.template_json("DeployBlueGreen")["Resources"][
         logical_id(scenarios, "DeployBlueGreen", "LoadBalancer/SecurityGroup")
@@ -178,6 +185,7 @@ def test_default_test_listener_admits_nobody(scenarios: Synthesized) -> None:
     ] == []
 
 
+@pytest.mark.scenarios("DeployCanary")
 def test_traffic_shift_role_is_for_ecs(scenarios: Synthesized) -> None:
     role = scenarios.template_json("DeployCanary")["Resources"][
         logical_id(scenarios, "DeployCanary", "Web/TrafficShiftRole")
@@ -187,6 +195,7 @@ def test_traffic_shift_role_is_for_ecs(scenarios: Synthesized) -> None:
     }
 
 
+@pytest.mark.scenarios("DeployBlueGreen")
 def test_lifecycle_hook_invokes_exactly_its_function(scenarios: Synthesized) -> None:
     hooks = _service_props(scenarios, "DeployBlueGreen")["DeploymentConfiguration"][
         "LifecycleHooks"
@@ -213,6 +222,7 @@ def test_lifecycle_hook_invokes_exactly_its_function(scenarios: Synthesized) -> 
     ]
 
 
+@pytest.mark.scenarios("DeployCodeDeploy")
 def test_code_deploy_owns_the_listeners_and_rolls_back_on_failure_stop_and_alarm(
     scenarios: Synthesized,
 ) -> None:

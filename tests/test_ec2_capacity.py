@@ -40,6 +40,7 @@ def _distribution(synth: Synthesized, stack: str, name: str = "") -> dict[str, A
 
 
 @pytest.mark.parametrize("stack", SCENARIOS)
+@pytest.mark.scenarios(param="stack")
 def test_instances_require_imdsv2_with_hop_limit_1(scenarios: Synthesized, stack: str) -> None:
     for template in resources_of(scenarios, stack, "AWS::EC2::LaunchTemplate").values():
         assert template["Properties"]["LaunchTemplateData"]["MetadataOptions"] == {
@@ -51,6 +52,7 @@ def test_instances_require_imdsv2_with_hop_limit_1(scenarios: Synthesized, stack
 
 
 @pytest.mark.parametrize("stack", SCENARIOS)
+@pytest.mark.scenarios(param="stack")
 def test_instances_get_no_public_ip_and_detailed_monitoring(
     scenarios: Synthesized, stack: str
 ) -> None:
@@ -60,6 +62,7 @@ def test_instances_get_no_public_ip_and_detailed_monitoring(
         assert data["Monitoring"] == {"Enabled": True}
 
 
+@pytest.mark.scenarios("Ec2CapacityDefaults", "Ec2CapacityGpuSpot")
 def test_root_volume_is_encrypted_gp3(scenarios: Synthesized) -> None:
     assert _launch_data(scenarios, "Ec2CapacityDefaults")["BlockDeviceMappings"] == [
         {
@@ -76,6 +79,7 @@ def test_root_volume_is_encrypted_gp3(scenarios: Synthesized) -> None:
     assert gpu[0]["Ebs"]["VolumeSize"] == 100
 
 
+@pytest.mark.scenarios("Ec2CapacityBottlerocketArm")
 def test_bottlerocket_os_and_data_volumes_are_encrypted_gp3(scenarios: Synthesized) -> None:
     volumes = _launch_data(scenarios, "Ec2CapacityBottlerocketArm", "Graviton")[
         "BlockDeviceMappings"
@@ -86,6 +90,7 @@ def test_bottlerocket_os_and_data_volumes_are_encrypted_gp3(scenarios: Synthesiz
     assert volumes[1]["Ebs"]["VolumeSize"] == 30
 
 
+@pytest.mark.scenarios("Ec2CapacityDefaults")
 def test_amazon_linux_agent_blocks_imds_and_privileged_containers(scenarios: Synthesized) -> None:
     user_data = _user_data(scenarios, "Ec2CapacityDefaults")
     assert user_data.startswith("#!/bin/bash\necho ECS_CLUSTER=<ref> >> /etc/ecs/ecs.config")
@@ -98,12 +103,14 @@ def test_amazon_linux_agent_blocks_imds_and_privileged_containers(scenarios: Syn
     assert "SPOT_INSTANCE_DRAINING" not in user_data  # On-Demand
 
 
+@pytest.mark.scenarios("Ec2CapacityGpuSpot")
 def test_spot_instances_drain_on_interruption(scenarios: Synthesized) -> None:
     assert "echo ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config" in _user_data(
         scenarios, "Ec2CapacityGpuSpot"
     )
 
 
+@pytest.mark.scenarios("Ec2CapacityBottlerocketArm")
 def test_bottlerocket_settings_stay_in_the_ecs_table(scenarios: Synthesized) -> None:
     user_data = _user_data(scenarios, "Ec2CapacityBottlerocketArm", "GpuBottlerocket")
     assert user_data == (
@@ -112,6 +119,7 @@ def test_bottlerocket_settings_stay_in_the_ecs_table(scenarios: Synthesized) -> 
     )
 
 
+@pytest.mark.scenarios("Ec2CapacityBottlerocketArm", "Ec2CapacityDefaults", "Ec2CapacityGpuSpot")
 def test_amis_match_gpu_and_architecture(scenarios: Synthesized) -> None:
     def images(stack: str) -> list[str]:
         params = scenarios.template_json(stack)["Parameters"]
@@ -129,6 +137,7 @@ def test_amis_match_gpu_and_architecture(scenarios: Synthesized) -> None:
     ]
 
 
+@pytest.mark.scenarios("Ec2CapacityDefaults")
 def test_instance_security_group_has_no_inbound_and_https_out(scenarios: Synthesized) -> None:
     group = _one(scenarios, "Ec2CapacityDefaults", "AWS::EC2::SecurityGroup", "CapacityGeneral")
     assert "SecurityGroupIngress" not in group
@@ -137,6 +146,7 @@ def test_instance_security_group_has_no_inbound_and_https_out(scenarios: Synthes
     ] == [("tcp", 443, "0.0.0.0/0")]
 
 
+@pytest.mark.scenarios("Ec2CapacityDefaults")
 def test_endpoints_admit_instances_of_the_clusters_own_vpc(scenarios: Synthesized) -> None:
     ingress = resources_of(scenarios, "Ec2CapacityDefaults", "AWS::EC2::SecurityGroupIngress")
     sources = [str(i["Properties"]["SourceSecurityGroupId"]) for i in ingress.values()]
@@ -147,6 +157,7 @@ def test_endpoints_admit_instances_of_the_clusters_own_vpc(scenarios: Synthesize
 
 
 @pytest.mark.parametrize("stack", SCENARIOS)
+@pytest.mark.scenarios(param="stack")
 def test_instance_role_has_no_aws_managed_policy(scenarios: Synthesized, stack: str) -> None:
     roles = resources_of(scenarios, stack, "AWS::IAM::Role")
     for key, role in roles.items():
@@ -157,6 +168,7 @@ def test_instance_role_has_no_aws_managed_policy(scenarios: Synthesized, stack: 
     assert not [key for key in policies if "Capacity" in key]  # no DefaultPolicy from CDK
 
 
+@pytest.mark.scenarios("Ec2CapacityGpuSpot")
 def test_instance_role_holds_only_the_agents_rights_for_its_cluster(
     scenarios: Synthesized,
 ) -> None:
@@ -194,6 +206,7 @@ def test_instance_role_holds_only_the_agents_rights_for_its_cluster(
 # --- Auto Scaling group and capacity provider ------------------------------------------------
 
 
+@pytest.mark.scenarios("Ec2CapacityDefaults", "Ec2CapacityGpuSpot")
 def test_group_mixes_several_nitro_instance_types(scenarios: Synthesized) -> None:
     group = _one(scenarios, "Ec2CapacityDefaults", "AWS::AutoScaling::AutoScalingGroup")
     overrides = group["MixedInstancesPolicy"]["LaunchTemplate"]["Overrides"]
@@ -203,6 +216,7 @@ def test_group_mixes_several_nitro_instance_types(scenarios: Synthesized) -> Non
     assert types == ["g5.xlarge", "g4dn.xlarge"]
 
 
+@pytest.mark.scenarios("Ec2CapacityDefaults")
 def test_on_demand_capacity_is_all_on_demand(scenarios: Synthesized) -> None:
     assert _distribution(scenarios, "Ec2CapacityDefaults") == {
         "OnDemandAllocationStrategy": "prioritized",
@@ -213,6 +227,7 @@ def test_on_demand_capacity_is_all_on_demand(scenarios: Synthesized) -> None:
     assert "CapacityRebalance" not in group
 
 
+@pytest.mark.scenarios("Ec2CapacityGpuSpot")
 def test_spot_capacity_is_capacity_optimized_and_rebalanced(scenarios: Synthesized) -> None:
     distribution = _distribution(scenarios, "Ec2CapacityGpuSpot")
     assert distribution["OnDemandPercentageAboveBaseCapacity"] == 0
@@ -221,6 +236,7 @@ def test_spot_capacity_is_capacity_optimized_and_rebalanced(scenarios: Synthesiz
     assert group["CapacityRebalance"] is True
 
 
+@pytest.mark.scenarios("Ec2CapacityGpuSpot")
 def test_group_scales_from_zero_in_private_subnets_of_several_zones(
     scenarios: Synthesized,
 ) -> None:
@@ -236,6 +252,7 @@ def test_group_scales_from_zero_in_private_subnets_of_several_zones(
     ]
 
 
+@pytest.mark.scenarios("Ec2CapacityGpuSpot")
 def test_managed_scaling_termination_protection_and_draining(scenarios: Synthesized) -> None:
     provider = _one(scenarios, "Ec2CapacityGpuSpot", "AWS::ECS::CapacityProvider")
     assert provider["AutoScalingGroupProvider"]["ManagedScaling"] == {
@@ -250,12 +267,14 @@ def test_managed_scaling_termination_protection_and_draining(scenarios: Synthesi
 
 
 @pytest.mark.parametrize("stack", SCENARIOS)
+@pytest.mark.scenarios(param="stack")
 def test_draining_needs_no_lambda_or_lifecycle_hook(scenarios: Synthesized, stack: str) -> None:
     functions = resources_of(scenarios, stack, "AWS::Lambda::Function")
     assert [key for key in functions if not key.startswith("CustomVpcRestrictDefaultSG")] == []
     assert resources_of(scenarios, stack, "AWS::AutoScaling::LifecycleHook") == {}
 
 
+@pytest.mark.scenarios("Ec2CapacityDefaults")
 def test_launches_and_terminations_notify_an_ssl_only_encrypted_topic(
     scenarios: Synthesized,
 ) -> None:
@@ -276,6 +295,7 @@ def test_launches_and_terminations_notify_an_ssl_only_encrypted_topic(
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+@pytest.mark.scenarios("Ec2CapacityBottlerocketArm")
 def test_capacity_providers_join_the_cluster(scenarios: Synthesized) -> None:
     associations = _one(
         scenarios, "Ec2CapacityBottlerocketArm", "AWS::ECS::ClusterCapacityProviderAssociations"
@@ -288,6 +308,7 @@ def test_capacity_providers_join_the_cluster(scenarios: Synthesized) -> None:
     ]
 
 
+@pytest.mark.scenarios("Ec2CapacityBottlerocketArm")
 def test_default_strategy_names_ec2_capacity_by_its_name(scenarios: Synthesized) -> None:
     associations = _one(
         scenarios, "Ec2CapacityBottlerocketArm", "AWS::ECS::ClusterCapacityProviderAssociations"
@@ -297,6 +318,7 @@ def test_default_strategy_names_ec2_capacity_by_its_name(scenarios: Synthesized)
     assert (item["Base"], item["Weight"]) == (1, 1)
 
 
+@pytest.mark.scenarios("Ec2CapacityOptOuts")
 def test_opt_outs_warn(scenarios: Synthesized) -> None:
     warnings = scenarios.metadata_entries("Ec2CapacityOptOuts", "aws:cdk:warning")
     text = " ".join(str(data) for _, data in warnings)
@@ -311,11 +333,13 @@ def test_opt_outs_warn(scenarios: Synthesized) -> None:
     assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 2
 
 
+@pytest.mark.scenarios("Ec2CapacityBottlerocketArm", "Ec2CapacityDefaults", "Ec2CapacityGpuSpot")
 def test_defaults_do_not_warn(scenarios: Synthesized) -> None:
     for stack in SCENARIOS:
         assert scenarios.metadata_entries(stack, "aws:cdk:warning") == []
 
 
+@pytest.mark.scenarios("Ec2CapacityDefaults")
 def test_user_data_only_configures_the_agent(scenarios: Synthesized) -> None:
     lines = _user_data(scenarios, "Ec2CapacityDefaults").splitlines()
     assert lines[0] == "#!/bin/bash"

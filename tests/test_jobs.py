@@ -63,6 +63,7 @@ def _join(value: dict[str, Any]) -> str:
 # --- Schedules -------------------------------------------------------------------------------
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_cron_runs_in_its_time_zone(scenarios: Synthesized) -> None:
     schedule = _schedule(scenarios, "JobNightly", "NightlySchedule")
     assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)"
@@ -71,6 +72,7 @@ def test_cron_runs_in_its_time_zone(scenarios: Synthesized) -> None:
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
 
 
+@pytest.mark.scenarios("JobGpuOnEc2", "JobOneOff")
 def test_one_time_and_rate_schedules(scenarios: Synthesized) -> None:
     backfill = _schedule(scenarios, "JobOneOff", "BackfillSchedule")
     assert backfill["ScheduleExpression"] == "at(2030-01-15T02:30:00)"
@@ -79,11 +81,13 @@ def test_one_time_and_rate_schedules(scenarios: Synthesized) -> None:
     assert inference["ScheduleExpression"] == "rate(6 hours)"
 
 
+@pytest.mark.scenarios("JobGpuOnEc2")
 def test_flexible_time_window(scenarios: Synthesized) -> None:
     schedule = _schedule(scenarios, "JobGpuOnEc2", "InferenceSchedule")
     assert schedule["FlexibleTimeWindow"] == {"MaximumWindowInMinutes": 30, "Mode": "FLEXIBLE"}
 
 
+@pytest.mark.scenarios("JobNightly", "JobOneOff")
 def test_retry_policy_bounds_attempts_and_age(scenarios: Synthesized) -> None:
     nightly = _schedule(scenarios, "JobNightly", "NightlySchedule")
     assert nightly["Target"]["RetryPolicy"] == {
@@ -94,6 +98,7 @@ def test_retry_policy_bounds_attempts_and_age(scenarios: Synthesized) -> None:
     assert backfill["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_schedule_is_encrypted_with_a_customer_managed_key(scenarios: Synthesized) -> None:
     schedule = _schedule(scenarios, "JobNightly", "NightlySchedule")
     assert schedule["KmsKeyArn"] == {"Fn::GetAtt": [schedule["KmsKeyArn"]["Fn::GetAtt"][0], "Arn"]}
@@ -107,6 +112,7 @@ def test_schedule_is_encrypted_with_a_customer_managed_key(scenarios: Synthesize
     assert key["DeletionPolicy"] == "Retain"
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_each_job_has_its_own_schedule_group(scenarios: Synthesized) -> None:
     schedule = _schedule(scenarios, "JobNightly", "NightlySchedule")
     group = _resource(scenarios, "JobNightly", "AWS::Scheduler::ScheduleGroup", "NightlyGroup")
@@ -116,6 +122,7 @@ def test_each_job_has_its_own_schedule_group(scenarios: Synthesized) -> None:
 # --- Where tasks run -------------------------------------------------------------------------
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_scheduled_tasks_default_to_fargate_spot_in_private_subnets(
     scenarios: Synthesized,
 ) -> None:
@@ -133,6 +140,7 @@ def test_scheduled_tasks_default_to_fargate_spot_in_private_subnets(
     assert parameters["TaskCount"] == 1
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_task_security_group_has_no_inbound_and_https_out(scenarios: Synthesized) -> None:
     group = _resource(scenarios, "JobNightly", "AWS::EC2::SecurityGroup", "NightlySecurityGroup")
     assert "SecurityGroupIngress" not in group
@@ -143,12 +151,14 @@ def test_task_security_group_has_no_inbound_and_https_out(scenarios: Synthesized
     assert [i for i in ingress.values() if "Nightly" in str(i["Properties"]["GroupId"])] == []
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_tags_propagate_from_the_task_definition(scenarios: Synthesized) -> None:
     parameters = _ecs_parameters(scenarios, "JobNightly", "NightlySchedule")
     assert parameters["PropagateTags"] == "TASK_DEFINITION"
     assert parameters["EnableECSManagedTags"] is True
 
 
+@pytest.mark.scenarios("JobGpuOnEc2")
 def test_gpu_job_runs_on_ec2_capacity_with_placement(scenarios: Synthesized) -> None:
     parameters = _ecs_parameters(scenarios, "JobGpuOnEc2", "InferenceSchedule")
     (strategy,) = parameters["CapacityProviderStrategy"]
@@ -161,6 +171,7 @@ def test_gpu_job_runs_on_ec2_capacity_with_placement(scenarios: Synthesized) -> 
     assert "AssignPublicIp" not in parameters["NetworkConfiguration"]["AwsvpcConfiguration"]
 
 
+@pytest.mark.scenarios("JobGpuOnEc2")
 def test_gpu_containers_request_gpus(scenarios: Synthesized) -> None:
     definition = _resource(
         scenarios, "JobGpuOnEc2", "AWS::ECS::TaskDefinition", "InferenceTaskTaskDefinition"
@@ -172,6 +183,7 @@ def test_gpu_containers_request_gpus(scenarios: Synthesized) -> None:
     ]
 
 
+@pytest.mark.scenarios("JobGpuOnEc2")
 def test_endpoints_admit_the_jobs(scenarios: Synthesized) -> None:
     ingress = resources_of(scenarios, "JobGpuOnEc2", "AWS::EC2::SecurityGroupIngress")
     sources = {i["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0] for i in ingress.values()}
@@ -182,6 +194,7 @@ def test_endpoints_admit_the_jobs(scenarios: Synthesized) -> None:
 # --- Scheduler role --------------------------------------------------------------------------
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_scheduler_role_trusts_only_its_schedule_group(scenarios: Synthesized) -> None:
     role = _resource(scenarios, "JobNightly", "AWS::IAM::Role", "NightlySchedulerRole")
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
@@ -191,6 +204,7 @@ def test_scheduler_role_trusts_only_its_schedule_group(scenarios: Synthesized) -
     assert conditions["aws:SourceArn"]["Fn::GetAtt"][0].startswith("NightlyGroup")
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_scheduler_role_runs_only_this_task_in_this_cluster(scenarios: Synthesized) -> None:
     policy = _resource(
         scenarios, "JobNightly", "AWS::IAM::ManagedPolicy", "NightlySchedulerRoleRunTaskPolicy"
@@ -223,6 +237,7 @@ def test_scheduler_role_runs_only_this_task_in_this_cluster(scenarios: Synthesiz
     assert statements["DeadLetterFailures"]["Action"] == "sqs:SendMessage"
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_scheduler_role_has_no_other_policy(scenarios: Synthesized) -> None:
     policies = resources_of(scenarios, "JobNightly", "AWS::IAM::Policy")
     assert [key for key in policies if key.startswith("Nightly")] == []
@@ -233,6 +248,7 @@ def test_scheduler_role_has_no_other_policy(scenarios: Synthesized) -> None:
 # --- Dead-letter queue and alarms ------------------------------------------------------------
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_failed_invocations_go_to_an_encrypted_ssl_only_queue(scenarios: Synthesized) -> None:
     target = _schedule(scenarios, "JobNightly", "NightlySchedule")["Target"]
     queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
@@ -249,6 +265,7 @@ def test_failed_invocations_go_to_an_encrypted_ssl_only_queue(scenarios: Synthes
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_failure_alarm_counts_errors_drops_and_undeliverable_events(
     scenarios: Synthesized,
 ) -> None:
@@ -276,6 +293,7 @@ def test_failure_alarm_counts_errors_drops_and_undeliverable_events(
     assert alarm["TreatMissingData"] == "notBreaching"
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_dead_letter_alarm_fires_on_any_waiting_message(scenarios: Synthesized) -> None:
     alarm = _resource(scenarios, "JobNightly", "AWS::CloudWatch::Alarm", "NightlyDeadLetterAlarm")
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
@@ -283,6 +301,7 @@ def test_dead_letter_alarm_fires_on_any_waiting_message(scenarios: Synthesized) 
     assert (alarm["Threshold"], alarm["Statistic"]) == (1, "Maximum")
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_alarms_notify_an_encrypted_topic_cloudwatch_may_publish_to(
     scenarios: Synthesized,
 ) -> None:
@@ -311,6 +330,7 @@ def test_alarms_notify_an_encrypted_topic_cloudwatch_may_publish_to(
     assert [s["Action"] for s in services] == [["kms:Decrypt", "kms:GenerateDataKey*"]]
 
 
+@pytest.mark.scenarios("JobNightly")
 def test_task_failures_are_notified(scenarios: Synthesized) -> None:
     rule = _resource(scenarios, "JobNightly", "AWS::Events::Rule", "NightlyTaskFailed")
     pattern = rule["EventPattern"]
@@ -350,6 +370,7 @@ def test_task_failure_notifications_can_be_turned_off() -> None:
     assert [c for c in job.node.children if isinstance(c, events.Rule)] == []
 
 
+@pytest.mark.scenarios("JobOneOff")
 def test_a_passed_topic_and_security_group_are_used(scenarios: Synthesized) -> None:
     topics = resources_of(scenarios, "JobOneOff", "AWS::SNS::Topic")
     assert [key for key in topics if key.startswith("Backfill")] == []
@@ -365,6 +386,7 @@ def test_a_passed_topic_and_security_group_are_used(scenarios: Synthesized) -> N
 # --- One-off tasks ---------------------------------------------------------------------------
 
 
+@pytest.mark.scenarios("JobOneOff")
 def test_one_off_command_is_the_briefs_run_task(scenarios: Synthesized) -> None:
     command = _join(scenarios.template_json("JobOneOff")["Outputs"]["MigrateCommand"]["Value"])
     cluster = next(iter(resources_of(scenarios, "JobOneOff", "AWS::ECS::Cluster")))
@@ -387,6 +409,7 @@ def test_one_off_command_is_the_briefs_run_task(scenarios: Synthesized) -> None:
     )
 
 
+@pytest.mark.scenarios("JobOneOff")
 def test_one_off_security_group_opens_only_what_is_asked(scenarios: Synthesized) -> None:
     group = _resource(scenarios, "JobOneOff", "AWS::EC2::SecurityGroup", "MigrateSecurityGroup")
     assert "SecurityGroupIngress" not in group
@@ -400,6 +423,7 @@ def test_one_off_security_group_opens_only_what_is_asked(scenarios: Synthesized)
     assert [(e["FromPort"], e["ToPort"]) for e in to_database] == [(5432, 5432)]
 
 
+@pytest.mark.scenarios("JobOneOff")
 def test_one_off_grant_runs_only_this_task_in_this_cluster(scenarios: Synthesized) -> None:
     policy = _resource(scenarios, "JobOneOff", "AWS::IAM::Policy", "DeployerRoleDefaultPolicy")
     statements = policy["PolicyDocument"]["Statement"]
@@ -411,6 +435,7 @@ def test_one_off_grant_runs_only_this_task_in_this_cluster(scenarios: Synthesize
     }
 
 
+@pytest.mark.scenarios("JobOneOff")
 def test_one_off_tasks_create_no_schedule(scenarios: Synthesized) -> None:
     schedules = resources_of(scenarios, "JobOneOff", "AWS::Scheduler::Schedule")
     assert [key for key in schedules if key.startswith("Migrate")] == []

@@ -26,6 +26,7 @@ def _attributes(synth: Synthesized, stack: str) -> dict[str, str]:
     return {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
 
 
+@pytest.mark.scenarios("LoadBalancerInternal", "LoadBalancerPublicWithRedirect")
 def test_internal_unless_asked(scenarios: Synthesized) -> None:
     scenarios.template("LoadBalancerInternal").has_resource_properties(ALB, {"Scheme": "internal"})
     scenarios.template("LoadBalancerPublicWithRedirect").has_resource_properties(
@@ -33,6 +34,7 @@ def test_internal_unless_asked(scenarios: Synthesized) -> None:
     )
 
 
+@pytest.mark.scenarios("LoadBalancerInternal")
 def test_hardened_attributes(scenarios: Synthesized) -> None:
     attributes = _attributes(scenarios, "LoadBalancerInternal")
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
@@ -42,6 +44,7 @@ def test_hardened_attributes(scenarios: Synthesized) -> None:
     assert attributes["access_logs.s3.enabled"] == "true"
 
 
+@pytest.mark.scenarios("LoadBalancerInternal")
 def test_https_only_with_tls13_policy_and_404_default(scenarios: Synthesized) -> None:
     listeners = resources_of(scenarios, "LoadBalancerInternal", LISTENER)
     assert [listener["Properties"] for listener in listeners.values()] == [
@@ -67,6 +70,7 @@ def test_https_only_with_tls13_policy_and_404_default(scenarios: Synthesized) ->
     ]
 
 
+@pytest.mark.scenarios("LoadBalancerInternal", "LoadBalancerPublicWithRedirect")
 def test_redirect_listener_only_redirects(scenarios: Synthesized) -> None:
     scenarios.template("LoadBalancerPublicWithRedirect").has_resource_properties(
         LISTENER,
@@ -93,6 +97,7 @@ def _load_balancer_group(synth: Synthesized, stack: str) -> dict:
     return next(group for key, group in groups.items() if key.startswith("WebSecurityGroup"))
 
 
+@pytest.mark.scenarios("LoadBalancerInternal", "LoadBalancerPublicWithRedirect")
 def test_security_group_open_only_on_listener_ports_to_sources(scenarios: Synthesized) -> None:
     internal = _load_balancer_group(scenarios, "LoadBalancerInternal")
     assert internal["Properties"]["SecurityGroupIngress"] == [
@@ -112,6 +117,7 @@ def test_security_group_open_only_on_listener_ports_to_sources(scenarios: Synthe
     ]
 
 
+@pytest.mark.scenarios("LoadBalancerInternal")
 def test_load_balancer_sends_nothing_by_default(scenarios: Synthesized) -> None:
     egress = _load_balancer_group(scenarios, "LoadBalancerInternal")["Properties"][
         "SecurityGroupEgress"
@@ -119,6 +125,7 @@ def test_load_balancer_sends_nothing_by_default(scenarios: Synthesized) -> None:
     assert [rule["CidrIp"] for rule in egress] == ["255.255.255.255/32"]  # CDK's "no egress" rule
 
 
+@pytest.mark.scenarios("LoadBalancerInternal")
 def test_access_log_buckets_are_private_encrypted_versioned_ssl_only_and_retained(
     scenarios: Synthesized,
 ) -> None:
@@ -170,6 +177,7 @@ def test_access_log_buckets_are_private_encrypted_versioned_ssl_only_and_retaine
     )
 
 
+@pytest.mark.scenarios("LoadBalancerInternal")
 def test_access_log_bucket_logs_its_own_access(scenarios: Synthesized) -> None:
     scenarios.template("LoadBalancerInternal").has_resource_properties(
         "AWS::S3::Bucket",
@@ -184,6 +192,7 @@ def test_access_log_bucket_logs_its_own_access(scenarios: Synthesized) -> None:
     )
 
 
+@pytest.mark.scenarios("LoadBalancerInternal", "LoadBalancerPublicWithRedirect")
 def test_waf_with_managed_rules_and_logging_on_every_load_balancer(scenarios: Synthesized) -> None:
     for stack in ("LoadBalancerInternal", "LoadBalancerPublicWithRedirect"):
         template = scenarios.template(stack)
@@ -205,6 +214,7 @@ def test_waf_with_managed_rules_and_logging_on_every_load_balancer(scenarios: Sy
         )
 
 
+@pytest.mark.scenarios("LoadBalancerPublicWithRedirect")
 def test_domain_gets_dns_validated_certificate_and_alias(scenarios: Synthesized) -> None:
     template = scenarios.template("LoadBalancerPublicWithRedirect")
     template.has_resource_properties(
@@ -216,6 +226,7 @@ def test_domain_gets_dns_validated_certificate_and_alias(scenarios: Synthesized)
     )
 
 
+@pytest.mark.scenarios("LoadBalancerNoDeletionProtection")
 def test_turning_off_deletion_protection_warns(scenarios: Synthesized) -> None:
     warnings = scenarios.metadata_entries("LoadBalancerNoDeletionProtection", "aws:cdk:warning")
     assert any("ecs-patterns-plus:deletion-protection-off" in str(data) for _, data in warnings)

@@ -89,6 +89,7 @@ def _service_dimensions(synth: Synthesized) -> list[dict[str, Any]]:
 # --- alarms: metric, threshold, action -----------------------------------------------------
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_cpu_alarm_on_average_service_cpu_above_80_percent(scenarios: Synthesized) -> None:
     alarm = _alarm(scenarios, FARGATE, "MonitoringCpuHigh")
     assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
@@ -105,6 +106,7 @@ def test_cpu_alarm_on_average_service_cpu_above_80_percent(scenarios: Synthesize
     assert alarm["AlarmActions"] == [_topic(scenarios)]
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_memory_alarm_on_average_service_memory_above_80_percent(scenarios: Synthesized) -> None:
     alarm = _alarm(scenarios, FARGATE, "MonitoringMemoryHigh")
     assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
@@ -117,6 +119,7 @@ def test_memory_alarm_on_average_service_memory_above_80_percent(scenarios: Synt
     assert alarm["AlarmActions"] == [_topic(scenarios)]
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_running_below_desired_for_five_minutes(scenarios: Synthesized) -> None:
     alarm = _alarm(scenarios, FARGATE, "MonitoringRunningBelowDesired")
     assert _expression(alarm) == "desired - running"
@@ -133,6 +136,7 @@ def test_running_below_desired_for_five_minutes(scenarios: Synthesized) -> None:
     assert alarm["AlarmActions"] == [_topic(scenarios)]
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_target_5xx_rate_alarm_on_the_target_group(scenarios: Synthesized) -> None:
     alarm = _alarm(scenarios, FARGATE, "MonitoringTarget5xxRate")
     assert _expression(alarm) == (
@@ -149,6 +153,7 @@ def test_target_5xx_rate_alarm_on_the_target_group(scenarios: Synthesized) -> No
     assert alarm["AlarmActions"] == [_topic(scenarios)]
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_load_balancer_5xx_rate_counts_requests_no_target_answered(scenarios: Synthesized) -> None:
     alarm = _alarm(scenarios, FARGATE, "MonitoringLoadBalancer5xxRate")
     total = "(FILL(lb_requests, 0) + FILL(lb_5xx, 0))"
@@ -162,6 +167,7 @@ def test_load_balancer_5xx_rate_counts_requests_no_target_answered(scenarios: Sy
     assert alarm["AlarmActions"] == [_topic(scenarios)]
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_p99_target_response_time_above_two_seconds(scenarios: Synthesized) -> None:
     alarm = _alarm(scenarios, FARGATE, "MonitoringTargetResponseTimeP99")
     assert (alarm["Namespace"], alarm["MetricName"], alarm["ExtendedStatistic"]) == (
@@ -174,6 +180,7 @@ def test_p99_target_response_time_above_two_seconds(scenarios: Synthesized) -> N
     assert alarm["AlarmActions"] == [_topic(scenarios)]
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_any_unhealthy_host_alarms(scenarios: Synthesized) -> None:
     alarm = _alarm(scenarios, FARGATE, "MonitoringUnhealthyHosts")
     assert (alarm["MetricName"], alarm["Statistic"]) == ("UnHealthyHostCount", "Maximum")
@@ -185,6 +192,7 @@ def test_any_unhealthy_host_alarms(scenarios: Synthesized) -> None:
     assert alarm["AlarmActions"] == [_topic(scenarios)]
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_any_rejected_connection_alarms(scenarios: Synthesized) -> None:
     alarm = _alarm(scenarios, FARGATE, "MonitoringRejectedConnections")
     assert (alarm["MetricName"], alarm["Statistic"]) == ("RejectedConnectionCount", "Sum")
@@ -193,6 +201,7 @@ def test_any_rejected_connection_alarms(scenarios: Synthesized) -> None:
     assert alarm["AlarmActions"] == [_topic(scenarios)]
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_restart_loop_alarm_counts_abnormal_task_stops(scenarios: Synthesized) -> None:
     alarm = _alarm(scenarios, FARGATE, "MonitoringTaskFailures")
     assert _expression(alarm) == "FILL(m0, 0) + FILL(m1, 0) + FILL(m2, 0)"
@@ -219,6 +228,7 @@ def test_restart_loop_alarm_counts_abnormal_task_stops(scenarios: Synthesized) -
     assert alarm["AlarmActions"] == [_topic(scenarios)]
 
 
+@pytest.mark.scenarios(FARGATE, IMPORTED)
 def test_log_error_alarm_when_asked(scenarios: Synthesized) -> None:
     alarm = _alarm(scenarios, FARGATE, "MonitoringLogErrorsHigh")
     assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
@@ -234,6 +244,7 @@ def test_log_error_alarm_when_asked(scenarios: Synthesized) -> None:
     )
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_undelivered_notifications_alarm_on_the_dead_letter_queue(scenarios: Synthesized) -> None:
     alarm = _alarm(scenarios, FARGATE, "EcsPatternsPlusUndeliveredNotifications")
     queue = _logical_id(scenarios, FARGATE, "AWS::SQS::Queue", SHARED_QUEUE)
@@ -249,6 +260,7 @@ def test_undelivered_notifications_alarm_on_the_dead_letter_queue(scenarios: Syn
 
 
 @pytest.mark.parametrize("stack", [FARGATE, IMPORTED, GOLDEN])
+@pytest.mark.scenarios(param="stack")
 def test_every_alarm_notifies_on_alarm_and_ok_and_ignores_missing_data(
     scenarios: Synthesized, stack: str
 ) -> None:
@@ -267,6 +279,7 @@ def test_every_alarm_notifies_on_alarm_and_ok_and_ignores_missing_data(
             assert properties["TreatMissingData"] == "notBreaching", logical_id
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_service_unhealthy_combines_the_user_facing_alarms(scenarios: Synthesized) -> None:
     (composite,) = resources_of(scenarios, FARGATE, "AWS::CloudWatch::CompositeAlarm").values()
     members = [
@@ -290,6 +303,7 @@ def test_service_unhealthy_combines_the_user_facing_alarms(scenarios: Synthesize
     assert composite["Properties"]["AlarmActions"] == [_topic(scenarios)]
 
 
+@pytest.mark.scenarios(IMPORTED)
 def test_thresholds_and_evaluation_can_be_overridden(scenarios: Synthesized) -> None:
     alarm = _alarm(scenarios, IMPORTED, "MonitoringCpuHigh")
     assert (alarm["Threshold"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (
@@ -299,6 +313,7 @@ def test_thresholds_and_evaluation_can_be_overridden(scenarios: Synthesized) -> 
     )
 
 
+@pytest.mark.scenarios(IMPORTED)
 def test_service_without_load_balancer_has_no_load_balancer_alarms(scenarios: Synthesized) -> None:
     alarms = resources_of(scenarios, IMPORTED, ALARM)
     assert "AWS/ApplicationELB" not in json.dumps(alarms)
@@ -314,6 +329,7 @@ def test_service_without_load_balancer_has_no_load_balancer_alarms(scenarios: Sy
 # --- golden signals ------------------------------------------------------------------------
 
 
+@pytest.mark.scenarios(GOLDEN)
 def test_golden_signal_function_builds_the_three_rollback_alarms(scenarios: Synthesized) -> None:
     alarms = resources_of(scenarios, GOLDEN, ALARM)
     assert sorted(key[:-8] for key in alarms) == [
@@ -371,6 +387,7 @@ def test_golden_signals_use_full_names_of_l2_load_balancer_and_target_group() ->
 # --- notification topic --------------------------------------------------------------------
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_topic_is_kms_encrypted_and_tls_only(scenarios: Synthesized) -> None:
     key = _logical_id(scenarios, FARGATE, "AWS::KMS::Key", SHARED_KEY)
     scenarios.template(FARGATE).has_resource_properties(
@@ -388,6 +405,7 @@ def test_topic_is_kms_encrypted_and_tls_only(scenarios: Synthesized) -> None:
     } in statements
 
 
+@pytest.mark.scenarios(FARGATE, IMPORTED)
 def test_only_this_accounts_alarms_may_publish(scenarios: Synthesized) -> None:
     for stack, prefix in ((FARGATE, SHARED_TOPIC), (IMPORTED, "Alerts")):
         (policy,) = resources_of(scenarios, stack, "AWS::SNS::TopicPolicy").values()
@@ -401,6 +419,7 @@ def test_only_this_accounts_alarms_may_publish(scenarios: Synthesized) -> None:
         assert alarms["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1][-1] == ":alarm:*"
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_key_lets_cloudwatch_and_eventbridge_encrypt_notifications(scenarios: Synthesized) -> None:
     keys = resources_of(scenarios, FARGATE, "AWS::KMS::Key")
     key = keys[_logical_id(scenarios, FARGATE, "AWS::KMS::Key", SHARED_KEY)]
@@ -414,6 +433,7 @@ def test_key_lets_cloudwatch_and_eventbridge_encrypt_notifications(scenarios: Sy
     } in key["Properties"]["KeyPolicy"]["Statement"]
 
 
+@pytest.mark.scenarios(IMPORTED)
 def test_a_passed_topic_is_used_instead_of_a_new_one(scenarios: Synthesized) -> None:
     topics = resources_of(scenarios, IMPORTED, "AWS::SNS::Topic")
     assert [key[:-8] for key in topics] == ["Alerts"]
@@ -422,6 +442,7 @@ def test_a_passed_topic_is_used_instead_of_a_new_one(scenarios: Synthesized) -> 
 # --- events --------------------------------------------------------------------------------
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_failed_and_rolled_back_deployments_are_notified(scenarios: Synthesized) -> None:
     rule = _rule(scenarios, FARGATE, "MonitoringDeploymentFailed")
     service = _logical_id(scenarios, FARGATE, "AWS::ECS::Service", "Service")
@@ -442,6 +463,7 @@ def test_failed_and_rolled_back_deployments_are_notified(scenarios: Synthesized)
     assert rule["Targets"][0]["Arn"] == _topic(scenarios)
 
 
+@pytest.mark.scenarios(FARGATE, IMPORTED)
 def test_every_deployment_is_notified_only_when_asked(scenarios: Synthesized) -> None:
     rule = _rule(scenarios, FARGATE, "MonitoringDeployments")
     assert rule["EventPattern"]["detail"] == {
@@ -462,6 +484,7 @@ def _stopped_detail(scenarios: Synthesized) -> dict[str, Any]:
     }
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_tasks_exiting_non_zero_are_notified(scenarios: Synthesized) -> None:
     rule = _rule(scenarios, FARGATE, "MonitoringTaskExited")
     assert rule["EventPattern"]["detail-type"] == ["ECS Task State Change"]
@@ -473,6 +496,7 @@ def test_tasks_exiting_non_zero_are_notified(scenarios: Synthesized) -> None:
     assert "non-zero" in rule["Targets"][0]["InputTransformer"]["InputTemplate"]
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_tasks_failing_health_checks_are_notified(scenarios: Synthesized) -> None:
     rule = _rule(scenarios, FARGATE, "MonitoringTaskHealthCheckFailed")
     assert rule["EventPattern"]["detail"] == {
@@ -485,6 +509,7 @@ def test_tasks_failing_health_checks_are_notified(scenarios: Synthesized) -> Non
     assert "health check path" in rule["Targets"][0]["InputTransformer"]["InputTemplate"]
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_tasks_failing_to_start_are_notified_with_image_pull_hints(scenarios: Synthesized) -> None:
     rule = _rule(scenarios, FARGATE, "MonitoringTaskFailedToStart")
     assert rule["EventPattern"]["detail"] == {
@@ -496,6 +521,7 @@ def test_tasks_failing_to_start_are_notified_with_image_pull_hints(scenarios: Sy
     assert "VPC endpoints" in text
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_service_warnings_such_as_placement_failures_are_notified(scenarios: Synthesized) -> None:
     rule = _rule(scenarios, FARGATE, "MonitoringServiceAction")
     service = _logical_id(scenarios, FARGATE, "AWS::ECS::Service", "Service")
@@ -507,6 +533,7 @@ def test_service_warnings_such_as_placement_failures_are_notified(scenarios: Syn
     }
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_event_messages_carry_the_service_and_event_details(scenarios: Synthesized) -> None:
     target = _rule(scenarios, FARGATE, "MonitoringTaskExited")["Targets"][0]
     transformer = target["InputTransformer"]
@@ -523,6 +550,7 @@ def test_event_messages_carry_the_service_and_event_details(scenarios: Synthesiz
 
 
 @pytest.mark.parametrize("stack", [FARGATE, IMPORTED])
+@pytest.mark.scenarios(param="stack")
 def test_undeliverable_events_go_to_an_encrypted_dead_letter_queue(
     scenarios: Synthesized, stack: str
 ) -> None:
@@ -545,6 +573,7 @@ def test_undeliverable_events_go_to_an_encrypted_dead_letter_queue(
     )
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_exec_sessions_on_the_cluster_are_notified(scenarios: Synthesized) -> None:
     rule = _rule(scenarios, FARGATE, "ExecAuditExecuteCommand")
     cluster = _logical_id(scenarios, FARGATE, "AWS::ECS::Cluster", "PlatformCluster")
@@ -567,6 +596,7 @@ def test_exec_sessions_on_the_cluster_are_notified(scenarios: Synthesized) -> No
 # --- logs and dashboard --------------------------------------------------------------------
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_error_lines_are_counted_by_a_metric_filter(scenarios: Synthesized) -> None:
     log_group = _logical_id(scenarios, FARGATE, "AWS::Logs::LogGroup", "Logs")
     (metric_filter,) = resources_of(scenarios, FARGATE, "AWS::Logs::MetricFilter").values()
@@ -586,6 +616,7 @@ def test_error_lines_are_counted_by_a_metric_filter(scenarios: Synthesized) -> N
     ]
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_saved_queries_for_errors_and_restart_loops(scenarios: Synthesized) -> None:
     log_group = _logical_id(scenarios, FARGATE, "AWS::Logs::LogGroup", "Logs")
     queries = {
@@ -604,6 +635,7 @@ def test_saved_queries_for_errors_and_restart_loops(scenarios: Synthesized) -> N
     assert "min(@timestamp)" in queries["orders/Task starts (restart loops)"]["QueryString"]
 
 
+@pytest.mark.scenarios(FARGATE)
 def test_dashboard_shows_the_briefs_metrics_deployments_and_log_errors(
     scenarios: Synthesized,
 ) -> None:
@@ -629,6 +661,7 @@ def test_dashboard_shows_the_briefs_metrics_deployments_and_log_errors(
         assert needle in body, needle
 
 
+@pytest.mark.scenarios(OFF, IMPORTED)
 def test_dashboard_can_be_turned_off(scenarios: Synthesized) -> None:
     assert resources_of(scenarios, OFF, "AWS::CloudWatch::Dashboard") == {}
     assert len(resources_of(scenarios, IMPORTED, "AWS::CloudWatch::Dashboard")) == 1
@@ -637,6 +670,7 @@ def test_dashboard_can_be_turned_off(scenarios: Synthesized) -> None:
 # --- opt-outs ------------------------------------------------------------------------------
 
 
+@pytest.mark.scenarios(OFF)
 def test_turning_an_alarm_off_is_loud(scenarios: Synthesized) -> None:
     warnings = scenarios.metadata_entries(OFF, "aws:cdk:warning")
     assert sorted(path for path, _ in warnings) == ["/MonitoringAlarmsOff/Monitoring"] * 2

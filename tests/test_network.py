@@ -10,6 +10,7 @@ from tests.synth import Synthesized
 from tests.util import resources_of, stack_for_errors
 
 
+@pytest.mark.scenarios("VpcDefaults")
 def test_public_subnets_never_assign_public_ips(scenarios: Synthesized) -> None:
     subnets = resources_of(scenarios, "VpcDefaults", "AWS::EC2::Subnet")
     public = [s for s in subnets.values() if s["Properties"]["MapPublicIpOnLaunch"]]
@@ -17,6 +18,7 @@ def test_public_subnets_never_assign_public_ips(scenarios: Synthesized) -> None:
     assert len(subnets) == 4  # 2 AZs x (private, public)
 
 
+@pytest.mark.scenarios("VpcDefaults")
 def test_tasks_subnets_are_private_with_nat_per_az(scenarios: Synthesized) -> None:
     template = scenarios.template("VpcDefaults")
     template.resource_count_is("AWS::EC2::NatGateway", 2)
@@ -26,10 +28,12 @@ def test_tasks_subnets_are_private_with_nat_per_az(scenarios: Synthesized) -> No
     assert all("NatGatewayId" in r["Properties"] for r in private_routes)
 
 
+@pytest.mark.scenarios("VpcSingleNat")
 def test_single_nat_gateway_for_cost(scenarios: Synthesized) -> None:
     scenarios.template("VpcSingleNat").resource_count_is("AWS::EC2::NatGateway", 1)
 
 
+@pytest.mark.scenarios("VpcIsolated")
 def test_isolated_vpc_has_no_internet_route(scenarios: Synthesized) -> None:
     template = scenarios.template("VpcIsolated")
     template.resource_count_is("AWS::EC2::NatGateway", 0)
@@ -38,6 +42,7 @@ def test_isolated_vpc_has_no_internet_route(scenarios: Synthesized) -> None:
     template.resource_count_is("AWS::EC2::VPCEndpoint", 7)
 
 
+@pytest.mark.scenarios("VpcThreeAzs")
 def test_azs_come_from_fn_get_azs(scenarios: Synthesized) -> None:
     subnets = resources_of(scenarios, "VpcThreeAzs", "AWS::EC2::Subnet")
     azs = {str(s["Properties"]["AvailabilityZone"]) for s in subnets.values()}
@@ -45,6 +50,7 @@ def test_azs_come_from_fn_get_azs(scenarios: Synthesized) -> None:
     assert all("Fn::GetAZs" in az for az in azs)
 
 
+@pytest.mark.scenarios("VpcDefaults")
 def test_flow_logs_capture_all_traffic_to_encrypted_retained_log_group(
     scenarios: Synthesized,
 ) -> None:
@@ -63,6 +69,7 @@ def test_flow_logs_capture_all_traffic_to_encrypted_retained_log_group(
     )
 
 
+@pytest.mark.scenarios("VpcDefaults")
 def test_log_keys_rotate_are_retained_and_limit_grants(scenarios: Synthesized) -> None:
     scenarios.template("VpcDefaults").has_resource(
         "AWS::KMS::Key",
@@ -85,10 +92,12 @@ def test_log_keys_rotate_are_retained_and_limit_grants(scenarios: Synthesized) -
     )
 
 
+@pytest.mark.scenarios("VpcDefaults")
 def test_default_security_group_is_restricted(scenarios: Synthesized) -> None:
     scenarios.template("VpcDefaults").resource_count_is("Custom::VpcRestrictDefaultSG", 1)
 
 
+@pytest.mark.scenarios("VpcDefaults")
 def test_default_endpoints_are_the_fargate_set(scenarios: Synthesized) -> None:
     endpoints = resources_of(scenarios, "VpcDefaults", "AWS::EC2::VPCEndpoint")
     names = sorted(str(e["Properties"]["ServiceName"]) for e in endpoints.values())
@@ -97,6 +106,7 @@ def test_default_endpoints_are_the_fargate_set(scenarios: Synthesized) -> None:
     assert len(endpoints) == 7
 
 
+@pytest.mark.scenarios("EndpointsForTasks")
 def test_interface_endpoints_use_private_dns_and_their_own_security_group(
     scenarios: Synthesized,
 ) -> None:
@@ -113,6 +123,7 @@ def test_interface_endpoints_use_private_dns_and_their_own_security_group(
     )
 
 
+@pytest.mark.scenarios("EndpointsForTasks")
 def test_endpoint_security_group_admits_443_only_from_tasks(scenarios: Synthesized) -> None:
     groups = resources_of(scenarios, "EndpointsForTasks", "AWS::EC2::SecurityGroup")
     endpoint_group = next(k for k in groups if k.startswith("EndpointsSecurityGroup"))
@@ -131,6 +142,7 @@ def test_endpoint_security_group_admits_443_only_from_tasks(scenarios: Synthesiz
     ]
 
 
+@pytest.mark.scenarios("EndpointsForTasks")
 def test_selected_endpoints_only(scenarios: Synthesized) -> None:
     endpoints = resources_of(scenarios, "EndpointsForTasks", "AWS::EC2::VPCEndpoint")
     assert len(endpoints) == 5

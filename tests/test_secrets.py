@@ -49,6 +49,7 @@ def _value_from(synth: Synthesized) -> dict[str, Any]:
     return {s["Name"]: s["ValueFrom"] for s in app["Secrets"]}
 
 
+@pytest.mark.scenarios(STACK)
 def test_secrets_are_injected_by_ecs_never_as_plain_environment(scenarios: Synthesized) -> None:
     (task,) = resources_of(scenarios, STACK, "AWS::ECS::TaskDefinition").values()
     (app,) = task["Properties"]["ContainerDefinitions"]
@@ -56,6 +57,7 @@ def test_secrets_are_injected_by_ecs_never_as_plain_environment(scenarios: Synth
     assert len(app["Secrets"]) == 6
 
 
+@pytest.mark.scenarios(STACK)
 def test_value_from_for_each_kind_of_secret(scenarios: Synthesized) -> None:
     created = _logical_id(scenarios, "AWS::SecretsManager::Secret", "DbSecret")
     flags = _logical_id(scenarios, "AWS::SSM::Parameter", "FeatureFlags")
@@ -81,6 +83,7 @@ def test_value_from_for_each_kind_of_secret(scenarios: Synthesized) -> None:
     }
 
 
+@pytest.mark.scenarios(STACK)
 def test_execution_role_reads_exactly_the_referenced_secrets(scenarios: Synthesized) -> None:
     created = _logical_id(scenarios, "AWS::SecretsManager::Secret", "DbSecret")
     statement = _statement(scenarios, "secretsmanager:GetSecretValue")
@@ -91,6 +94,7 @@ def test_execution_role_reads_exactly_the_referenced_secrets(scenarios: Synthesi
     assert all(action.startswith("secretsmanager:") for action in statement["Action"])
 
 
+@pytest.mark.scenarios(STACK)
 def test_execution_role_reads_exactly_the_referenced_parameters(scenarios: Synthesized) -> None:
     statement = _statement(scenarios, "ssm:GetParameters")
     assert len(statement["Resource"]) == 2
@@ -101,6 +105,7 @@ def test_execution_role_reads_exactly_the_referenced_parameters(scenarios: Synth
     )
 
 
+@pytest.mark.scenarios(STACK)
 def test_kms_decrypt_only_on_the_secrets_key(scenarios: Synthesized) -> None:
     key = _logical_id(scenarios, "AWS::KMS::Key", "SecretsKey")
     kms_statements = [s for s in _execution_statements(scenarios) if str(s["Action"]).count("kms:")]
@@ -109,10 +114,12 @@ def test_kms_decrypt_only_on_the_secrets_key(scenarios: Synthesized) -> None:
     ]
 
 
+@pytest.mark.scenarios(STACK)
 def test_no_wildcard_resource_in_the_execution_default_policy(scenarios: Synthesized) -> None:
     assert all(statement["Resource"] != "*" for statement in _execution_statements(scenarios))
 
 
+@pytest.mark.scenarios(STACK)
 def test_secret_created_by_the_app_is_acknowledged_as_owned_by_the_application(
     scenarios: Synthesized,
 ) -> None:
@@ -136,6 +143,7 @@ def test_rotated_secret_needs_no_acknowledgement() -> None:
     assert [m for m in secret.node.metadata if m.type == "aws:cdk:acknowledged-rules"] == []
 
 
+@pytest.mark.scenarios("BriefTaskDefinition")
 def test_brief_secret_from_secrets_manager_by_name(scenarios: Synthesized) -> None:
     (task,) = resources_of(scenarios, "BriefTaskDefinition", "AWS::ECS::TaskDefinition").values()
     (web,) = task["Properties"]["ContainerDefinitions"]

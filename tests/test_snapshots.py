@@ -20,5 +20,6 @@ def test_example_stack(example: Synthesized, stack: str, snapshot_json) -> None:
 
 
 @pytest.mark.parametrize("stack", sorted(load_all()))
+@pytest.mark.scenarios(param="stack")
 def test_scenario(scenarios: Synthesized, stack: str, snapshot_json) -> None:  # type: ignore[no-untyped-def]
     assert normalise(scenarios.template_json(stack)) == snapshot_json

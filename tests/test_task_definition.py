@@ -19,10 +19,12 @@ from ecs_patterns_plus import (
     SidecarOptions,
     ValidationError,
 )
+from tests.scenarios import load_all
 from tests.synth import Synthesized
 from tests.util import resources_of, stack_for_errors
 
 DIGEST = "sha256:" + "ab" * 32
+TASK_DEFINITION_SCENARIOS = [name for name in load_all() if name.startswith("TaskDef")]
 
 
 def _task(synth: Synthesized, stack: str) -> dict[str, Any]:
@@ -51,6 +53,7 @@ def _acknowledged(synth: Synthesized, stack: str, path_suffix: str) -> set[str]:
 # --- Task size and platform ----------------------------------------------------------------------
 
 
+@pytest.mark.scenarios("TaskDefDefaults")
 def test_fargate_awsvpc_task_of_the_smallest_size_by_default(scenarios: Synthesized) -> None:
     task = _task(scenarios, "TaskDefDefaults")
     assert (task["Cpu"], task["Memory"]) == ("256", "512")
@@ -63,6 +66,7 @@ def test_fargate_awsvpc_task_of_the_smallest_size_by_default(scenarios: Synthesi
     assert "EphemeralStorage" not in task
 
 
+@pytest.mark.scenarios("TaskDefArm64")
 def test_arm64_with_more_ephemeral_storage(scenarios: Synthesized) -> None:
     task = _task(scenarios, "TaskDefArm64")
     assert task["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
@@ -70,6 +74,7 @@ def test_arm64_with_more_ephemeral_storage(scenarios: Synthesized) -> None:
     assert (task["Cpu"], task["Memory"]) == ("1024", "3072")
 
 
+@pytest.mark.scenarios("TaskDefEc2")
 def test_ec2_task_uses_awsvpc_gpus_and_architecture_placement(scenarios: Synthesized) -> None:
     task = _task(scenarios, "TaskDefEc2")
     assert task["RequiresCompatibilities"] == ["EC2"]
@@ -86,6 +91,7 @@ def test_ec2_task_uses_awsvpc_gpus_and_architecture_placement(scenarios: Synthes
 
 
 @pytest.mark.parametrize("stack", ["TaskDefDefaults", "TaskDefSidecar", "TaskDefExec"])
+@pytest.mark.scenarios(param="stack")
 def test_every_container_has_a_read_only_root_filesystem(
     scenarios: Synthesized, stack: str
 ) -> None:
@@ -93,6 +99,7 @@ def test_every_container_has_a_read_only_root_filesystem(
         assert container["ReadonlyRootFilesystem"] is True
 
 
+@pytest.mark.scenarios("TaskDefDefaults")
 def test_tmp_is_the_only_writable_path_by_default_as_a_task_volume(scenarios: Synthesized) -> None:
     task = _task(scenarios, "TaskDefDefaults")
     (app,) = task["ContainerDefinitions"]
@@ -102,6 +109,7 @@ def test_tmp_is_the_only_writable_path_by_default_as_a_task_volume(scenarios: Sy
     assert task["Volumes"] == [{"Name": "app-tmp"}]
 
 
+@pytest.mark.scenarios("TaskDefArm64", "TaskDefSidecar")
 def test_writable_paths_become_one_volume_each_per_container(scenarios: Synthesized) -> None:
     task = _task(scenarios, "TaskDefArm64")
     (app,) = task["ContainerDefinitions"]
@@ -112,12 +120,14 @@ def test_writable_paths_become_one_volume_each_per_container(scenarios: Synthesi
 
 
 @pytest.mark.parametrize("stack", ["TaskDefDefaults", "TaskDefSidecar", "TaskDefEc2"])
+@pytest.mark.scenarios(param="stack")
 def test_every_container_runs_as_a_non_root_user(scenarios: Synthesized, stack: str) -> None:
     for container in _containers(scenarios, stack).values():
         assert container["User"] == "1000:1000"
 
 
 @pytest.mark.parametrize("stack", ["TaskDefDefaults", "TaskDefSidecar"])
+@pytest.mark.scenarios(param="stack")
 def test_containers_are_unprivileged_without_capabilities_with_an_init_process(
     scenarios: Synthesized, stack: str
 ) -> None:
@@ -129,6 +139,7 @@ def test_containers_are_unprivileged_without_capabilities_with_an_init_process(
         }
 
 
+@pytest.mark.scenarios("TaskDefDefaults", "TaskDefEc2")
 def test_no_new_privileges_on_ec2_where_docker_supports_it(scenarios: Synthesized) -> None:
     (ec2_app,) = _containers(scenarios, "TaskDefEc2").values()
     assert ec2_app["DockerSecurityOptions"] == ["no-new-privileges"]
@@ -136,6 +147,7 @@ def test_no_new_privileges_on_ec2_where_docker_supports_it(scenarios: Synthesize
     assert "DockerSecurityOptions" not in fargate_app  # Fargate rejects it
 
 
+@pytest.mark.scenarios("TaskDefDefaults", "TaskDefSidecar")
 def test_app_memory_hard_limit_is_what_the_sidecars_leave(scenarios: Synthesized) -> None:
     containers = _containers(scenarios, "TaskDefSidecar")
     assert {name: c["Memory"] for name, c in containers.items()} == {
@@ -148,11 +160,13 @@ def test_app_memory_hard_limit_is_what_the_sidecars_leave(scenarios: Synthesized
 
 
 @pytest.mark.parametrize("stack", ["TaskDefDefaults", "TaskDefSidecar"])
+@pytest.mark.scenarios(param="stack")
 def test_every_container_has_a_stop_timeout(scenarios: Synthesized, stack: str) -> None:
     for container in _containers(scenarios, stack).values():
         assert container["StopTimeout"] == 30
 
 
+@pytest.mark.scenarios("BriefTaskDefinition", "TaskDefArm64")
 def test_port_below_1024_sets_the_unprivileged_port_sysctl(scenarios: Synthesized) -> None:
     (web,) = _containers(scenarios, "BriefTaskDefinition").values()
     assert web["PortMappings"] == [{"ContainerPort": 80, "Protocol": "tcp"}]
@@ -163,12 +177,14 @@ def test_port_below_1024_sets_the_unprivileged_port_sysctl(scenarios: Synthesize
     assert "SystemControls" not in app  # 8080 needs none
 
 
+@pytest.mark.scenarios("TaskDefOptOuts")
 def test_root_container_needs_no_sysctl(scenarios: Synthesized) -> None:
     (app,) = _containers(scenarios, "TaskDefOptOuts").values()
     assert app["User"] == "root"
     assert "SystemControls" not in app
 
 
+@pytest.mark.scenarios("TaskDefDefaults")
 def test_jobs_have_no_port_mapping(scenarios: Synthesized) -> None:
     (app,) = _containers(scenarios, "TaskDefDefaults").values()
     assert "PortMappings" not in app
@@ -178,6 +194,7 @@ def test_jobs_have_no_port_mapping(scenarios: Synthesized) -> None:
 # --- Health check ----------------------------------------------------------------------------------
 
 
+@pytest.mark.scenarios("TaskDefArm64")
 def test_health_check_defaults(scenarios: Synthesized) -> None:
     (app,) = _containers(scenarios, "TaskDefArm64").values()
     assert app["HealthCheck"] == {
@@ -209,6 +226,7 @@ def test_health_check_start_period_is_exposed_for_the_grace_period() -> None:
 # --- Logging ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.scenarios("BriefTaskDefinition")
 def test_logs_go_to_a_named_encrypted_retained_log_group(scenarios: Synthesized) -> None:
     key = _logical_id(scenarios, "BriefTaskDefinition", "AWS::KMS::Key", "EcsPatternsPlusKey")
     scenarios.template("BriefTaskDefinition").has_resource(
@@ -225,12 +243,14 @@ def test_logs_go_to_a_named_encrypted_retained_log_group(scenarios: Synthesized)
     )
 
 
+@pytest.mark.scenarios("TaskDefDefaults")
 def test_log_group_is_named_after_the_family_by_default(scenarios: Synthesized) -> None:
     task = _task(scenarios, "TaskDefDefaults")
     (group,) = resources_of(scenarios, "TaskDefDefaults", "AWS::Logs::LogGroup").values()
     assert group["Properties"]["LogGroupName"] == f"/ecs/{task['Family']}"
 
 
+@pytest.mark.scenarios("TaskDefSidecar")
 def test_awslogs_non_blocking_with_a_buffer_and_one_stream_prefix_per_container(
     scenarios: Synthesized,
 ) -> None:
@@ -248,6 +268,7 @@ def test_awslogs_non_blocking_with_a_buffer_and_one_stream_prefix_per_container(
         }
 
 
+@pytest.mark.scenarios("TaskDefArm64", "TaskDefOptOuts")
 def test_buffer_size_is_configurable_and_absent_in_blocking_mode(scenarios: Synthesized) -> None:
     (arm,) = _containers(scenarios, "TaskDefArm64").values()
     assert arm["LogConfiguration"]["Options"]["max-buffer-size"] == f"{64 * 1024 * 1024}b"
@@ -259,6 +280,7 @@ def test_buffer_size_is_configurable_and_absent_in_blocking_mode(scenarios: Synt
 # --- Roles -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.scenarios("TaskDefDefaults")
 def test_execution_and_task_roles_are_separate(scenarios: Synthesized) -> None:
     task = _task(scenarios, "TaskDefDefaults")
     execution = _logical_id(scenarios, "TaskDefDefaults", "AWS::IAM::Role", "TaskExecutionRole")
@@ -267,6 +289,7 @@ def test_execution_and_task_roles_are_separate(scenarios: Synthesized) -> None:
     assert task["TaskRoleArn"] == {"Fn::GetAtt": [task_role, "Arn"]}
 
 
+@pytest.mark.scenarios("TaskDefDefaults")
 def test_task_role_trust_is_scoped_to_this_account_and_region(scenarios: Synthesized) -> None:
     role = _logical_id(scenarios, "TaskDefDefaults", "AWS::IAM::Role", "TaskTaskRole")
     statements = resources_of(scenarios, "TaskDefDefaults", "AWS::IAM::Role")[role]["Properties"][
@@ -292,6 +315,7 @@ def test_task_role_trust_is_scoped_to_this_account_and_region(scenarios: Synthes
     ]
 
 
+@pytest.mark.scenarios("TaskDefDefaults")
 def test_task_role_starts_without_permissions(scenarios: Synthesized) -> None:
     role = _logical_id(scenarios, "TaskDefDefaults", "AWS::IAM::Role", "TaskTaskRole")
     for policy_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
@@ -303,6 +327,7 @@ def test_task_role_starts_without_permissions(scenarios: Synthesized) -> None:
     )
 
 
+@pytest.mark.scenarios("TaskDefDefaults")
 def test_execution_role_pulls_its_repository_and_writes_its_log_group_only(
     scenarios: Synthesized,
 ) -> None:
@@ -340,6 +365,7 @@ def test_execution_role_pulls_its_repository_and_writes_its_log_group_only(
     ]
 
 
+@pytest.mark.scenarios("TaskDefDefaults")
 def test_ecr_auth_token_has_its_own_small_acknowledged_policy(scenarios: Synthesized) -> None:
     role = _logical_id(scenarios, "TaskDefDefaults", "AWS::IAM::Role", "TaskExecutionRole")
     (policy,) = resources_of(scenarios, "TaskDefDefaults", "AWS::IAM::ManagedPolicy").values()
@@ -352,6 +378,7 @@ def test_ecr_auth_token_has_its_own_small_acknowledged_policy(scenarios: Synthes
     }
 
 
+@pytest.mark.scenarios("ServiceSharedLoadBalancer")
 def test_task_definitions_of_a_stack_share_one_ecr_auth_policy(scenarios: Synthesized) -> None:
     stack = "ServiceSharedLoadBalancer"
     roles = [
@@ -368,6 +395,7 @@ def test_task_definitions_of_a_stack_share_one_ecr_auth_policy(scenarios: Synthe
     ]
 
 
+@pytest.mark.scenarios("TaskDefSidecar")
 def test_public_images_need_no_ecr_auth_policy(scenarios: Synthesized) -> None:
     policies = resources_of(scenarios, "TaskDefSidecar", "AWS::IAM::ManagedPolicy")
     assert len(policies) == 1  # only for the ECR-hosted app image, none for the public sidecar
@@ -376,6 +404,7 @@ def test_public_images_need_no_ecr_auth_policy(scenarios: Synthesized) -> None:
 # --- ECS Exec --------------------------------------------------------------------------------------
 
 
+@pytest.mark.scenarios("TaskDefExec")
 def test_exec_mounts_the_ssm_agent_paths_in_every_container(scenarios: Synthesized) -> None:
     for name, container in _containers(scenarios, "TaskDefExec").items():
         assert container["ReadonlyRootFilesystem"] is True
@@ -387,6 +416,7 @@ def test_exec_mounts_the_ssm_agent_paths_in_every_container(scenarios: Synthesiz
         }
 
 
+@pytest.mark.scenarios("TaskDefExec")
 def test_exec_channels_have_their_own_acknowledged_policy(scenarios: Synthesized) -> None:
     role = _logical_id(scenarios, "TaskDefExec", "AWS::IAM::Role", "TaskTaskRole")
     policies = [
@@ -414,6 +444,7 @@ def test_exec_channels_have_their_own_acknowledged_policy(scenarios: Synthesized
     }
 
 
+@pytest.mark.scenarios("TaskDefExec")
 def test_exec_session_logs_are_granted_on_the_log_group_itself(scenarios: Synthesized) -> None:
     group = _logical_id(scenarios, "TaskDefExec", "AWS::Logs::LogGroup", "PlatformExecLogGroup")
     policy = _logical_id(scenarios, "TaskDefExec", "AWS::IAM::Policy", "TaskTaskRoleDefaultPolicy")
@@ -428,6 +459,7 @@ def test_exec_session_logs_are_granted_on_the_log_group_itself(scenarios: Synthe
     assert all(s["Resource"] != "*" for s in statements)
 
 
+@pytest.mark.scenarios("TaskDefDefaults")
 def test_without_exec_no_agent_paths_and_no_exec_permissions(scenarios: Synthesized) -> None:
     (app,) = _containers(scenarios, "TaskDefDefaults").values()
     assert [m["ContainerPath"] for m in app["MountPoints"]] == ["/tmp"]
@@ -437,6 +469,7 @@ def test_without_exec_no_agent_paths_and_no_exec_permissions(scenarios: Synthesi
 # --- Sidecars --------------------------------------------------------------------------------------
 
 
+@pytest.mark.scenarios("TaskDefSidecar")
 def test_sidecars_start_first_in_the_asked_order(scenarios: Synthesized) -> None:
     containers = _containers(scenarios, "TaskDefSidecar")
     assert containers["app"]["DependsOn"] == [
@@ -452,6 +485,7 @@ def test_sidecars_start_first_in_the_asked_order(scenarios: Synthesized) -> None
 # --- The brief's example, environment and opt-outs --------------------------------------------
 
 
+@pytest.mark.scenarios("BriefTaskDefinition")
 def test_brief_example_in_hardened_form(scenarios: Synthesized) -> None:
     scenarios.template("BriefTaskDefinition").has_resource_properties(
         "AWS::ECS::TaskDefinition",
@@ -495,6 +529,7 @@ def test_brief_example_in_hardened_form(scenarios: Synthesized) -> None:
     )
 
 
+@pytest.mark.scenarios("BriefTaskDefinition", "TaskDefDefaults")
 def test_plain_environment_is_acknowledged_only_where_present(scenarios: Synthesized) -> None:
     assert _acknowledged(scenarios, "BriefTaskDefinition", "/Task/TaskDefinition") == {
         "AwsSolutions-ECS2"
@@ -502,6 +537,7 @@ def test_plain_environment_is_acknowledged_only_where_present(scenarios: Synthes
     assert _acknowledged(scenarios, "TaskDefDefaults", "/Task/TaskDefinition") == set()
 
 
+@pytest.mark.scenarios("TaskDefOptOuts")
 def test_opting_out_warns(scenarios: Synthesized) -> None:
     warnings = " ".join(
         str(data) for _, data in scenarios.metadata_entries("TaskDefOptOuts", "aws:cdk:warning")
@@ -512,6 +548,7 @@ def test_opting_out_warns(scenarios: Synthesized) -> None:
     assert app["ReadonlyRootFilesystem"] is False
 
 
+@pytest.mark.scenarios("BriefTaskDefinition", "TaskDefDefaults", "TaskDefExec", "TaskDefSidecar")
 def test_compliant_scenarios_do_not_warn(scenarios: Synthesized) -> None:
     for stack in ("TaskDefDefaults", "TaskDefSidecar", "TaskDefExec", "BriefTaskDefinition"):
         assert scenarios.metadata_entries(stack, "aws:cdk:warning") == []
@@ -749,6 +786,8 @@ def test_unresolved_tokens_are_not_checked() -> None:
     )
 
 
+@pytest.mark.findings
+@pytest.mark.scenarios(*TASK_DEFINITION_SCENARIOS)
 def test_control_tower_ecs_controls_run_on_the_task_definitions(scenarios: Synthesized) -> None:
     flagged = [line for line in scenarios.rule_pack_violations if "'TaskDefOptOuts/" in line]
     assert any("ecs_task_definition_nonroot_user_check" in line for line in flagged)  # CT.ECS.PR.3

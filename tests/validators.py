@@ -1,7 +1,8 @@
-"""checkov and cfn-lint on synthesized templates, each run once per output directory.
+"""checkov and cfn-lint on synthesized templates, each run once per synthesis worker.
 
-The synthesis workers run both right after synthesizing (``lint_outdir``), in parallel,
-and leave the results beside the templates; the tests read them back.
+The synthesis workers run both right after synthesizing (``lint_outdirs``), in parallel,
+and leave the results beside the templates; the tests read them back
+(``Synthesized.checkov_failures`` and ``Synthesized.cfn_lint_findings``).
 """
 
 from __future__ import annotations
@@ -10,56 +11,36 @@ import json
 import os
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
-from tests.synth import ROOT
+from tests.synth import CFN_LINT_RESULTS, CHECKOV_RESULTS, ROOT
 
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".tools" / "checkov" / "bin" / "checkov"))
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
 
-CHECKOV_RESULTS = "checkov-failures.json"
-CFN_LINT_RESULTS = "cfn-lint-findings.json"
-
-
 def lint_outdirs(outdirs: list[Path]) -> None:
-    """Run checkov and cfn-lint once on every template in ``outdirs`` (stack names are unique
-    across them); write the findings into each directory."""
-    checkov = json.dumps({k: v for d in outdirs for k, v in _run_checkov(d).items()})
-    cfn_lint = json.dumps(
-        _run_cfn_lint([t for d in outdirs for t in sorted(d.glob("*.template.json"))])
-    )
+    """Run checkov and cfn-lint once each on every template in ``outdirs`` (stack names are
+    unique across them); write the findings into each directory."""
+    templates = [t for d in outdirs for t in sorted(d.glob("*.template.json"))]
+    checkov = json.dumps(_run_checkov(templates))
+    cfn_lint = json.dumps(_run_cfn_lint(templates))
     for outdir in outdirs:
         (outdir / CHECKOV_RESULTS).write_text(checkov)
         (outdir / CFN_LINT_RESULTS).write_text(cfn_lint)
 
 
-@cache
-def checkov_failures(outdir: Path) -> dict[str, list[str]]:
-    """checkov failures by template file name: ``CKV_ID resource`` lines."""
-    saved = outdir / CHECKOV_RESULTS
-    return json.loads(saved.read_text()) if saved.exists() else _run_checkov(outdir)
-
-
-@cache
-def cfn_lint_findings(template_path: Path) -> list[str]:
-    """Every cfn-lint error and warning (informational matches are left out)."""
-    saved = template_path.parent / CFN_LINT_RESULTS
-    if saved.exists():
-        return list(json.loads(saved.read_text())[template_path.name])
-    return _run_cfn_lint([template_path])[template_path.name]
-
-
-def _run_checkov(outdir: Path) -> dict[str, list[str]]:
-    # One directory per run: with several -d, checkov 3.3 scans the first one repeatedly.
+def _run_checkov(templates: list[Path]) -> dict[str, list[str]]:
+    """checkov's failed checks by template file name, from one checkov run (one ``-f`` per
+    template: with several ``-d``, checkov 3.3 scans the first directory repeatedly)."""
+    if not templates:
+        return {}
     if not CHECKOV.exists():
         raise RuntimeError(f"checkov is not installed at {CHECKOV}: run `make setup`")
     result = subprocess.run(
         [
             str(CHECKOV),
-            "-d",
-            str(outdir),
+            *(arg for template in templates for arg in ("-f", str(template))),
             "--framework",
             "cloudformation",
             "--skip-download",

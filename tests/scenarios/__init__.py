@@ -1,4 +1,4 @@
-"""Construct scenarios: each builds one stack; all of them synthesize together, once per session.
+"""Construct scenarios: each builds one stack; those a test session declares synthesize together.
 
 Add a scenario with ``@scenario("PascalName")`` in any module of this package; it is
 imported automatically, snapshotted, and run through every rule pack.
@@ -52,9 +52,13 @@ def load_all() -> dict[str, Scenario]:
     return SCENARIOS
 
 
-def build_scenario_app(app: cdk.App, names: Iterable[str] | None = None) -> dict[str, cdk.Stack]:
-    """One stack per scenario in ``app`` (those in ``names``; default: all), rule packs on."""
-    enable_compliance_checks(app)
+def build_scenario_app(
+    app: cdk.App, names: Iterable[str] | None = None, *, rule_packs: bool = True
+) -> dict[str, cdk.Stack]:
+    """One stack per scenario in ``app`` (those in ``names``; default: all), with the rule
+    packs on unless ``rule_packs`` is False (the templates are the same either way)."""
+    if rule_packs:
+        enable_compliance_checks(app)
     scenarios = load_all()
     stacks = {}
     for name in sorted(scenarios) if names is None else names:
