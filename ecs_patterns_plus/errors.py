@@ -7,6 +7,7 @@ import dataclasses
 import enum
 import functools
 import inspect
+import struct
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -36,10 +37,23 @@ class ValidationError(ValueError):
         super().__init__(message)
 
 
+_STRING_TOKEN = "${Token["
+"""How CDK marks a token inside a string (``${Token[NAME.123]}``)."""
+_DOUBLE_TOKEN_MARKER = 0xFBFF0000
+"""The high 16 bits CDK gives a number that encodes a token (``extractTokenDouble``)."""
+
+
 def is_token(value: Any) -> bool:
-    """True when ``value`` is (or contains) an unresolved CDK token: skip checks on it."""
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return cdk.Token.is_unresolved(value)
+    """True when ``value`` is (or contains) an unresolved CDK token: skip checks on it.
+
+    The same test as ``cdk.Token.is_unresolved`` for strings and numbers, done here: the
+    library asks it of every checked value, and each jsii call costs a round trip to Node.js.
+    """
+    if isinstance(value, str):
+        return _STRING_TOKEN in value
+    if isinstance(value, float):
+        high = struct.unpack("<II", struct.pack("<d", value))[1]
+        return (high & 0xFFFF0000) == _DOUBLE_TOKEN_MARKER
     return False
 
 

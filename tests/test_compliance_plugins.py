@@ -22,6 +22,8 @@ def test_only_rules_for_absent_resource_types_are_left_out() -> None:
     idle = idle_control_tower_rules({"AWS::Logs::LogGroup"})
     assert "ct-cloudwatch-pr-3" not in idle
     assert "ct-ecs-pr-3" in idle
+    # A rule that only looks up a log group to check another type reports on that type only.
+    assert "ct-opensearch-pr-12" in idle
     assert set(idle) < set(_control_tower_rule_types())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
+import jsii
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -108,3 +109,34 @@ def test_a_construct_without_a_matching_attribute_is_refused() -> None:
     stack = stack_for_errors()
     with pytest.raises(ValidationError, match=r"vpc: expected an ec2.IVpc; got Stack"):
         Typed(stack, "Typed", vpc=stack)  # type: ignore[arg-type]
+
+
+@jsii.implements(cdk.IStableNumberProducer)
+class _Three:
+    def produce(self) -> float:
+        return 3
+
+
+def test_token_detection_agrees_with_cdk() -> None:
+    from ecs_patterns_plus.errors import is_token
+
+    stack = stack_for_errors()
+    values: list[object] = [
+        cdk.CfnParameter(stack, "Number", type="Number").value_as_number,
+        cdk.CfnParameter(stack, "Text").value_as_string,
+        cdk.Lazy.number(_Three()),
+        cdk.Fn.select(0, cdk.CfnParameter(stack, "List", type="CommaDelimitedList").value_as_list),
+        f"prefix-{cdk.Aws.REGION}-suffix",
+        cdk.Token.as_number(cdk.Aws.ACCOUNT_ID),
+        "plain",
+        "${NotAToken}",
+        0.0,
+        -1.5e289,
+        2.5,
+        256,
+    ]
+    assert [is_token(value) for value in values] == [
+        cdk.Token.is_unresolved(value) for value in values
+    ]
+    # CDK's own answer is the oracle; both answers occur among the values.
+    assert {is_token(value) for value in values} == {True, False}

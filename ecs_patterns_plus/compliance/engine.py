@@ -49,11 +49,17 @@ def enable_compliance_checks(app: cdk.App, *, control_tower: bool = True) -> Non
 
 
 _RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
+_REPORTS_ON = re.compile(r"^# Reports on:\n((?:#   \S+\n)+)", re.MULTILINE)
 
 
 @functools.cache
 def _control_tower_rule_types() -> dict[str, frozenset[str]]:
-    """Each bundled Control Tower guard rule (file stem) -> the resource types it checks."""
+    """Each bundled Control Tower guard rule (file stem) -> the resource types it reports on.
+
+    Every rule's header names them (``# Reports on:``); a rule finds nothing in a template
+    without them, whatever other types its checks look up. A rule without that header
+    counts every type it mentions.
+    """
     import cdklabs.cdk_validator_cfnguard as guard
 
     (bundle,) = (Path(guard.__file__).parent / "_jsii").glob("*.tgz")
@@ -64,7 +70,10 @@ def _control_tower_rule_types() -> dict[str, frozenset[str]]:
                 ".guard"
             ):
                 text = archive.extractfile(member).read().decode()  # type: ignore[union-attr]
-                rules[Path(member.name).stem] = frozenset(_RESOURCE_TYPE.findall(text))
+                header = _REPORTS_ON.search(text)
+                rules[Path(member.name).stem] = frozenset(
+                    _RESOURCE_TYPE.findall(header.group(1) if header else text)
+                )
     return rules
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import aws_cdk as cdk
@@ -83,13 +84,18 @@ def check_image(
 def _registry_image_name(image: ecs.RepositoryImage, scope: Construct) -> str | None:
     """The name a registry image binds to, read in a throwaway app (no side effects here)."""
     stack = cdk.Stack.of(scope)
-    env = cdk.Environment(
-        account=None if cdk.Token.is_unresolved(stack.account) else stack.account,
-        region=None if cdk.Token.is_unresolved(stack.region) else stack.region,
+    task = _probe_task(
+        None if is_token(stack.account) else stack.account,
+        None if is_token(stack.region) else stack.region,
     )
+    container = task.add_container(f"Probe{len(task.node.children)}", image=image)
+    name = cdk.Stack.of(task).resolve(container.image_name)
+    return name if isinstance(name, str) else None
+
+
+@functools.cache
+def _probe_task(account: str | None, region: str | None) -> ecs.FargateTaskDefinition:
+    """One throwaway task definition per environment, outside every user's app."""
+    env = cdk.Environment(account=account, region=region)
     probe = cdk.Stack(cdk.App(auto_synth=False), "ImageProbe", env=env)
-    task = ecs.FargateTaskDefinition(probe, "Task")
-    task.add_container("Probe", image=image, memory_limit_mib=512)
-    definitions = probe.resolve(task.node.default_child.container_definitions)  # type: ignore[union-attr]
-    names = [d.get("image") for d in definitions or [] if isinstance(d, dict)]
-    return names[0] if names and isinstance(names[0], str) else None
+    return ecs.FargateTaskDefinition(probe, "Task")
