@@ -6,7 +6,7 @@ tasks, routes production (and test) traffic, and adds what the strategy needs be
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,8 +64,9 @@ class AlbTraffic:
         route_scope: where the rules are created; None puts them on the load balancer (its
             ids are kept for services in the load balancer's stack).
         container_name / container_port: the container the target group forwards to.
-        new_target_group: builds another target group like the blue one, by construct id.
-        watch: builds the rollback alarms of a target group, by construct id.
+        alternate_target_group: the green target group of a traffic-shifting strategy,
+            built by the front door like the blue one. Default: none (rolling).
+        alternate_rollback_alarms: the green target group's rollback alarms. Default: none.
     """
 
     load_balancer: SecureLoadBalancer
@@ -75,8 +76,8 @@ class AlbTraffic:
     route_scope: Construct | None
     container_name: str
     container_port: int
-    new_target_group: Callable[[str], elbv2.ApplicationTargetGroup]
-    watch: Callable[[str, elbv2.ApplicationTargetGroup], list[cloudwatch.IAlarm]]
+    alternate_target_group: elbv2.ApplicationTargetGroup | None = None
+    alternate_rollback_alarms: Sequence[cloudwatch.IAlarm] = ()
 
 
 def bind(
@@ -90,17 +91,23 @@ def bind(
 ) -> DeploymentResources:
     """Wire ``strategy`` to ``service`` and its ``traffic``; return what it created.
 
+    ``rollback_alarms`` are the service's (both target groups'), ``deployment_alarms`` the
+    caller's own: CodeDeploy rolls back on them; ECS strategies get them on the service.
+
     Rolling registers the tasks in the target group behind one listener rule. Blue/green,
-    canary and linear add a green target group (with its rollback alarms), a test listener
-    and test rule, the traffic-shift role and the lifecycle hooks. CodeDeploy makes the
-    service's target group the listeners' default action and adds the deployment group.
-    Without traffic (no load balancer), only rolling applies: nothing is added.
+    canary and linear shift traffic to the green target group the front door built (with
+    its rollback alarms) and add a test listener and test rule, the traffic-shift role and
+    the lifecycle hooks. CodeDeploy makes the service's target group the listeners' default
+    action and adds the deployment group. Without traffic (no load balancer), only rolling
+    applies: nothing is added.
     """
     resources = DeploymentResources()
     resources.alarms = [*rollback_alarms, *deployment_alarms]
     if traffic is None:
         return resources
     lb, blue = traffic.load_balancer, traffic.target_group
+    resources.alternate_target_group = traffic.alternate_target_group
+    resources.alternate_rollback_alarms = list(traffic.alternate_rollback_alarms)
 
     def target(**options: Any) -> ecs.IEcsLoadBalancerTarget:
         return service.load_balancer_target(
@@ -109,14 +116,6 @@ def bind(
             **options,
         )
 
-    if strategy.shifts_traffic:
-        green = resources.alternate_target_group = traffic.new_target_group("AlternateTargetGroup")
-        resources.alternate_rollback_alarms = traffic.watch("AlternateRollbackAlarm", green)
-        resources.alarms = [
-            *rollback_alarms,
-            *resources.alternate_rollback_alarms,
-            *deployment_alarms,
-        ]
     test = strategy.test_traffic
     if test is not None:
         resources.test_listener = lb.add_test_listener(

@@ -360,7 +360,7 @@ class DeploymentStrategy:
             scope: where the strategy's resources go (the service construct).
             service: the ECS service, built with ``service_properties()``.
             traffic: how production traffic reaches it; ``None`` without a load balancer.
-            rollback_alarms: the service's rollback alarms (of its blue target group).
+            rollback_alarms: the service's rollback alarms (of its target groups).
             deployment_alarms: the caller's own alarms that roll a deployment back.
         """
         from .binding import bind  # binding builds on this module

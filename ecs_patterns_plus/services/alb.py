@@ -114,6 +114,9 @@ class _AlbFrontDoor:
         self.deregistration_delay = deregistration_delay
         self.slow_start = slow_start
         self.target_group: elbv2.ApplicationTargetGroup | None = None
+        self.alternate_target_group: elbv2.ApplicationTargetGroup | None = None
+        self.golden_signal_alarms: list[cloudwatch.IAlarm] = []
+        self.alternate_rollback_alarms: list[cloudwatch.IAlarm] = []
 
     def check(self, problems: Problems, core: ServiceCore) -> None:
         problems.require(
@@ -148,7 +151,15 @@ class _AlbFrontDoor:
 
     def prepare(self, scope: Construct, core: ServiceCore) -> list[cloudwatch.IAlarm]:
         self.target_group = self._target_group(scope, "TargetGroup", core)
-        return self._watch(scope, core, "RollbackAlarm", self.target_group)
+        self.golden_signal_alarms = self._watch(scope, core, "RollbackAlarm", self.target_group)
+        if core.deployment.shifts_traffic:
+            green = self.alternate_target_group = self._target_group(
+                scope, "AlternateTargetGroup", core
+            )
+            self.alternate_rollback_alarms = self._watch(
+                scope, core, "AlternateRollbackAlarm", green
+            )
+        return [*self.golden_signal_alarms, *self.alternate_rollback_alarms]
 
     def attach(self, scope: Construct, core: ServiceCore) -> AlbTraffic:
         assert self.target_group is not None
@@ -167,8 +178,8 @@ class _AlbFrontDoor:
             route_scope=scope if in_own_stack else None,
             container_name=core.task_definition.container_name,
             container_port=port,
-            new_target_group=lambda construct_id: self._target_group(scope, construct_id, core),
-            watch=lambda construct_id, group: self._watch(scope, core, construct_id, group),
+            alternate_target_group=self.alternate_target_group,
+            alternate_rollback_alarms=self.alternate_rollback_alarms,
         )
 
     @property
@@ -363,11 +374,8 @@ class AlbFargateService(Construct):
         self.listener_rule = core.resources.production_rule
         self.alarm_topic = core.topic
         self.alarm_thresholds = core.alarm_thresholds
-        self.golden_signal_alarms: list[cloudwatch.IAlarm] = list(core.rollback)
-        self.rollback_alarms: list[cloudwatch.IAlarm] = [
-            *core.rollback,
-            *core.resources.alternate_rollback_alarms,
-        ]
+        self.golden_signal_alarms: list[cloudwatch.IAlarm] = door.golden_signal_alarms
+        self.rollback_alarms: list[cloudwatch.IAlarm] = list(core.rollback)
         self.scaling = core.scalable
         patterns = door.routing.path_patterns
         self.url = load_balancer.url + (patterns[0].rstrip("*") if patterns else "/")

@@ -47,7 +47,8 @@ class FrontDoor(Protocol):
         """How long ECS ignores the front door's health checks after a task starts."""
 
     def prepare(self, scope: Construct, core: ServiceCore) -> list[cloudwatch.IAlarm]:
-        """Build what must exist before the service (target groups); return its rollback alarms."""
+        """Build what must exist before the service (target groups, a green one when the
+        deployment shifts traffic); return their rollback alarms."""
 
     def attach(self, scope: Construct, core: ServiceCore) -> AlbTraffic | None:
         """Admit the front door to the tasks; return the traffic a deployment binds to."""
@@ -195,11 +196,6 @@ class ServiceCore:
             rollback_alarms=self.rollback,
             deployment_alarms=self.deployment_alarms,
         )
-        if self.resources.alarms and not self.deployment.uses_code_deploy:
-            self.service.enable_deployment_alarms(
-                [alarm.alarm_name for alarm in self.resources.alarms],
-                behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
-            )
         if self.scaling is not None:
             self.scalable = apply_scaling(
                 self.service,
@@ -232,6 +228,7 @@ class ServiceCore:
 
     def _service(self, scope: Construct, door: FrontDoor | None) -> ecs.BaseService:
         launch, deployment = self._launch, self.deployment
+        alarms = [*self.rollback, *self.deployment_alarms]
         on_ec2 = launch is not None and not launch.fargate
         placement: dict[str, Any] = (
             {
@@ -257,6 +254,12 @@ class ServiceCore:
             capacity_provider_strategies=(launch.strategy or None) if launch else None,
             health_check_grace_period=self.health_check_grace_period
             or (door.grace_period(self) if door is not None else None),
+            deployment_alarms=ecs.DeploymentAlarmConfig(
+                alarm_names=[alarm.alarm_name for alarm in alarms],
+                behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
+            )
+            if alarms and not deployment.uses_code_deploy
+            else None,
             enable_execute_command=self.enable_exec,
             availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED
             if self._rebalances_zones
