@@ -67,3 +67,62 @@ def test_checkov_runner_reports_failures_per_template(tmp_path: Path) -> None:
     template.write_text(json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}}))
     failures = _run_checkov([template])
     assert "CKV_AWS_18 AWS::S3::Bucket.Bucket" in failures["Open.template.json"]
+
+
+def test_the_library_needs_no_feature_flag(tmp_path: Path) -> None:
+    """An app with none of cdk.json's feature flags: a platform stack and a service stack
+    that references it synthesize with every rule pack and no finding or warning."""
+    from aws_cdk import aws_certificatemanager as acm
+    from aws_cdk import aws_ecs as ecs
+
+    from ecs_patterns_plus import (
+        AlbFargateService,
+        HardenedCluster,
+        HardenedTaskDefinition,
+        ListenerRouting,
+        SecureLoadBalancer,
+        SecureVpc,
+    )
+    from tests.scenarios.common import CERTIFICATE_ARN
+
+    app = cdk.App(outdir=str(tmp_path), context={"@aws-cdk/core:validationReportJson": True})
+    enable_compliance_checks(app)
+    env = cdk.Environment(region="ap-northeast-2")
+    platform_stack = cdk.Stack(app, "Platform", env=env)
+    network = SecureVpc(platform_stack, "Network")
+    platform = HardenedCluster(platform_stack, "Platform", vpc=network.vpc)
+    load_balancer = SecureLoadBalancer(
+        platform_stack,
+        "LoadBalancer",
+        vpc=network.vpc,
+        certificate=acm.Certificate.from_certificate_arn(
+            platform_stack, "Certificate", CERTIFICATE_ARN
+        ),
+    )
+    services = cdk.Stack(app, "Services", env=env)
+    AlbFargateService(
+        services,
+        "Web",
+        cluster=platform.cluster,
+        task_definition=HardenedTaskDefinition(
+            services,
+            "Task",
+            image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx@sha256:" + "0" * 64),
+            container_port=8080,
+        ),
+        load_balancer=load_balancer,
+        routing=ListenerRouting(priority=10, path_patterns=["/web/*"]),
+        endpoints=network.endpoints,
+    )
+    result = synthesize(app)
+    assert result.synth_errors == []
+    assert result.rule_pack_violations == []
+    warnings = [
+        (path, data)
+        for stack in result.stack_names
+        for entry_type in ("aws:cdk:warning", "aws:cdk:error")
+        for path, data in result.metadata_entries(stack, entry_type)
+        # CDK's own advice to multi-stack apps, which the README passes on.
+        if "defaultCrossStackReferences" not in str(data)
+    ]
+    assert warnings == []
