@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
@@ -108,3 +110,65 @@ def test_a_construct_without_a_matching_attribute_is_refused() -> None:
     stack = stack_for_errors()
     with pytest.raises(ValidationError, match=r"vpc: expected an ec2.IVpc; got Stack"):
         Typed(stack, "Typed", vpc=stack)  # type: ignore[arg-type]
+
+
+def test_tokens_are_never_shown_by_their_placeholder() -> None:
+    stack = stack_for_errors()
+    number = cdk.CfnParameter(stack, "Number", type="Number").value_as_number
+    text = cdk.CfnParameter(stack, "Text").value_as_string
+    delay, compatibility = _problems(compatibility=text, delay=number)
+    assert delay == "delay: expected a Duration; got a float token; use Duration.seconds(token)"
+    assert compatibility.startswith(
+        "compatibility: expected an ecs.Compatibility; got a str token; use one of "
+        "ecs.Compatibility.EC2, "
+    )
+
+
+class Peers(Construct):
+    """A construct with a method that takes ``*peers`` and ``**labels``."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.peers: tuple[ec2.IPeer, ...] = ()
+
+    @checked
+    def allow(self, *peers: ec2.IPeer, **labels: str) -> None:
+        self.peers = peers
+
+
+def test_each_variadic_argument_is_checked_and_a_method_reports_at_its_construct() -> None:
+    stack = stack_for_errors()
+    peers = Peers(stack, "Peers")
+    with pytest.raises(ValidationError) as raised:
+        peers.allow(ec2.Peer.any_ipv4(), "10.0.0.0/8", team=7)  # type: ignore[arg-type]
+    assert raised.value.path == "Errors/Peers.allow"
+    assert [problem.split(";")[0] for problem in raised.value.problems] == [
+        "peers[1]: expected an ec2.IPeer",
+        "team: expected a str",
+    ]
+    assert peers.peers == ()
+    peers.allow(ec2.Peer.any_ipv4(), team="web")
+    assert len(peers.peers) == 1
+
+
+class HasDelay(typing.Protocol):
+    """A Python protocol, checked by the members of the value itself."""
+
+    @property
+    def delay(self) -> cdk.Duration: ...
+
+
+@checked
+def wait_for(holder: HasDelay) -> cdk.Duration:
+    return holder.delay
+
+
+def test_a_python_protocol_is_checked_by_each_member_and_its_type() -> None:
+    assert wait_for(types.SimpleNamespace(delay=DELAY)) is DELAY
+    with pytest.raises(ValidationError) as raised:
+        wait_for(types.SimpleNamespace(delay=3))  # type: ignore[arg-type]
+    assert str(raised.value).startswith(
+        "wait_for: holder: expected a HasDelay; got SimpleNamespace"
+    )
+    with pytest.raises(ValidationError, match=r"holder: expected a HasDelay; got str 'soon'"):
+        wait_for("soon")  # type: ignore[arg-type]
