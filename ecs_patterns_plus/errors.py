@@ -212,12 +212,34 @@ def _fix(value: Any, expected: Any) -> str:
         if members:
             return f"use {_plain(target)}.{members[0]}"
         return f"use one of {', '.join(f'{_plain(target)}.{m.name}' for m in target)}"
+    if target is str and isinstance(value, _NUMBERS) and not isinstance(value, bool):
+        return f"use the string {str(value)!r}"
     if target in _NUMBERS and isinstance(value, str):
         try:
             return f"use the number {float(value):g}, not a string"
         except ValueError:
             pass
+    if _is_protocol(target) and not _is_jsii(target):
+        wanted = ", ".join(f".{m} is {_name(t)}" for m, t in _member_types(target).items())
+        return f"pass an object whose {wanted}"
+    factories = _factories(target)
+    if factories:
+        return f"build one with {_plain(target)}.{factories[0]}(...)" + "".join(
+            f"{' or' if index == len(factories) - 1 else ','} .{name}(...)"
+            for index, name in enumerate(factories[1:], start=1)
+        )
     return f"pass {_name(expected)}"
+
+
+def _factories(target: Any) -> list[str]:
+    """The public factory methods of a class (``ScheduleExpression.cron``, ``.rate``, ...)."""
+    if not isinstance(target, type) or issubclass(target, enum.Enum):
+        return []
+    return sorted(
+        name
+        for name, member in vars(target).items()
+        if isinstance(member, classmethod) and not name.startswith("_")
+    )
 
 
 def _single(expected: Any) -> Any:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 
 from .errors import Problems, is_token
+from .task_definition import HardenedTaskDefinition
 
 FARGATE_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
@@ -61,19 +61,15 @@ def check_capacity_strategy(
     )
 
 
-class HasTaskDefinition(Protocol):
-    """Anything that owns an ``ecs.TaskDefinition``, such as ``HardenedTaskDefinition``."""
-
-    @property
-    def task_definition(self) -> ecs.TaskDefinition: ...
+TaskDefinitionLike = ecs.TaskDefinition | HardenedTaskDefinition
+"""What tasks run from: a ``HardenedTaskDefinition``, or any ``ecs.TaskDefinition``."""
 
 
-TaskDefinitionLike = ecs.TaskDefinition | HasTaskDefinition
-
-
-def unwrap_task_definition(task_definition: TaskDefinitionLike) -> ecs.TaskDefinition | None:
-    inner = getattr(task_definition, "task_definition", task_definition)
-    return inner if isinstance(inner, ecs.TaskDefinition) else None
+def unwrap_task_definition(task_definition: TaskDefinitionLike) -> ecs.TaskDefinition:
+    """The ``ecs.TaskDefinition`` itself (a ``HardenedTaskDefinition``'s ``.task_definition``)."""
+    if isinstance(task_definition, HardenedTaskDefinition):
+        return task_definition.task_definition
+    return task_definition
 
 
 def _is_fargate_name(name: str) -> bool:
@@ -97,14 +93,6 @@ def check_launch(
 ) -> Launch | None:
     """Record problems with the task definition and strategy; return where the task runs."""
     definition = unwrap_task_definition(task_definition)
-    if definition is None:
-        problems.add(
-            "task_definition",
-            "must be an ecs.TaskDefinition or own one as .task_definition",
-            type(task_definition).__name__,
-            "pass a HardenedTaskDefinition or an ecs.TaskDefinition",
-        )
-        return None
     if definition.network_mode != ecs.NetworkMode.AWS_VPC:
         problems.add(
             "task_definition",

@@ -19,7 +19,7 @@ from constructs import Construct
 
 from . import compliance, defaults
 from .encryption import create_key, encrypted_log_group
-from .errors import Problems, is_token
+from .errors import Problems, checked, is_token
 
 MAX_RULE_PRIORITY = 50000
 
@@ -91,6 +91,7 @@ class SecureLoadBalancer(Construct):
         redirect_listener, alias_record, url.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,

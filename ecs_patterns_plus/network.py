@@ -14,7 +14,7 @@ from constructs import Construct
 
 from . import compliance, defaults
 from .encryption import create_key, encrypted_log_group
-from .errors import Problems, is_token
+from .errors import Problems, checked, is_token
 
 _KNOWN_ENDPOINTS = (*defaults.INTERFACE_ENDPOINTS, *defaults.GATEWAY_ENDPOINTS)
 
@@ -70,6 +70,7 @@ class VpcEndpoints(Construct):
         interface_endpoints / gateway_endpoints: the endpoints, by name.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -114,6 +115,7 @@ class VpcEndpoints(Construct):
             if name in defaults.GATEWAY_ENDPOINTS
         }
 
+    @checked
     def allow_from(self, *peers: ec2.IConnectable) -> None:
         """Admit HTTPS from each peer's security groups (and let restricted peers send it).
 
@@ -153,6 +155,7 @@ class SecureVpc(Construct):
         vpc, flow_log, flow_log_group, encryption_key, endpoints (``None`` when none).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,

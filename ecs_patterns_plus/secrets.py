@@ -16,7 +16,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 
 from . import compliance
-from .errors import Problems, is_token
+from .errors import Problems, checked, is_token
 
 _VERSION_STAGE = re.compile(r"^[A-Za-z0-9_+=.@-]{1,256}$")
 _VERSION_ID = re.compile(r"^[A-Za-z0-9-]{32,64}$")
@@ -46,6 +46,7 @@ class SecretValue:
     version_id: str | None = None
 
     @classmethod
+    @checked
     def from_secrets_manager(
         cls,
         secret: secretsmanager.ISecret,
@@ -67,6 +68,7 @@ class SecretValue:
         return cls(secret=secret, field=field, version_stage=version_stage, version_id=version_id)
 
     @classmethod
+    @checked
     def from_ssm_parameter(cls, parameter: ssm.IParameter) -> SecretValue:
         """An SSM parameter, String or SecureString.
 

@@ -10,6 +10,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -40,6 +41,7 @@ class Typed(Construct):
         routing: ListenerRouting | None = None,
         environment: Mapping[str, str] | None = None,
         enabled: bool = False,
+        schedule: scheduler.ScheduleExpression | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.vpc = vpc
@@ -80,6 +82,11 @@ def _problems(**arguments: object) -> list[str]:
         ),
         ({"environment": {"PORT": 8080}}, "environment['PORT']: expected a str; got int 8080"),
         ({"enabled": 1}, "enabled: expected a bool; got int 1"),
+        (
+            {"schedule": "rate(1 hour)"},
+            "schedule: expected a scheduler.ScheduleExpression; got str 'rate(1 hour)'; build one "
+            "with scheduler.ScheduleExpression.at(...), .cron(...), .expression(...) or .rate(...)",
+        ),
     ],
 )
 def test_wrong_types_are_named_with_the_fix(arguments: dict[str, object], problem: str) -> None:
@@ -167,8 +174,9 @@ def test_a_python_protocol_is_checked_by_each_member_and_its_type() -> None:
     assert wait_for(types.SimpleNamespace(delay=DELAY)) is DELAY
     with pytest.raises(ValidationError) as raised:
         wait_for(types.SimpleNamespace(delay=3))  # type: ignore[arg-type]
-    assert str(raised.value).startswith(
-        "wait_for: holder: expected a HasDelay; got SimpleNamespace"
+    assert str(raised.value) == (
+        "wait_for: holder: expected a HasDelay; got SimpleNamespace; "
+        "pass an object whose .delay is a Duration"
     )
     with pytest.raises(ValidationError, match=r"holder: expected a HasDelay; got str 'soon'"):
         wait_for("soon")  # type: ignore[arg-type]

@@ -483,7 +483,12 @@ NIGHTLY = scheduler.ScheduleExpression.cron(minute="0", hour="3")
         ({"flexible_window": cdk.Duration.days(2)}, "flexible_window", "between 60 and 86400"),
         ({"flexible_window": cdk.Duration.seconds(90)}, "flexible_window", "whole minutes"),
         ({"dead_letter_retention": cdk.Duration.days(15)}, "dead_letter_retention", "between 60"),
-        ({"schedule": "cron(0 3 * * ? *)"}, "schedule", "must be a scheduler.ScheduleExpression"),
+        (
+            {"schedule": "cron(0 3 * * ? *)"},
+            "schedule",
+            "expected a scheduler.ScheduleExpression; got str 'cron(0 3 * * ? *)'; build one with "
+            "scheduler.ScheduleExpression.at(...), .cron(...), .expression(...) or .rate(...)",
+        ),
         (
             {"capacity_provider_strategy": []},
             "capacity_provider_strategy",
@@ -585,8 +590,13 @@ def test_strategies_cannot_mix_fargate_and_ec2() -> None:
 
 def test_task_definition_must_be_one() -> None:
     stack, platform, _ = _inputs()
-    with pytest.raises(ValidationError, match=r"task_definition: must be an ecs.TaskDefinition"):
+    with pytest.raises(ValidationError) as error:
         OneOffTask(stack, "Job", cluster=platform.cluster, task_definition="myapp-task:3")  # type: ignore[arg-type]
+    assert error.value.problems == (
+        "task_definition: expected an ecs.TaskDefinition or a HardenedTaskDefinition; "
+        "got str 'myapp-task:3'; pass an ecs.TaskDefinition or a HardenedTaskDefinition",
+    )
+    assert stack.node.try_find_child("Job") is None
 
 
 def test_all_problems_are_reported_at_once() -> None:

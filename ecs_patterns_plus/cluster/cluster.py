@@ -13,7 +13,7 @@ from constructs import Construct
 
 from .. import defaults
 from ..encryption import create_key, encrypted_log_group
-from ..errors import Problems
+from ..errors import Problems, checked
 from ..launch import FARGATE_CAPACITY_PROVIDERS, check_capacity_strategy
 from ..network import SecureVpc
 from .ec2_capacity import (
@@ -49,6 +49,7 @@ class HardenedCluster(Construct):
         (``None`` until EC2 capacity is added).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -67,7 +68,7 @@ class HardenedCluster(Construct):
         problems = Problems(scope, construct_id)
         for index, options in enumerate(ec2_capacity):
             check_ec2_capacity(problems, f"ec2_capacity[{index}]", options)
-        names = [getattr(options, "name", None) for options in ec2_capacity]
+        names = [options.name for options in ec2_capacity]
         problems.require(
             len(set(names)) == len(names),
             "ec2_capacity",
@@ -79,11 +80,11 @@ class HardenedCluster(Construct):
             problems,
             "default_capacity_provider_strategy",
             default_capacity_provider_strategy,
-            (*FARGATE_CAPACITY_PROVIDERS, *(str(name) for name in names)),
+            (*FARGATE_CAPACITY_PROVIDERS, *names),
         )
         chosen = {item.capacity_provider for item in default_capacity_provider_strategy}
         problems.require(
-            not (chosen & set(FARGATE_CAPACITY_PROVIDERS) and chosen & set(map(str, names))),
+            not (chosen & set(FARGATE_CAPACITY_PROVIDERS) and chosen & set(names)),
             "default_capacity_provider_strategy",
             "mixes Fargate and EC2 capacity providers, which ECS does not allow in one strategy",
             sorted(chosen),
@@ -133,15 +134,16 @@ class HardenedCluster(Construct):
             ]
         )
 
+    @checked
     def add_ec2_capacity(self, options: Ec2CapacityOptions) -> Ec2Capacity:
         """Add an EC2 Auto Scaling group capacity provider (see ``Ec2CapacityOptions``)."""
-        problems = Problems(self, f"Capacity{_pascal(str(getattr(options, 'name', '')))}")
+        problems = Problems(self, f"Capacity{_pascal(options.name)}")
         check_ec2_capacity(problems, "options", options)
         problems.require(
-            getattr(options, "name", None) not in self.ec2_capacity,
+            options.name not in self.ec2_capacity,
             "options.name",
             "the cluster already has a capacity of that name",
-            getattr(options, "name", None),
+            options.name,
             f"use a name other than {', '.join(self.ec2_capacity)}",
         )
         check_capacity_subnets(problems, "options", self.vpc, [options])

@@ -16,7 +16,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import compliance, defaults
-from ..errors import Problems
+from ..errors import Problems, checked
 from ..launch import has_private_subnets, private_subnets
 from ..network import egress_only_security_group
 
@@ -100,20 +100,15 @@ def _architectures(instance_types: Iterable[str]) -> set[ec2.InstanceArchitectur
 
 def check_ec2_capacity(problems: Problems, argument: str, options: Ec2CapacityOptions) -> None:
     """Record problems with one ``Ec2CapacityOptions`` (``argument`` prefixes each field)."""
-    if not isinstance(options, Ec2CapacityOptions):
-        problems.add(
-            argument, "must be an Ec2CapacityOptions", options, "pass Ec2CapacityOptions(...)"
-        )
-        return
     problems.require(
-        isinstance(options.name, str) and bool(_CAPACITY_NAME.fullmatch(options.name)),
+        bool(_CAPACITY_NAME.fullmatch(options.name)),
         f"{argument}.name",
         "must be 1-32 lower-case letters, digits or dashes, starting with a letter",
         options.name,
         "e.g. 'gpu' or 'spot-batch'",
     )
     types = options.resolved_instance_types
-    malformed = [name for name in types if not _INSTANCE_TYPE.fullmatch(str(name))]
+    malformed = [name for name in types if not _INSTANCE_TYPE.fullmatch(name)]
     types_ok = problems.require(
         bool(types) and not malformed,
         f"{argument}.instance_types",
@@ -141,13 +136,6 @@ def check_ec2_capacity(problems: Problems, argument: str, options: Ec2CapacityOp
         f"{argument}.volume_size_gib", options.volume_size_gib, smallest, 16384, "GiB"
     )
     problems.in_range(f"{argument}.metadata_hop_limit", options.metadata_hop_limit, 1, 2)
-    problems.require(
-        isinstance(options.ami, Ec2Ami),
-        f"{argument}.ami",
-        "must be an Ec2Ami",
-        options.ami,
-        "pass Ec2Ami.AMAZON_LINUX_2023 or Ec2Ami.BOTTLEROCKET",
-    )
 
 
 def _check_instance_types(
@@ -206,6 +194,7 @@ class Ec2Capacity(Construct):
         auto_scaling_group, launch_template, security_group, instance_role, agent_policy.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -324,6 +313,7 @@ class Ec2Capacity(Construct):
         if len(zones) > 1 and isinstance(group, autoscaling.CfnAutoScalingGroup):
             group.availability_zones = zones
 
+    @checked
     def strategy(self, *, weight: int = 1, base: int | None = None) -> ecs.CapacityProviderStrategy:
         """A capacity provider strategy item for this capacity (for services and jobs)."""
         return ecs.CapacityProviderStrategy(
@@ -446,7 +436,7 @@ def check_capacity_subnets(
     """Record a problem for capacity without subnets of its own in a VPC without private ones."""
     if has_private_subnets(vpc):
         return
-    without = [getattr(o, "name", None) for o in capacity if getattr(o, "subnets", None) is None]
+    without = [options.name for options in capacity if options.subnets is None]
     problems.require(
         not without,
         argument,

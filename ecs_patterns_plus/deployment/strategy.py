@@ -20,7 +20,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_lambda as lambda_
 
 from .. import defaults
-from ..errors import Problems, is_token
+from ..errors import Problems, checked, is_token
 from ..load_balancer import is_anywhere
 
 ROLLING = "rolling"
@@ -93,6 +93,7 @@ class DeploymentStrategy:
     termination_wait: cdk.Duration | None = None
 
     @classmethod
+    @checked
     def rolling(
         cls,
         *,
@@ -112,6 +113,7 @@ class DeploymentStrategy:
         )
 
     @classmethod
+    @checked
     def blue_green(
         cls,
         *,
@@ -130,6 +132,7 @@ class DeploymentStrategy:
         return cls._native(BLUE_GREEN, bake_time, test_traffic, lifecycle_hooks)
 
     @classmethod
+    @checked
     def canary(
         cls,
         *,
@@ -155,6 +158,7 @@ class DeploymentStrategy:
         )
 
     @classmethod
+    @checked
     def linear(
         cls,
         *,
@@ -198,6 +202,7 @@ class DeploymentStrategy:
         )
 
     @classmethod
+    @checked
     def code_deploy_blue_green(
         cls,
         *,

@@ -68,11 +68,10 @@ class RunTaskJob(Construct):
         if check is not None:
             check(problems)
         problems.raise_if_any()
-        definition = unwrap_task_definition(task_definition)
-        assert launch is not None and definition is not None
+        assert launch is not None  # no launch without a problem
         super().__init__(scope, construct_id)
 
-        self.task_definition = definition
+        self.task_definition = unwrap_task_definition(task_definition)
         self._launch = launch
         self._subnets = subnets or private_subnets(cluster.vpc)
         self._placement_strategies = list(placement_strategies)

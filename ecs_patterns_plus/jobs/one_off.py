@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .. import defaults
+from ..errors import checked
 from ..iam import acknowledge_default_policy, run_task_permissions
 from ..launch import TaskDefinitionLike
 from .base import RunTaskJob
@@ -42,6 +43,7 @@ class OneOffTask(RunTaskJob):
         value), run_task_command (tokens resolve in a ``CfnOutput``).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -104,6 +106,7 @@ class OneOffTask(RunTaskJob):
             parts.append(f"--placement-strategy {rendered}")
         self.run_task_command = " ".join(parts)
 
+    @checked
     def grant_run(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` run this task definition in this cluster (and pass its two roles).
 

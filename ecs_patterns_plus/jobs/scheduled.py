@@ -18,7 +18,7 @@ from constructs import Construct
 
 from .. import compliance, defaults
 from ..encryption import create_key
-from ..errors import Problems, is_token
+from ..errors import Problems, checked, is_token
 from ..iam import run_task_permissions
 from ..launch import TaskDefinitionLike
 from ..monitoring.alarms import notify
@@ -90,6 +90,7 @@ class ScheduledTask(RunTaskJob):
         security_group (``None`` when groups were passed), connections, fargate (bool).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -115,13 +116,6 @@ class ScheduledTask(RunTaskJob):
         notify_task_failures: bool = True,
     ) -> None:
         def check(problems: Problems) -> None:
-            problems.require(
-                isinstance(schedule, scheduler.ScheduleExpression),
-                "schedule",
-                "must be a scheduler.ScheduleExpression",
-                type(schedule).__name__,
-                "use scheduler.ScheduleExpression.cron(...), .rate(...) or .at(...)",
-            )
             if description is not None and not is_token(description):
                 problems.require(
                     len(description) <= 512,

@@ -8,8 +8,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..errors import Problems
-from .checks import check_interface
+from ..errors import checked
 from .events import exec_command_rule
 from .notifications import Notifier, encrypted_dead_letter_queue, notification_key
 
@@ -31,6 +30,7 @@ class ExecCommandAudit(Construct):
         rule, dead_letter_queue, encryption_key (``None`` when a queue was passed).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -40,16 +40,6 @@ class ExecCommandAudit(Construct):
         topic: sns.ITopic,
         dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
-        problems = Problems(scope, construct_id)
-        check_interface(
-            problems, "cluster", cluster, "cluster_arn", "an ECS cluster (ecs.ICluster)"
-        )
-        check_interface(problems, "topic", topic, "topic_arn", "an SNS topic (sns.ITopic)")
-        if dead_letter_queue is not None:
-            check_interface(
-                problems, "dead_letter_queue", dead_letter_queue, "queue_arn", "an SQS queue"
-            )
-        problems.raise_if_any()
         super().__init__(scope, construct_id)
         self.encryption_key: kms.Key | None = None
         if dead_letter_queue is None:

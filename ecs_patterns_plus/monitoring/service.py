@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any
+from typing import Any, Protocol
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
@@ -15,9 +15,9 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import defaults
-from ..errors import Problems
+from ..errors import Problems, checked
 from .alarms import GOLDEN_KEYS, alarm, golden_signals, notify, service_alarm
-from .checks import check_interface, check_load_balancing, check_service_name
+from .checks import check_load_balancing, check_service_name
 from .dashboard import Dashboard
 from .events import service_rules
 from .metrics import (
@@ -42,6 +42,13 @@ from .thresholds import (
     show,
     warn_disabled,
 )
+
+
+class ServiceConstruct(Protocol):
+    """A service construct holding its ECS service as ``.service``, such as ``AlbFargateService``."""
+
+    @property
+    def service(self) -> ecs.IBaseService: ...
 
 
 class ServiceMonitoring(Construct):
@@ -86,6 +93,7 @@ class ServiceMonitoring(Construct):
         (name -> rule), metric_filters (name -> filter), queries (name -> saved query).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -104,21 +112,7 @@ class ServiceMonitoring(Construct):
         golden_signal_alarms: Sequence[cloudwatch.IAlarm] | None = None,
     ) -> None:
         problems = Problems(scope, construct_id)
-        problems.require(
-            _is_service(service),
-            "service",
-            "must be an ECS service (ecs.FargateService, ecs.Ec2Service or an imported one)",
-            type(service).__name__,
-            "pass the ECS service; for a service construct use ServiceMonitoring.for_service",
-        )
         check_load_balancing(problems, load_balancer, target_group, required=False)
-        for argument, value, attribute, expected in (
-            ("log_group", log_group, "log_group_name", "a log group (logs.ILogGroup)"),
-            ("topic", topic, "topic_arn", "an SNS topic (sns.ITopic)"),
-            ("encryption_key", encryption_key, "key_arn", "a KMS key (kms.IKey)"),
-        ):
-            if value is not None:
-                check_interface(problems, argument, value, attribute, expected)
         check_thresholds(problems, "thresholds", thresholds)
         check_service_name(problems, service_name)
         problems.raise_if_any()
@@ -196,12 +190,13 @@ class ServiceMonitoring(Construct):
         )
 
     @classmethod
+    @checked
     def for_service(
         cls,
         scope: Construct,
         construct_id: str,
         *,
-        service: Any,
+        service: ServiceConstruct,
         topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
         thresholds: MonitoringThresholds = MonitoringThresholds(),
@@ -218,20 +213,10 @@ class ServiceMonitoring(Construct):
         ``service.golden_signal_alarms`` (reused, not duplicated); the other arguments are
         those of the constructor.
         """
-        inner: Any = getattr(service, "service", None)
-        if not _is_service(inner):
-            problems = Problems(scope, construct_id)
-            problems.add(
-                "service",
-                "must have a .service attribute holding the ECS service",
-                type(service).__name__,
-                "pass e.g. an AlbFargateService, or use ServiceMonitoring(service=...) directly",
-            )
-            problems.raise_if_any()
         return cls(
             scope,
             construct_id,
-            service=inner,
+            service=service.service,
             load_balancer=_unwrap(getattr(service, "load_balancer", None), "load_balancer_arn"),
             target_group=getattr(service, "target_group", None),
             log_group=getattr(service, "log_group", None)
@@ -481,7 +466,3 @@ def _unwrap(value: Any, attribute: str) -> Any:
         return value
     inner = getattr(value, "load_balancer", None)
     return inner if hasattr(inner, attribute) else value
-
-
-def _is_service(value: Any) -> bool:
-    return all(hasattr(value, name) for name in ("service_arn", "service_name", "cluster"))

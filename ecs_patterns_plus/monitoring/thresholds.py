@@ -66,44 +66,30 @@ GOLDEN_SIGNALS = ("target_5xx_percent", "latency_p99", "unhealthy_hosts")
 #: Thresholds of the alarms that exist only with a load balancer.
 LOAD_BALANCER_SIGNALS = (*GOLDEN_SIGNALS, "load_balancer_5xx_percent", "rejected_connections")
 
-# (field, low, high, whole number) of every numeric threshold.
-_NUMBER_RANGES: tuple[tuple[str, float, float, bool], ...] = (
-    ("cpu_percent", 1, 100, False),
-    ("memory_percent", 1, 100, False),
-    ("running_below_desired_minutes", 1, 1440, True),
-    ("load_balancer_5xx_percent", 0.01, 100, False),
-    ("target_5xx_percent", 0.01, 100, False),
-    ("unhealthy_hosts", 1, 1000, True),
-    ("rejected_connections", 1, 1_000_000, True),
-    ("task_failures", 1, 1000, True),
-    ("log_errors", 1, 1_000_000, True),
-    ("min_requests", 0, 1_000_000, True),
-    ("evaluation_periods", 1, 1440, True),
-    ("datapoints_to_alarm", 1, 1440, True),
+# (field, low, high) of every numeric threshold; whole numbers are typed ``int``.
+_NUMBER_RANGES: tuple[tuple[str, float, float], ...] = (
+    ("cpu_percent", 1, 100),
+    ("memory_percent", 1, 100),
+    ("running_below_desired_minutes", 1, 1440),
+    ("load_balancer_5xx_percent", 0.01, 100),
+    ("target_5xx_percent", 0.01, 100),
+    ("unhealthy_hosts", 1, 1000),
+    ("rejected_connections", 1, 1_000_000),
+    ("task_failures", 1, 1000),
+    ("log_errors", 1, 1_000_000),
+    ("min_requests", 0, 1_000_000),
+    ("evaluation_periods", 1, 1440),
+    ("datapoints_to_alarm", 1, 1440),
 )
 
 
-def check_thresholds(problems: Problems, argument: str, thresholds: Any) -> None:
-    """Record every problem with a ``MonitoringThresholds`` (named ``argument.field``)."""
-    if not isinstance(thresholds, MonitoringThresholds):
-        problems.add(
-            argument,
-            "must be a MonitoringThresholds",
-            thresholds,
-            "pass MonitoringThresholds(...) with the values to change",
-        )
-        return
-    optional = {item.name for item in fields(MonitoringThresholds) if "None" in str(item.type)}
-    for name, low, high, whole in _NUMBER_RANGES:
-        value = getattr(thresholds, name)
-        if value is None and name not in optional:
-            problems.add(
-                f"{argument}.{name}",
-                "cannot be None",
-                value,
-                f"pass a value from {_number(low)} to {_number(high)}",
-            )
-        _check_number(problems, f"{argument}.{name}", value, low, high, whole)
+def check_thresholds(problems: Problems, argument: str, thresholds: MonitoringThresholds) -> None:
+    """Record every range problem of a ``MonitoringThresholds`` (named ``argument.field``).
+
+    Types are the type check's (``errors.checked``): values of another type are skipped here.
+    """
+    for name, low, high in _NUMBER_RANGES:
+        _check_number(problems, f"{argument}.{name}", getattr(thresholds, name), low, high)
     evaluation, datapoints = thresholds.evaluation_periods, thresholds.datapoints_to_alarm
     numbers = all(_is_number(value) and not is_token(value) for value in (evaluation, datapoints))
     if numbers and evaluation >= 1:
@@ -116,14 +102,7 @@ def check_thresholds(problems: Problems, argument: str, thresholds: Any) -> None
         )
     _check_duration(problems, f"{argument}.latency_p99", thresholds.latency_p99, 1, 300_000)
     window = thresholds.task_failure_window
-    if window is None:
-        problems.add(
-            f"{argument}.task_failure_window",
-            "cannot be None",
-            window,
-            "turn the alarm off with task_failures=None instead",
-        )
-    elif _check_duration(problems, f"{argument}.task_failure_window", window, 60_000, 3_600_000):
+    if _check_duration(problems, f"{argument}.task_failure_window", window, 60_000, 3_600_000):
         millis = window.to_milliseconds()
         problems.require(
             is_token(millis) or millis % 60_000 == 0,
@@ -138,18 +117,8 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_number(
-    problems: Problems, argument: str, value: Any, low: float, high: float, whole: bool
-) -> None:
-    if value is None or is_token(value):
-        return
-    if not _is_number(value) or (whole and not isinstance(value, int)):
-        problems.add(
-            argument,
-            "must be a whole number" if whole else "must be a number",
-            value,
-            f"pass a value from {_number(low)} to {_number(high)}",
-        )
+def _check_number(problems: Problems, argument: str, value: Any, low: float, high: float) -> None:
+    if not _is_number(value) or is_token(value):
         return
     problems.require(
         low <= value <= high,
@@ -174,11 +143,8 @@ def _number(value: float) -> str:
 def _check_duration(
     problems: Problems, argument: str, value: Any, low_ms: int, high_ms: int
 ) -> bool:
-    if value is None:
-        return True
     if not isinstance(value, cdk.Duration):
-        problems.add(argument, "must be a cdk.Duration", value, "pass e.g. cdk.Duration.seconds(2)")
-        return False
+        return True
     millis = value.to_milliseconds()
     if is_token(millis):
         return True

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from .. import compliance, defaults
 from ..encryption import create_key, encrypted_log_group
-from ..errors import Problems, is_token
+from ..errors import Problems, checked, is_token
 from ..iam import ECR_AUTH_ROUTE, EXEC_ACTIONS, EXEC_ROUTE, RoutedRole, acknowledge_default_policy
 from ..secrets import SecretValue
 from .images import check_image
@@ -83,6 +83,7 @@ class HardenedTaskDefinition(Construct):
         execution_role, task_role, health_check_start_period, exec_enabled.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,

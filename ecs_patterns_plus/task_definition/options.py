@@ -39,12 +39,10 @@ class HealthCheckOptions:
 
     def validate(self, problems: Problems, argument: str) -> None:
         """Record problems with these options under ``argument`` (e.g. ``health_check``)."""
-        command = [self.command] if isinstance(self.command, str) else list(self.command)
+        command = list(self.command)
         words = command[1:] if command[:1] in (["CMD"], ["CMD-SHELL"]) else command
         problems.require(
-            not isinstance(self.command, str)
-            and bool(words)
-            and all(isinstance(word, str) and word for word in words),
+            bool(words) and all(words),
             f"{argument}.command",
             "must name a command",
             command,

@@ -10,7 +10,6 @@ from aws_cdk import aws_ecs as ecs
 
 from .. import defaults
 from ..errors import Problems, is_token
-from ..secrets import SecretValue
 from .options import ContainerSpec, LogOptions
 
 FARGATE_CPU_MEMORY_MIB: dict[int, tuple[int, ...]] = {
@@ -251,14 +250,6 @@ def _check_container(problems: Problems, item: ContainerSpec) -> None:
             secret_name,
             "e.g. 'DB_PASSWORD'",
         )
-        if not isinstance(value, SecretValue):
-            problems.add(
-                argument,
-                "must be a SecretValue",
-                value,
-                "use SecretValue.from_secrets_manager(...) or SecretValue.from_ssm_parameter(...)",
-            )
-            continue
         value.validate(problems, argument)
     both = sorted(set(item.environment) & set(item.secrets))
     problems.require(
@@ -296,10 +287,7 @@ def _check_dependency(problems: Problems, item: ContainerSpec) -> None:
 
 
 def _check_paths(problems: Problems, argument: str, paths: Sequence[str]) -> None:
-    if isinstance(paths, str):
-        problems.add(argument, "must be a sequence of paths", paths, f"e.g. ({paths!r},)")
-        return
-    bad = [p for p in paths if not isinstance(p, str) or not _PATH.match(p) or "/../" in f"{p}/"]
+    bad = [p for p in paths if not _PATH.match(p) or "/../" in f"{p}/"]
     problems.require(
         not bad,
         argument,
@@ -326,14 +314,7 @@ def _check_environment(problems: Problems, argument: str, environment: Mapping[s
                 "e.g. 'SPRING_PROFILES_ACTIVE'",
             )
             continue
-        if not isinstance(value, str):
-            problems.add(
-                argument,
-                f"the value of {name} must be a string",
-                value,
-                f"pass {name}={str(value)!r}",
-            )
-        elif looks_like_secret_name(name):
+        if looks_like_secret_name(name):
             problems.add(
                 argument,
                 f"{name} looks like a secret and would be stored in plain text in the task "
@@ -342,7 +323,7 @@ def _check_environment(problems: Problems, argument: str, environment: Mapping[s
                 f"pass it as secrets={{{name!r}: SecretValue.from_secrets_manager(secret)}} "
                 "(or SecretValue.from_ssm_parameter)",
             )
-        elif isinstance(value, str) and not is_token(value) and _SECRET_VALUE.search(value):
+        elif not is_token(value) and _SECRET_VALUE.search(value):
             problems.add(
                 argument,
                 f"the value of {name} looks like a credential (access key or private key)",
