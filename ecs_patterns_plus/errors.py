@@ -47,6 +47,8 @@ def show(value: Any) -> str:
     """Render a user value for a message: repr for strings, str for the rest."""
     if isinstance(value, _Raw):
         return str(value)
+    if is_token(value):  # its placeholder means nothing to the reader
+        return f"a {type(value).__name__} token"
     if isinstance(value, cdk.Duration):
         return value.to_human_string()
     return repr(value)
@@ -89,8 +91,9 @@ class Problems:
         high: float,
         unit: str = "",
     ) -> bool:
-        """Record a problem unless ``low <= value <= high`` (tokens and ``None`` pass)."""
-        if value is None or is_token(value):
+        """Record a problem unless ``low <= value <= high`` (tokens and ``None`` pass, also
+        when a bound is a token)."""
+        if value is None or any(is_token(number) for number in (value, low, high)):
             return True
         suffix = f" {unit}" if unit else ""
         return self.require(
@@ -104,16 +107,50 @@ class Problems:
     def seconds_in_range(
         self, argument: str, value: cdk.Duration | None, low: int, high: int
     ) -> bool:
-        """Record a problem unless the duration lies within ``low..high`` whole seconds."""
-        if value is None or is_token(value.to_seconds()):
+        """Record a problem unless the duration is whole seconds within ``low..high``.
+
+        A token passes in seconds (``Duration.seconds(token)``), the unit AWS takes here: a
+        token cannot be converted to another unit.
+        """
+        return self._duration_in_range(argument, value, low, high, "seconds")
+
+    def minutes_in_range(
+        self, argument: str, value: cdk.Duration | None, low: int, high: int
+    ) -> bool:
+        """Record a problem unless the duration is whole minutes within ``low..high``.
+
+        A token passes in minutes (``Duration.minutes(token)``), the unit AWS takes here.
+        """
+        return self._duration_in_range(argument, value, low, high, "minutes")
+
+    def _duration_in_range(
+        self, argument: str, value: cdk.Duration | None, low: int, high: int, unit: str
+    ) -> bool:
+        if value is None:
             return True
-        seconds = value.to_seconds()
-        return self.require(
-            low <= seconds <= high,
+        if value.is_unresolved():
+            return self.require(
+                value.unit_label() == unit,
+                argument,
+                f"a token in {value.unit_label()} cannot be converted to the {unit} AWS takes here",
+                value,
+                f"pass cdk.Duration.{unit}(token)",
+            )
+        amount = value.to_seconds(integral=False) / (60 if unit == "minutes" else 1)
+        if not self.require(
+            amount == int(amount),
             argument,
-            f"must be between {low} and {high} seconds",
+            f"must be whole {unit}",
             value,
-            f"pass cdk.Duration.seconds(n) with {low} <= n <= {high}",
+            f"pass cdk.Duration.{unit}(n) with {low} <= n <= {high}",
+        ):
+            return False
+        return self.require(
+            low <= amount <= high,
+            argument,
+            f"must be between {low} and {high} {unit}",
+            value,
+            f"pass cdk.Duration.{unit}(n) with {low} <= n <= {high}",
         )
 
     def __bool__(self) -> bool:
@@ -258,8 +295,8 @@ def _short(value: Any) -> str:
 def _shown(value: Any) -> str:
     if value is None:
         return "None"
-    if is_token(value):  # its placeholder means nothing to the reader
-        return f"a {type(value).__name__} token"
+    if is_token(value):
+        return show(value)
     if isinstance(value, (str, int, float, bool)):
         return f"{type(value).__name__} {value!r}"
     delegates = getattr(value, "_delegates", None)

@@ -36,27 +36,31 @@ def check_capacity_strategy(
         names,
         "give each provider once",
     )
+    # A token weight or base is known only at deploy time: the checks that need it skip it.
     weights = [item.weight or 0 for item in strategy]
     bases = [item.base or 0 for item in strategy]
+    literal_weights = [weight for weight in weights if not is_token(weight)]
+    literal_bases = [base for base in bases if not is_token(base)]
     problems.require(
-        all(0 <= weight <= 1000 for weight in weights),
+        all(0 <= weight <= 1000 for weight in literal_weights),
         argument,
         "weights must be between 0 and 1000",
-        weights,
+        literal_weights,
         "pass weights from 0 to 1000",
     )
     problems.require(
-        any(weight > 0 for weight in weights),
+        len(literal_weights) < len(weights) or any(weight > 0 for weight in weights),
         argument,
         "at least one provider needs a weight above 0",
         weights,
         "give one provider weight >= 1",
     )
     problems.require(
-        all(0 <= base <= 100000 for base in bases) and sum(base > 0 for base in bases) <= 1,
+        all(0 <= base <= 100000 for base in literal_bases)
+        and sum(is_token(base) or base > 0 for base in bases) <= 1,
         argument,
         "only one provider may have a base, from 0 to 100000",
-        bases,
+        literal_bases,
         "set base on a single provider (e.g. FARGATE base=1)",
     )
 

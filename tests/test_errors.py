@@ -15,7 +15,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ecs_patterns_plus import HealthCheckOptions, ListenerRouting, SecureVpc, ValidationError
-from ecs_patterns_plus.errors import checked
+from ecs_patterns_plus.errors import Problems, checked
 from tests.util import stack_for_errors
 
 DELAY = cdk.Duration.seconds(3)
@@ -180,3 +180,29 @@ def test_a_python_protocol_is_checked_by_each_member_and_its_type() -> None:
     )
     with pytest.raises(ValidationError, match=r"holder: expected a HasDelay; got str 'soon'"):
         wait_for("soon")  # type: ignore[arg-type]
+
+
+def test_durations_are_whole_units_and_tokens_come_in_the_unit_aws_takes() -> None:
+    stack = stack_for_errors()
+    number = cdk.CfnParameter(stack, "Number", type="Number").value_as_number
+    problems = Problems.named("Job")
+    assert problems.seconds_in_range("age", cdk.Duration.seconds(number), 60, 86400)
+    assert problems.minutes_in_range("window", cdk.Duration.minutes(number), 1, 1440)
+    assert problems.in_range("count", 3, 1, number)  # a token bound is never compared
+    assert not problems
+    assert not problems.seconds_in_range("age", cdk.Duration.minutes(number), 60, 86400)
+    assert not problems.seconds_in_range("stop", cdk.Duration.millis(1500), 2, 120)
+    assert not problems.minutes_in_range("window", cdk.Duration.seconds(90), 1, 1440)
+    assert not problems.minutes_in_range("window", cdk.Duration.days(2), 1, 1440)
+    with pytest.raises(ValidationError) as raised:
+        problems.raise_if_any()
+    assert raised.value.problems == (
+        "age: a token in minutes cannot be converted to the seconds AWS takes here; "
+        "got <token> minutes; pass cdk.Duration.seconds(token)",
+        "stop: must be whole seconds; got 1 second 500 millis; pass cdk.Duration.seconds(n) with "
+        "2 <= n <= 120",
+        "window: must be whole minutes; got 1 minute 30 seconds; pass cdk.Duration.minutes(n) "
+        "with 1 <= n <= 1440",
+        "window: must be between 1 and 1440 minutes; got 2 days; pass cdk.Duration.minutes(n) "
+        "with 1 <= n <= 1440",
+    )

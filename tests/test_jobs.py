@@ -480,7 +480,11 @@ NIGHTLY = scheduler.ScheduleExpression.cron(minute="0", hour="3")
         ({"retry_attempts": 186}, "retry_attempts", "between 0 and 185"),
         ({"max_event_age": cdk.Duration.seconds(30)}, "max_event_age", "between 60 and 86400"),
         ({"max_event_age": cdk.Duration.days(2)}, "max_event_age", "between 60 and 86400"),
-        ({"flexible_window": cdk.Duration.days(2)}, "flexible_window", "between 60 and 86400"),
+        (
+            {"flexible_window": cdk.Duration.days(2)},
+            "flexible_window",
+            "between 1 and 1440 minutes",
+        ),
         ({"flexible_window": cdk.Duration.seconds(90)}, "flexible_window", "whole minutes"),
         ({"dead_letter_retention": cdk.Duration.days(15)}, "dead_letter_retention", "between 60"),
         (

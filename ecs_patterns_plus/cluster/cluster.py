@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import defaults
-from ..encryption import create_key, encrypted_log_group
+from ..encryption import create_key
 from ..errors import Problems, checked
 from ..launch import FARGATE_CAPACITY_PROVIDERS, check_capacity_strategy
 from ..network import SecureVpc
+from ..retention import Retention, check_retention, retained_log_group
 from .ec2_capacity import (
     Ec2Capacity,
     Ec2CapacityOptions,
@@ -35,7 +35,8 @@ class HardenedCluster(Construct):
             ``ec2_capacity``. Default: FARGATE, weight 1.
         encryption_key: KMS key for ECS Exec sessions and their audit log group.
             Default: a new rotating key.
-        exec_log_retention: how long ECS Exec audit logs are kept. Default: one year.
+        exec_log_retention: how long ECS Exec audit logs are kept: ``logs.RetentionDays`` or
+            days (a token too). Default: one year.
         ec2_capacity: EC2 Auto Scaling group capacity providers to add (see
             ``Ec2CapacityOptions``); more with ``add_ec2_capacity``. Default: none (Fargate only).
         capacity_events_topic: SNS topic for the EC2 capacity's launch and terminate events.
@@ -61,7 +62,7 @@ class HardenedCluster(Construct):
             ecs.CapacityProviderStrategy
         ] = defaults.CAPACITY_PROVIDER_STRATEGY,
         encryption_key: kms.IKey | None = None,
-        exec_log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
+        exec_log_retention: Retention = defaults.LOG_RETENTION,
         ec2_capacity: Sequence[Ec2CapacityOptions] = (),
         capacity_events_topic: sns.ITopic | None = None,
     ) -> None:
@@ -92,6 +93,7 @@ class HardenedCluster(Construct):
         )
         if vpc is not None:
             check_capacity_subnets(problems, "ec2_capacity", vpc, ec2_capacity)
+        check_retention(problems, "exec_log_retention", exec_log_retention)
         problems.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -100,7 +102,7 @@ class HardenedCluster(Construct):
         self.encryption_key = encryption_key or create_key(
             self, "ExecKey", description="ECS Exec sessions and their audit logs"
         )
-        self.exec_log_group = encrypted_log_group(
+        self.exec_log_group = retained_log_group(
             self, "ExecLogGroup", key=self.encryption_key, retention=exec_log_retention
         )
         self.cluster = ecs.Cluster(

@@ -16,7 +16,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import compliance, defaults
-from ..errors import Problems, checked
+from ..errors import Problems, checked, is_token
 from ..launch import has_private_subnets, private_subnets
 from ..network import egress_only_security_group
 
@@ -100,31 +100,29 @@ def _architectures(instance_types: Iterable[str]) -> set[ec2.InstanceArchitectur
 
 def check_ec2_capacity(problems: Problems, argument: str, options: Ec2CapacityOptions) -> None:
     """Record problems with one ``Ec2CapacityOptions`` (``argument`` prefixes each field)."""
-    problems.require(
-        bool(_CAPACITY_NAME.fullmatch(options.name)),
+    if problems.require(
+        not is_token(options.name),
         f"{argument}.name",
-        "must be 1-32 lower-case letters, digits or dashes, starting with a letter",
+        "must be known at synth time: it names the capacity's constructs (Capacity<Name>)",
         options.name,
-        "e.g. 'gpu' or 'spot-batch'",
-    )
+        "pass a literal name, e.g. 'gpu'",
+    ):
+        problems.require(
+            bool(_CAPACITY_NAME.fullmatch(options.name)),
+            f"{argument}.name",
+            "must be 1-32 lower-case letters, digits or dashes, starting with a letter",
+            options.name,
+            "e.g. 'gpu' or 'spot-batch'",
+        )
     types = options.resolved_instance_types
-    malformed = [name for name in types if not _INSTANCE_TYPE.fullmatch(name)]
-    types_ok = problems.require(
-        bool(types) and not malformed,
+    if problems.require(
+        not any(is_token(name) for name in types),
         f"{argument}.instance_types",
-        "must be one or more instance type names like 'm6i.large'",
-        list(types),
-        "pass e.g. ('m6i.large', 'm6a.large')",
-    )
-    problems.require(
-        len(set(types)) == len(types),
-        f"{argument}.instance_types",
-        "names an instance type twice",
-        list(types),
-        "give each type once",
-    )
-    if types_ok:
-        _check_instance_types(problems, f"{argument}.instance_types", options, types)
+        "must be known at synth time: the AMI and architecture are chosen from them",
+        next((name for name in types if is_token(name)), None),
+        "pass literal names, e.g. ('m6i.large', 'm6a.large')",
+    ):
+        _check_instance_type_names(problems, f"{argument}.instance_types", options, types)
     if problems.in_range(f"{argument}.max_capacity", options.max_capacity, 1, 5000):
         problems.in_range(f"{argument}.min_capacity", options.min_capacity, 0, options.max_capacity)
     problems.in_range(
@@ -136,6 +134,28 @@ def check_ec2_capacity(problems: Problems, argument: str, options: Ec2CapacityOp
         f"{argument}.volume_size_gib", options.volume_size_gib, smallest, 16384, "GiB"
     )
     problems.in_range(f"{argument}.metadata_hop_limit", options.metadata_hop_limit, 1, 2)
+
+
+def _check_instance_type_names(
+    problems: Problems, argument: str, options: Ec2CapacityOptions, types: Sequence[str]
+) -> None:
+    malformed = [name for name in types if not _INSTANCE_TYPE.fullmatch(name)]
+    types_ok = problems.require(
+        bool(types) and not malformed,
+        argument,
+        "must be one or more instance type names like 'm6i.large'",
+        list(types),
+        "pass e.g. ('m6i.large', 'm6a.large')",
+    )
+    problems.require(
+        len(set(types)) == len(types),
+        argument,
+        "names an instance type twice",
+        list(types),
+        "give each type once",
+    )
+    if types_ok:
+        _check_instance_types(problems, argument, options, types)
 
 
 def _check_instance_types(
@@ -295,7 +315,7 @@ class Ec2Capacity(Construct):
             # ECS drains tasks itself before the group terminates an instance: no Lambda hook.
             enable_managed_draining=True,
             target_capacity_percent=options.target_capacity_percent,
-            instance_warmup_period=int(warmup.to_seconds()) if warmup else None,
+            instance_warmup_period=warmup.to_seconds() if warmup else None,
         )
         cluster.add_asg_capacity_provider(self.capacity_provider)
         self.capacity_provider_name = self.capacity_provider.capacity_provider_name
@@ -338,7 +358,7 @@ class Ec2Capacity(Construct):
                 "CT.AUTOSCALING.PR.10/.11); prefer types from "
                 "defaults.ENCRYPTION_IN_TRANSIT_FAMILIES.",
             )
-        if options.metadata_hop_limit > 1:
+        if not is_token(options.metadata_hop_limit) and options.metadata_hop_limit > 1:
             annotations.add_warning_v2(
                 "ecs-patterns-plus:metadata-hop-limit",
                 "IMDSv2 hop limit 2 lets bridge-mode containers fetch the instance role's "

@@ -31,6 +31,9 @@ from ..monitoring.notifications import (
 )
 from .base import RunTaskJob
 
+_ONE_MINUTE = cdk.Duration.minutes(1)
+"""What CDK is given for a token flexible window, which it compares at synth time."""
+
 
 class ScheduledTask(RunTaskJob):
     """An ECS task that EventBridge Scheduler runs on a schedule, retried, dead-lettered and alarmed.
@@ -67,7 +70,7 @@ class ScheduledTask(RunTaskJob):
         max_event_age: how long an invocation may keep retrying, 1 minute to 24 hours.
             Default: 1 hour.
         flexible_window: run within this window after the scheduled time (spreads load),
-            1 minute to 24 hours; ``None`` runs on time. Default: ``None``.
+            whole minutes, 1 minute to 24 hours (a token in minutes); ``None`` runs on time. Default: ``None``.
         enabled: whether the schedule is on. Default: True.
         description: the schedule's description. Default: none.
         dead_letter_retention: how long failed invocations stay in the dead-letter queue,
@@ -127,16 +130,8 @@ class ScheduledTask(RunTaskJob):
             problems.in_range("task_count", task_count, 1, 10)
             problems.in_range("retry_attempts", retry_attempts, 0, 185)
             problems.seconds_in_range("max_event_age", max_event_age, 60, 86400)
-            problems.seconds_in_range("flexible_window", flexible_window, 60, 86400)
+            problems.minutes_in_range("flexible_window", flexible_window, 1, 1440)
             problems.seconds_in_range("dead_letter_retention", dead_letter_retention, 60, 1209600)
-            if flexible_window is not None and not is_token(flexible_window.to_seconds()):
-                problems.require(
-                    flexible_window.to_seconds() % 60 == 0,
-                    "flexible_window",
-                    "must be whole minutes",
-                    flexible_window,
-                    "pass cdk.Duration.minutes(n)",
-                )
 
         super().__init__(
             scope,
@@ -193,8 +188,13 @@ class ScheduledTask(RunTaskJob):
             # The policy above is the whole grant: CDK's own additions would be broader.
             "role": self.role.without_policy_updates(),
             "dead_letter_queue": self.dead_letter_queue,
-            "retry_attempts": retry_attempts,
-            "max_event_age": max_event_age,
+            # CDK compares these at synth time: tokens reach the schedule below.
+            "retry_attempts": defaults.JOB_RETRY_ATTEMPTS
+            if is_token(retry_attempts)
+            else retry_attempts,
+            "max_event_age": defaults.JOB_MAX_EVENT_AGE
+            if max_event_age.is_unresolved()
+            else max_event_age,
             "capacity_provider_strategies": self._launch.strategy,
             "vpc_subnets": self._subnets,
             "security_groups": self._security_groups,
@@ -221,10 +221,29 @@ class ScheduledTask(RunTaskJob):
             key=self.encryption_key,
             enabled=enabled,
             description=description,
-            time_window=scheduler.TimeWindow.flexible(flexible_window)
+            time_window=scheduler.TimeWindow.flexible(
+                _ONE_MINUTE if flexible_window.is_unresolved() else flexible_window
+            )
             if flexible_window
             else scheduler.TimeWindow.off(),
         )
+        schedule_resource = self.schedule.node.default_child
+        assert isinstance(schedule_resource, scheduler.CfnSchedule)
+        for path, value, token in (
+            ("Target.RetryPolicy.MaximumRetryAttempts", retry_attempts, is_token(retry_attempts)),
+            (
+                "Target.RetryPolicy.MaximumEventAgeInSeconds",
+                max_event_age.to_seconds() if max_event_age.is_unresolved() else None,
+                max_event_age.is_unresolved(),
+            ),
+            (
+                "FlexibleTimeWindow.MaximumWindowInMinutes",
+                flexible_window.to_minutes() if flexible_window else None,
+                bool(flexible_window and flexible_window.is_unresolved()),
+            ),
+        ):
+            if token:
+                schedule_resource.add_property_override(path, value)
         self.alarm_topic = alarm_topic or notification_topic(
             self, "AlarmTopic", encryption_key=self.encryption_key
         )

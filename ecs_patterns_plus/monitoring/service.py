@@ -40,6 +40,7 @@ from .thresholds import (
     MonitoringThresholds,
     check_thresholds,
     show,
+    show_duration,
     warn_disabled,
 )
 
@@ -283,9 +284,9 @@ class ServiceMonitoring(Construct):
                 evaluation_periods=minutes,
                 datapoints_to_alarm=minutes,
                 topic=self.topic,
-                description=f"{name}: fewer tasks running than desired for {minutes} minutes. "
-                "Tasks crash, fail health checks, cannot be placed (capacity, subnet IPs) or "
-                "cannot pull their image: see the task-stopped notifications and service events.",
+                description=f"{name}: fewer tasks running than desired for {show(minutes)} "
+                "minutes. Tasks crash, fail health checks, cannot be placed (capacity, subnet IPs) "
+                "or cannot pull their image: see the task-stopped notifications and service events.",
             )
 
     def _load_balancer_alarms(self, metrics: LoadBalancerMetrics) -> None:
@@ -332,7 +333,7 @@ class ServiceMonitoring(Construct):
             datapoints_to_alarm=1,
             topic=self.topic,
             description=f"{self.name}: {show(t.task_failures)}+ tasks stopped abnormally within "
-            f"{window.to_human_string()} - a restart loop. Check the health check path/port, "
+            f"{show_duration(window)} - a restart loop. Check the health check path/port, "
             "raise startPeriod and the grace period, and read the tasks' last log lines.",
         )
 

@@ -28,13 +28,15 @@ class MonitoringThresholds:
             0.01 to 100. Default: 5.
         target_5xx_percent: 5xx answered by the service's targets, % of requests, 0.01 to
             100 (golden signal). Default: 5.
-        latency_p99: p99 target response time, 1 ms to 300 s (golden signal). Default: 2 s.
+        latency_p99: p99 target response time, 1 ms to 300 s (golden signal); a token in
+            seconds. Default: 2 s.
         unhealthy_hosts: unhealthy targets, 1 to 1000 (golden signal). Default: 1.
         rejected_connections: connections the load balancer rejected per minute, 1 to
             1,000,000. Default: 1.
         task_failures: abnormal task stops (non-zero exit, failed health check, failed to
             start) within ``task_failure_window``, 1 to 1000: a restart loop. Default: 3.
-        task_failure_window: whole minutes, 1 to 60. Default: 15 minutes.
+        task_failure_window: whole minutes, 1 to 60, a literal (the alarm's period).
+            Default: 15 minutes.
         log_errors: error lines per minute in the service's log group, 1 to 1,000,000.
             Default: no alarm (the metric is on the dashboard).
         min_requests: 5xx rates count only minutes with at least this many requests,
@@ -102,10 +104,18 @@ def check_thresholds(problems: Problems, argument: str, thresholds: MonitoringTh
         )
     _check_duration(problems, f"{argument}.latency_p99", thresholds.latency_p99, 1, 300_000)
     window = thresholds.task_failure_window
-    if _check_duration(problems, f"{argument}.task_failure_window", window, 60_000, 3_600_000):
-        millis = window.to_milliseconds()
+    if not isinstance(window, cdk.Duration):
+        return
+    if window.is_unresolved():  # the alarm's period: CDK checks it against CloudWatch's list
+        problems.add(
+            f"{argument}.task_failure_window",
+            "must be known at synth time, where CDK checks it as a CloudWatch period",
+            window,
+            "pass a literal duration, e.g. cdk.Duration.minutes(15)",
+        )
+    elif _check_duration(problems, f"{argument}.task_failure_window", window, 60_000, 3_600_000):
         problems.require(
-            is_token(millis) or millis % 60_000 == 0,
+            window.to_milliseconds() % 60_000 == 0,
             f"{argument}.task_failure_window",
             "must be whole minutes",
             window,
@@ -134,6 +144,13 @@ def show(value: float) -> str:
     return cdk.Token.as_string(value) if is_token(value) else f"{value:g}"
 
 
+def show_duration(value: cdk.Duration) -> str:
+    """A duration for a description: ``15 minutes``, or a token's seconds resolved at deploy."""
+    if value.is_unresolved():
+        return f"{cdk.Token.as_string(value.to_seconds())} seconds"
+    return value.to_human_string()
+
+
 def _number(value: float) -> str:
     if not float(value).is_integer():
         return f"{value:g}"
@@ -143,11 +160,20 @@ def _number(value: float) -> str:
 def _check_duration(
     problems: Problems, argument: str, value: Any, low_ms: int, high_ms: int
 ) -> bool:
+    """Record a problem unless ``value`` lies within ``low_ms..high_ms``; a token passes in
+    seconds, the unit CloudWatch takes for thresholds and periods (a token cannot be converted)."""
     if not isinstance(value, cdk.Duration):
         return True
+    if value.is_unresolved():
+        return problems.require(
+            value.unit_label() == "seconds",
+            argument,
+            f"a token in {value.unit_label()} cannot be converted to the seconds CloudWatch "
+            "takes here",
+            value,
+            "pass cdk.Duration.seconds(token)",
+        )
     millis = value.to_milliseconds()
-    if is_token(millis):
-        return True
     return problems.require(
         low_ms <= millis <= high_ms,
         argument,

@@ -171,10 +171,31 @@ def check_containers(
         ports,
         "give each container its own port",
     )
+    if not any(
+        is_token(value) for value in (memory_mib, *(c.memory_limit_mib for c in containers))
+    ):
+        _check_memory(problems, app, sidecars, memory_mib, app_limit_given)
+    if not any(is_token(value) for value in (cpu, *(s.cpu for s in sidecars))):
+        sidecar_cpu = sum(s.cpu or 0 for s in sidecars)
+        problems.require(
+            sidecar_cpu < cpu,
+            "sidecars",
+            f"the sidecars reserve {sidecar_cpu} of the task's {cpu} CPU units, leaving the "
+            "application none",
+            [s.cpu for s in sidecars],
+            "raise cpu or lower the sidecars' cpu",
+        )
+
+
+def _check_memory(
+    problems: Problems,
+    app: ContainerSpec,
+    sidecars: Sequence[ContainerSpec],
+    memory_mib: int,
+    app_limit_given: bool,
+) -> None:
     sidecar_memory = sum(s.memory_limit_mib for s in sidecars)
-    if is_token(memory_mib) or any(is_token(c.memory_limit_mib) for c in containers):
-        pass
-    elif app_limit_given:
+    if app_limit_given:
         problems.in_range(
             "memory_limit_mib", app.memory_limit_mib, MIN_APP_MEMORY_MIB, memory_mib, "MiB"
         )
@@ -196,16 +217,6 @@ def check_containers(
             f"{MIN_APP_MEMORY_MIB} needed)",
             [s.memory_limit_mib for s in sidecars],
             "raise memory_mib or lower the sidecars' memory_limit_mib",
-        )
-    sidecar_cpu = sum(s.cpu or 0 for s in sidecars)
-    if not is_token(cpu):
-        problems.require(
-            sidecar_cpu < cpu,
-            "sidecars",
-            f"the sidecars reserve {sidecar_cpu} of the task's {cpu} CPU units, leaving the "
-            "application none",
-            [s.cpu for s in sidecars],
-            "raise cpu or lower the sidecars' cpu",
         )
 
 
