@@ -14,6 +14,7 @@ from constructs import Construct
 from . import compliance, defaults
 from .encryption import create_key
 from .errors import Problems, checked, is_token
+from .launch import check_subnets
 from .retention import Retention, check_retention, retained_log_group
 
 _KNOWN_ENDPOINTS = (*defaults.INTERFACE_ENDPOINTS, *defaults.GATEWAY_ENDPOINTS)
@@ -82,6 +83,8 @@ class VpcEndpoints(Construct):
     ) -> None:
         problems = Problems(scope, construct_id)
         check_endpoint_names(problems, "services", services)
+        if subnets is not None:
+            check_subnets(problems, "subnets", vpc, subnets, what="endpoints")
         problems.raise_if_any()
         super().__init__(scope, construct_id)
 

@@ -557,18 +557,19 @@ def test_a_token_that_cannot_work_is_refused_with_the_fix(
 # --- Scaling: scheduled actions that can never work --------------------------------------------
 
 
-def _web(stack: cdk.Stack, scaling: ScalingOptions) -> AlbFargateService:
+def _web(stack: cdk.Stack, **kwargs: Any) -> AlbFargateService:
     platform = _platform(stack)
+    task = kwargs.pop("task_definition", None) or _task(stack, container_port=8080)
     return AlbFargateService(
         stack,
         "Built",
         cluster=platform.cluster,
-        task_definition=_task(stack, container_port=8080),
+        task_definition=task,
         load_balancer=SecureLoadBalancer(
             stack, "LoadBalancer", vpc=platform.vpc, certificate=certificate(stack)
         ),
         desired_count=2,
-        scaling=scaling,
+        **kwargs,
     )
 
 
@@ -605,7 +606,7 @@ def test_a_scheduled_action_that_cannot_work_is_refused(
 ) -> None:
     stack = stack_for_errors()
     with pytest.raises(ValidationError) as raised:
-        _web(stack, ScalingOptions(schedules=schedules))
+        _web(stack, scaling=ScalingOptions(schedules=schedules))
     assert raised.value.problems == (problem,)
     assert stack.node.try_find_child("Built") is None
 
@@ -614,7 +615,7 @@ def test_scheduled_actions_that_work_together_are_accepted() -> None:
     stack = stack_for_errors()
     web = _web(
         stack,
-        ScalingOptions(
+        scaling=ScalingOptions(
             schedules=[
                 _schedule("Morning", min_capacity=12, max_capacity=40),  # raises the ceiling
                 _schedule("Noon", min_capacity=20),  # fits under the morning's maximum
@@ -624,3 +625,22 @@ def test_scheduled_actions_that_work_together_are_accepted() -> None:
         ),
     )
     assert web.node.try_find_child("Service") is not None
+
+
+def test_a_service_of_arm64_tasks_is_refused_on_fargate_spot() -> None:
+    stack = stack_for_errors()
+    graviton = _task(stack, container_port=8080, architecture=ecs.CpuArchitecture.ARM64)
+    with pytest.raises(ValidationError) as raised:
+        _web(
+            stack,
+            task_definition=graviton,
+            capacity_provider_strategy=[
+                ecs.CapacityProviderStrategy(capacity_provider="FARGATE", base=2, weight=1),
+                ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=3),
+            ],
+        )
+    (problem,) = raised.value.problems
+    assert problem.startswith(
+        "capacity_provider_strategy: names FARGATE_SPOT, which does not run ARM64 (Graviton) tasks"
+    )
+    assert stack.node.try_find_child("Built") is None

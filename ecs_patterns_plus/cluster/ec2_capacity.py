@@ -17,7 +17,7 @@ from constructs import Construct
 
 from .. import compliance, defaults
 from ..errors import Problems, checked, is_token
-from ..launch import has_private_subnets, private_subnets
+from ..launch import check_subnets, private_subnets
 from ..network import egress_only_security_group
 
 _CAPACITY_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
@@ -226,6 +226,7 @@ class Ec2Capacity(Construct):
     ) -> None:
         problems = Problems(scope, construct_id)
         check_ec2_capacity(problems, "options", options)
+        check_capacity_subnets(problems, "options", cluster.vpc, [options])
         problems.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -453,14 +454,10 @@ def _agent_statements(cluster: ecs.ICluster, *, spot: bool) -> list[iam.PolicySt
 def check_capacity_subnets(
     problems: Problems, argument: str, vpc: ec2.IVpc, capacity: Sequence[Ec2CapacityOptions]
 ) -> None:
-    """Record a problem for capacity without subnets of its own in a VPC without private ones."""
-    if has_private_subnets(vpc):
-        return
-    without = [options.name for options in capacity if options.subnets is None]
-    problems.require(
-        not without,
-        argument,
-        "the VPC has no private subnets for the instances, which never get public IPs",
-        without,
-        "pass Ec2CapacityOptions(subnets=...) or use a VPC with private subnets",
-    )
+    """Record a problem for capacity whose subnets (default: the private ones) select none.
+
+    ``argument`` names the list (``ec2_capacity``), or the one options (``options``).
+    """
+    for index, options in enumerate(capacity):
+        item = argument if argument == "options" else f"{argument}[{index}]"
+        check_subnets(problems, f"{item}.subnets", vpc, options.subnets, what="instances")

@@ -30,6 +30,7 @@ from ..monitoring.notifications import (
     notification_topic,
 )
 from .base import RunTaskJob
+from .expressions import check_schedule_expression
 
 _ONE_MINUTE = cdk.Duration.minutes(1)
 """What CDK is given for a token flexible window, which it compares at synth time."""
@@ -53,9 +54,11 @@ class ScheduledTask(RunTaskJob):
         task_definition: a ``HardenedTaskDefinition`` or any awsvpc ``ecs.TaskDefinition``.
         schedule: when to run: ``scheduler.ScheduleExpression.cron(minute="0", hour="3",
             time_zone=cdk.TimeZone.ASIA_SEOUL)``, ``.rate(cdk.Duration.hours(1))`` or
-            ``.at(datetime, time_zone)`` (one time).
+            ``.at(datetime, time_zone)`` (one time, in the future); a cron expression's six
+            fields, a rate's value and unit are checked.
         capacity_provider_strategy: where tasks run; Fargate providers or EC2 capacity
-            providers (``Ec2Capacity.strategy()``), not both. Default: FARGATE_SPOT, weight 1
+            providers (``Ec2Capacity.strategy()``), not both; FARGATE for ARM64 task
+            definitions, which Fargate Spot does not run. Default: FARGATE_SPOT, weight 1
             (required for EC2-only task definitions).
         subnets: where tasks run. Default: the VPC's private subnets.
         security_groups: the tasks' security groups. Default: a new group (child id
@@ -119,6 +122,7 @@ class ScheduledTask(RunTaskJob):
         notify_task_failures: bool = True,
     ) -> None:
         def check(problems: Problems) -> None:
+            check_schedule_expression(problems, "schedule", schedule)
             if description is not None and not is_token(description):
                 problems.require(
                     len(description) <= 512,
