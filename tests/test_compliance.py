@@ -36,8 +36,6 @@ ALLOWED_RULES: dict[str, str] = {
     **_regulatory("VPCNoUnrestrictedRouteToIGW", r"/PublicSubnet\d+$"),
     **_regulatory("S3DefaultEncryptionKMS", r"LogsBucket$"),
     **_regulatory("S3BucketReplicationEnabled", r"LogsBucket$"),
-    "AwsSolutions-SMG4": r"Secret",
-    **_regulatory("SecretsManagerRotationEnabled", r"Secret"),
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSCodeDeployRoleForECS]": r"/",
     # The ECS-native twin of the CodeDeploy row: the AWS-maintained policy ECS blue/green,
     # canary and linear deployments need to shift listener rules (compliance.ECS_BLUE_GREEN_ROLE).
