@@ -24,6 +24,7 @@ from constructs import Construct
 from ecs_patterns_plus import (
     AlbFargateService,
     DeploymentStrategy,
+    Ec2Ami,
     Ec2Capacity,
     Ec2CapacityOptions,
     HardenedCluster,
@@ -43,6 +44,8 @@ from ecs_patterns_plus import (
     ValidationError,
     VpcEndpoints,
 )
+from ecs_patterns_plus.errors import Problems
+from ecs_patterns_plus.task_definition import looks_like_secret_name
 from tests.scenarios.common import certificate, existing_vpc
 from tests.util import stack_for_errors
 
@@ -644,3 +647,120 @@ def test_a_service_of_arm64_tasks_is_refused_on_fargate_spot() -> None:
         "capacity_provider_strategy: names FARGATE_SPOT, which does not run ARM64 (Graviton) tasks"
     )
     assert stack.node.try_find_child("Built") is None
+
+
+def test_a_public_function_checks_its_argument_type() -> None:
+    with pytest.raises(ValidationError) as raised:
+        looks_like_secret_name(42)  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "looks_like_secret_name: name: expected a str; got int 42; use the string '42'"
+    )
+
+
+# --- Ranges: the limits themselves are accepted ---------------------------------------------
+
+
+def test_values_at_the_limits_of_their_ranges_are_accepted() -> None:
+    stack = stack_for_errors()
+    SecureVpc(stack, "Wide", max_azs=6, nat_gateways=0, cidr="10.0.0.0/16")
+    platform = HardenedCluster(
+        stack,
+        "Platform",
+        vpc=existing_vpc(stack),
+        ec2_capacity=[
+            Ec2CapacityOptions(
+                name="a" + "b" * 31,
+                min_capacity=5000,
+                max_capacity=5000,
+                target_capacity_percent=1,
+                instance_warmup=cdk.Duration.seconds(10000),
+                volume_size_gib=30,
+            ),
+            Ec2CapacityOptions(
+                name="rocket",
+                ami=Ec2Ami.BOTTLEROCKET,
+                min_capacity=0,
+                max_capacity=1,
+                target_capacity_percent=100,
+                instance_warmup=cdk.Duration.seconds(0),
+                volume_size_gib=20,
+            ),
+        ],
+    )
+    largest = _task(
+        stack,
+        cpu=16384,
+        memory_mib=122880,
+        ephemeral_storage_gib=200,
+        stop_timeout=cdk.Duration.seconds(120),
+        health_check=HealthCheckOptions(
+            command=["CMD", "true"],
+            interval=cdk.Duration.seconds(300),
+            timeout=cdk.Duration.seconds(120),
+            retries=10,
+            start_period=cdk.Duration.seconds(300),
+        ),
+        logging=LogOptions(max_buffer_size_mib=1024, retention=3653),
+    )
+    HardenedTaskDefinition(
+        stack,
+        "Smallest",
+        image=_image(stack),
+        ephemeral_storage_gib=21,
+        stop_timeout=cdk.Duration.seconds(2),
+        health_check=HealthCheckOptions(
+            command=["CMD", "true"],
+            interval=cdk.Duration.seconds(5),
+            timeout=cdk.Duration.seconds(2),
+            retries=1,
+            start_period=cdk.Duration.seconds(0),
+        ),
+        logging=LogOptions(max_buffer_size_mib=1, retention=1),
+    )
+    for construct_id, limits in (
+        (
+            "Most",
+            {
+                "task_count": 10,
+                "retry_attempts": 185,
+                "max_event_age": cdk.Duration.hours(24),
+                "flexible_window": cdk.Duration.minutes(1440),
+                "dead_letter_retention": cdk.Duration.days(14),
+            },
+        ),
+        (
+            "Least",
+            {
+                "task_count": 1,
+                "retry_attempts": 0,
+                "max_event_age": cdk.Duration.seconds(60),
+                "flexible_window": cdk.Duration.minutes(1),
+                "dead_letter_retention": cdk.Duration.minutes(1),
+            },
+        ),
+    ):
+        ScheduledTask(
+            stack,
+            construct_id,
+            cluster=platform,
+            task_definition=largest,
+            schedule=HOURLY,
+            capacity_provider_strategy=[
+                ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1000, base=100000)
+            ],
+            **limits,
+        )
+    DeploymentStrategy.canary(
+        percent=0.1, step_bake_time=cdk.Duration.minutes(0), bake_time=cdk.Duration.minutes(1440)
+    ).check(Problems.named("Web"), shares_listener=False)
+    for strategy in (
+        DeploymentStrategy.canary(percent=100, bake_time=cdk.Duration.minutes(0)),
+        DeploymentStrategy.linear(step_percent=3, step_bake_time=cdk.Duration.minutes(0)),
+        DeploymentStrategy.linear(step_percent=100),
+        DeploymentStrategy.rolling(min_healthy_percent=0, max_healthy_percent=100),
+        DeploymentStrategy.code_deploy_blue_green(termination_wait=cdk.Duration.minutes(2880)),
+    ):
+        problems = Problems.named("Web")
+        strategy.check(problems, shares_listener=False)
+        assert not problems, strategy
+    assert set(platform.ec2_capacity) == {"a" + "b" * 31, "rocket"}

@@ -9,7 +9,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
 
 from .. import defaults
-from ..errors import Problems, is_token
+from ..errors import Problems, checked, is_token
 from .options import ContainerSpec, LogOptions
 
 FARGATE_CPU_MEMORY_MIB: dict[int, tuple[int, ...]] = {
@@ -343,6 +343,7 @@ def _check_environment(problems: Problems, argument: str, environment: Mapping[s
             )
 
 
+@checked
 def looks_like_secret_name(name: str) -> bool:
     """True when an environment variable name looks like it holds a secret (see defaults)."""
     upper = name.upper()
