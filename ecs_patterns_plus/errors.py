@@ -172,7 +172,7 @@ _WRAPPER_ATTRIBUTES = ("vpc", "cluster", "task_definition", "load_balancer", "se
 
 def _is_protocol(expected: Any) -> bool:
     """A Protocol that ``isinstance`` cannot check: a jsii interface (``ec2.IVpc``) or one of
-    the library's own (``HasService``)."""
+    the library's own (``ServiceConstruct``)."""
     return isinstance(expected, type) and getattr(expected, "_is_protocol", False)
 
 

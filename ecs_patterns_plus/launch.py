@@ -165,8 +165,8 @@ def _refuse_arm_on_fargate_spot(
     given: bool,
 ) -> None:
     """Fargate Spot runs only X86_64 Linux tasks: "Linux tasks with the ARM64 architecture don't
-    support the Fargate Spot capacity provider" (Amazon ECS Developer Guide, Fargate capacity
-    providers, considerations: docs.aws.amazon.com/AmazonECS/latest/userguide/
+    support the Fargate Spot capacity provider" (Amazon ECS documentation, "Fargate capacity
+    providers" considerations: docs.aws.amazon.com/AmazonECS/latest/userguide/
     fargate-capacity-providers.html). A provider with weight and base 0 receives no tasks."""
     if _cpu_architecture(definition) != "ARM64":
         return

@@ -70,8 +70,9 @@ class HardenedTaskDefinition(Construct):
         compatibility: ``FARGATE``, ``EC2`` or ``EC2_AND_FARGATE``; always ``awsvpc``
             networking. Default: ``FARGATE``.
         gpu_count: GPUs for the application container, EC2 only. Default: none.
-        memory_limit_mib: the application container's hard memory limit. Default: the task
-            memory minus the sidecars' limits.
+        memory_limit_mib: the application container's hard memory limit; needed with sidecars
+            when ``memory_mib`` or a sidecar's limit is a token. Default: the task memory minus
+            the sidecars' limits.
         stop_timeout: time between SIGTERM and SIGKILL, 2-120 s. Default: 30 seconds.
         user: the uid:gid the application container runs as; root is allowed but warned
             about (``ecs-patterns-plus:root-user``). Default: ``1000:1000``.
