@@ -13,7 +13,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
 from . import defaults
-from .errors import Problems
+from .errors import Problems, is_token
 
 _CONSTRUCT_ID = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
@@ -88,9 +88,10 @@ def check_scaling(problems: Problems, scaling: ScalingOptions, desired_count: in
     """Record every problem with ``scaling`` for a service of ``desired_count`` tasks."""
     low = desired_count if scaling.min_capacity is None else scaling.min_capacity
     problems.in_range("scaling.min_capacity", low, 0, defaults.SCALING_CAPACITY_LIMIT)
+    bounds = (low, desired_count, scaling.max_capacity)
     if problems.in_range(
         "scaling.max_capacity", scaling.max_capacity, 1, defaults.SCALING_CAPACITY_LIMIT
-    ):
+    ) and not any(is_token(bound) for bound in bounds):
         problems.require(
             low <= desired_count <= scaling.max_capacity,
             "scaling",
@@ -139,22 +140,78 @@ def check_scaling(problems: Problems, scaling: ScalingOptions, desired_count: in
             f"scaling.step_scaling[{step.name}].evaluation_periods", step.evaluation_periods, 1, 100
         )
     for item in scaling.schedules:
-        argument = f"scaling.schedules[{item.name}]"
+        _check_schedule(problems, scaling, item, low)
+
+
+def _check_schedule(
+    problems: Problems, scaling: ScalingOptions, item: ScheduledScalingOptions, low: int
+) -> None:
+    """Record problems with one scheduled action; ``low`` is the service's own minimum.
+
+    A scheduled action sets the bounds it names and keeps the other: a new minimum above every
+    maximum the service can have (or a new maximum below every minimum) makes the action fail
+    when it runs (Application Auto Scaling, "How scheduled scaling works", considerations).
+    """
+    argument = f"scaling.schedules[{item.name}]"
+    problems.require(
+        item.min_capacity is not None or item.max_capacity is not None,
+        argument,
+        "sets neither min_capacity nor max_capacity",
+        None,
+        "set one or both",
+    )
+    limit = defaults.SCALING_CAPACITY_LIMIT
+    problems.in_range(f"{argument}.min_capacity", item.min_capacity, 0, limit)
+    problems.in_range(f"{argument}.max_capacity", item.max_capacity, 0, limit)
+    minimum, maximum = item.min_capacity, item.max_capacity
+    if any(is_token(bound) for bound in (minimum, maximum, low, scaling.max_capacity)):
+        return
+    if minimum is not None and maximum is not None:
         problems.require(
-            item.min_capacity is not None or item.max_capacity is not None,
+            minimum <= maximum,
             argument,
-            "sets neither min_capacity nor max_capacity",
-            None,
-            "set one or both",
+            "min_capacity exceeds max_capacity",
+            (minimum, maximum),
+            "swap or fix the bounds",
         )
-        if item.min_capacity is not None and item.max_capacity is not None:
-            problems.require(
-                item.min_capacity <= item.max_capacity,
-                argument,
-                "min_capacity exceeds max_capacity",
-                (item.min_capacity, item.max_capacity),
-                "swap or fix the bounds",
-            )
+        return
+    others = [other for other in scaling.schedules if other is not item]
+    if minimum is not None:
+        highest = max(
+            [scaling.max_capacity]
+            + [
+                o.max_capacity
+                for o in others
+                if o.max_capacity is not None and not is_token(o.max_capacity)
+            ]
+        )
+        problems.require(
+            minimum <= highest,
+            argument,
+            f"sets min_capacity above the highest max_capacity the service can have ({highest}), "
+            "so the action fails when it runs",
+            minimum,
+            f"also set max_capacity (at least {minimum}) on this schedule, or raise "
+            "scaling.max_capacity",
+        )
+    if maximum is not None:
+        lowest = min(
+            [low]
+            + [
+                o.min_capacity
+                for o in others
+                if o.min_capacity is not None and not is_token(o.min_capacity)
+            ]
+        )
+        problems.require(
+            maximum >= lowest,
+            argument,
+            f"sets max_capacity below the lowest min_capacity the service can have ({lowest}), "
+            "so the action fails when it runs",
+            maximum,
+            f"also set min_capacity (at most {maximum}) on this schedule, or lower "
+            "scaling.min_capacity",
+        )
 
 
 def apply_scaling(

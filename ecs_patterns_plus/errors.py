@@ -61,6 +61,8 @@ def show(value: Any) -> str:
     """Render a user value for a message: repr for strings, str for the rest."""
     if isinstance(value, _Raw):
         return str(value)
+    if is_token(value):  # its placeholder means nothing to the reader
+        return f"a {type(value).__name__} token"
     if isinstance(value, cdk.Duration):
         return value.to_human_string()
     return repr(value)
@@ -103,8 +105,9 @@ class Problems:
         high: float,
         unit: str = "",
     ) -> bool:
-        """Record a problem unless ``low <= value <= high`` (tokens and ``None`` pass)."""
-        if value is None or is_token(value):
+        """Record a problem unless ``low <= value <= high`` (tokens and ``None`` pass, also
+        when a bound is a token)."""
+        if value is None or any(is_token(number) for number in (value, low, high)):
             return True
         suffix = f" {unit}" if unit else ""
         return self.require(
@@ -118,16 +121,50 @@ class Problems:
     def seconds_in_range(
         self, argument: str, value: cdk.Duration | None, low: int, high: int
     ) -> bool:
-        """Record a problem unless the duration lies within ``low..high`` whole seconds."""
-        if value is None or is_token(value.to_seconds()):
+        """Record a problem unless the duration is whole seconds within ``low..high``.
+
+        A token passes in seconds (``Duration.seconds(token)``), the unit AWS takes here: a
+        token cannot be converted to another unit.
+        """
+        return self._duration_in_range(argument, value, low, high, "seconds")
+
+    def minutes_in_range(
+        self, argument: str, value: cdk.Duration | None, low: int, high: int
+    ) -> bool:
+        """Record a problem unless the duration is whole minutes within ``low..high``.
+
+        A token passes in minutes (``Duration.minutes(token)``), the unit AWS takes here.
+        """
+        return self._duration_in_range(argument, value, low, high, "minutes")
+
+    def _duration_in_range(
+        self, argument: str, value: cdk.Duration | None, low: int, high: int, unit: str
+    ) -> bool:
+        if value is None:
             return True
-        seconds = value.to_seconds()
-        return self.require(
-            low <= seconds <= high,
+        if value.is_unresolved():
+            return self.require(
+                value.unit_label() == unit,
+                argument,
+                f"a token in {value.unit_label()} cannot be converted to the {unit} AWS takes here",
+                value,
+                f"pass cdk.Duration.{unit}(token)",
+            )
+        amount = value.to_seconds(integral=False) / (60 if unit == "minutes" else 1)
+        if not self.require(
+            amount == int(amount),
             argument,
-            f"must be between {low} and {high} seconds",
+            f"must be whole {unit}",
             value,
-            f"pass cdk.Duration.seconds(n) with {low} <= n <= {high}",
+            f"pass cdk.Duration.{unit}(n) with {low} <= n <= {high}",
+        ):
+            return False
+        return self.require(
+            low <= amount <= high,
+            argument,
+            f"must be between {low} and {high} {unit}",
+            value,
+            f"pass cdk.Duration.{unit}(n) with {low} <= n <= {high}",
         )
 
     def __bool__(self) -> bool:
@@ -148,8 +185,13 @@ _WRAPPER_ATTRIBUTES = ("vpc", "cluster", "task_definition", "load_balancer", "se
 
 
 def _is_protocol(expected: Any) -> bool:
-    """A jsii interface (``ec2.IVpc``): a Protocol that ``isinstance`` cannot check."""
+    """A Protocol that ``isinstance`` cannot check: a jsii interface (``ec2.IVpc``) or one of
+    the library's own (``ServiceConstruct``)."""
     return isinstance(expected, type) and getattr(expected, "_is_protocol", False)
+
+
+def _is_jsii(protocol: Any) -> bool:
+    return hasattr(protocol, "__jsii_type__")
 
 
 def _implements(value: Any, protocol: Any) -> bool:
@@ -160,6 +202,18 @@ def _implements(value: Any, protocol: Any) -> bool:
     classes = [type(value), *(type(item) for item in getattr(value, "_delegates", ()))]
     members = typing_extensions.get_protocol_members(protocol)
     return all(any(hasattr(cls, member) for cls in classes) for member in members)
+
+
+def _member_types(protocol: Any) -> dict[str, Any]:
+    """The declared type of each member of a Python protocol (``Any`` when undeclared)."""
+    types_: dict[str, Any] = {}
+    for member in typing_extensions.get_protocol_members(protocol):
+        declared = inspect.getattr_static(protocol, member, None)
+        if isinstance(declared, property) and declared.fget is not None:
+            types_[member] = _hints(declared.fget).get("return", Any)
+        else:
+            types_[member] = _hints(protocol).get(member, Any)
+    return types_
 
 
 def _name(expected: Any) -> str:
@@ -201,7 +255,7 @@ def _fix(value: Any, expected: Any) -> str:
     """A one-line remedy for ``value`` where ``expected`` was wanted."""
     target = _single(expected)
     if target is cdk.Duration and isinstance(value, _NUMBERS) and not isinstance(value, bool):
-        return f"use Duration.seconds({value!r})"
+        return f"use Duration.seconds({'token' if is_token(value) else repr(value)})"
     if typing.get_origin(target) in (list, tuple, collections.abc.Sequence):
         return f"wrap it in a list: [{_short(value)}]"
     if isinstance(target, type) and issubclass(target, enum.Enum) and isinstance(value, str):
@@ -209,12 +263,34 @@ def _fix(value: Any, expected: Any) -> str:
         if members:
             return f"use {_plain(target)}.{members[0]}"
         return f"use one of {', '.join(f'{_plain(target)}.{m.name}' for m in target)}"
+    if target is str and isinstance(value, _NUMBERS) and not isinstance(value, bool):
+        return f"use the string {str(value)!r}"
     if target in _NUMBERS and isinstance(value, str):
         try:
             return f"use the number {float(value):g}, not a string"
         except ValueError:
             pass
+    if _is_protocol(target) and not _is_jsii(target):
+        wanted = ", ".join(f".{m} is {_name(t)}" for m, t in _member_types(target).items())
+        return f"pass an object whose {wanted}"
+    factories = _factories(target)
+    if factories:
+        return f"build one with {_plain(target)}.{factories[0]}(...)" + "".join(
+            f"{' or' if index == len(factories) - 1 else ','} .{name}(...)"
+            for index, name in enumerate(factories[1:], start=1)
+        )
     return f"pass {_name(expected)}"
+
+
+def _factories(target: Any) -> list[str]:
+    """The public factory methods of a class (``ScheduleExpression.cron``, ``.rate``, ...)."""
+    if not isinstance(target, type) or issubclass(target, enum.Enum):
+        return []
+    return sorted(
+        name
+        for name, member in vars(target).items()
+        if isinstance(member, classmethod) and not name.startswith("_")
+    )
 
 
 def _single(expected: Any) -> Any:
@@ -233,6 +309,8 @@ def _short(value: Any) -> str:
 def _shown(value: Any) -> str:
     if value is None:
         return "None"
+    if is_token(value):
+        return show(value)
     if isinstance(value, (str, int, float, bool)):
         return f"{type(value).__name__} {value!r}"
     delegates = getattr(value, "_delegates", None)
@@ -295,12 +373,27 @@ class TypeProblems:
                 return isinstance(value, _NUMBERS), value
             return isinstance(value, expected), value
         if _is_protocol(expected):
-            return _implements(value, expected), value
+            if _is_jsii(expected):
+                return _implements(value, expected), value
+            return self._has_members(value, expected), value
         try:
             typeguard.check_type("value", value, expected)
         except TypeError:
             return False, value
         return True, value
+
+    def _has_members(self, value: Any, protocol: Any) -> bool:
+        """True when ``value`` has every member of the Python protocol, each of its type."""
+        if value is None or isinstance(value, (str, int, float, bool, list, tuple, dict)):
+            return False
+        for member, expected in _member_types(protocol).items():
+            try:
+                found = getattr(value, member)
+            except Exception:  # a missing attribute, or a property that cannot be read
+                return False
+            if not self._fits(found, expected)[0]:
+                return False
+        return True
 
     def _walk(self, argument: str, value: Any, expected: Any) -> Any:
         """Check the items of a fitting container and the fields of option dataclasses."""
@@ -355,23 +448,30 @@ def _hints(owner: Any) -> dict[str, Any]:
     return typing.get_type_hints(owner)
 
 
-def checked(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Check a constructor's (or factory's) arguments against its annotations first.
+_Function = typing.TypeVar("_Function", bound=Callable[..., Any])
+
+
+def checked(function: _Function) -> _Function:
+    """Check a constructor's (or factory's, or method's) arguments against its annotations first.
 
     Wrong types raise one ``ValidationError`` naming each argument, what was expected and
     the fix, before the body runs (so before any construct exists); library constructs passed
     where their attribute is meant are replaced by it. Constructors are recognised by their
     ``(self, scope, construct_id, ...)`` signature; the error then carries the path the
-    construct would have.
+    construct would have, and a construct's methods report at ``<path>.<method>``. Each item
+    of ``*args`` and ``**kwargs`` is checked against their annotation. The decorated function
+    keeps its signature for type checkers.
     """
     signature = inspect.signature(function)
     names = list(signature.parameters)
     is_construct = names[1:3] == ["scope", "construct_id"]
+    kinds = {name: parameter.kind for name, parameter in signature.parameters.items()}
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(*args, **kwargs)
         hints = _hints(function)
+        owner = bound.arguments.get("self")
         if is_construct:
             scope, construct_id = bound.arguments["scope"], bound.arguments["construct_id"]
             problems = (
@@ -379,13 +479,26 @@ def checked(function: Callable[..., Any]) -> Callable[..., Any]:
                 if isinstance(scope, Construct) and isinstance(construct_id, str)
                 else Problems.named(function.__qualname__.rsplit(".", 1)[0])
             )
+        elif isinstance(owner, Construct):  # a method: reported at the construct's path
+            problems = Problems.named(f"{owner.node.path}.{function.__name__}")
         else:
             problems = Problems.named(function.__qualname__)
         checker = TypeProblems(problems)
         for name, value in bound.arguments.items():
-            if name in hints and name not in ("self", "cls", "return"):
+            if name not in hints or name in ("self", "cls", "return"):
+                continue
+            if kinds[name] is inspect.Parameter.VAR_POSITIONAL:  # each of *args
+                bound.arguments[name] = tuple(
+                    checker.check(f"{name}[{index}]", item, hints[name])
+                    for index, item in enumerate(value)
+                )
+            elif kinds[name] is inspect.Parameter.VAR_KEYWORD:  # each of **kwargs
+                bound.arguments[name] = {
+                    key: checker.check(key, item, hints[name]) for key, item in value.items()
+                }
+            else:
                 bound.arguments[name] = checker.check(name, value, hints[name])
         problems.raise_if_any()
         return function(*bound.args, **bound.kwargs)
 
-    return wrapper
+    return typing.cast(_Function, wrapper)

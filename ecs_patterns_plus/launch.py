@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 
 from .errors import Problems, is_token
+from .task_definition import HardenedTaskDefinition
 
 FARGATE_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
@@ -36,44 +36,44 @@ def check_capacity_strategy(
         names,
         "give each provider once",
     )
+    # A token weight or base is known only at deploy time: the checks that need it skip it.
     weights = [item.weight or 0 for item in strategy]
     bases = [item.base or 0 for item in strategy]
+    literal_weights = [weight for weight in weights if not is_token(weight)]
+    literal_bases = [base for base in bases if not is_token(base)]
     problems.require(
-        all(0 <= weight <= 1000 for weight in weights),
+        all(0 <= weight <= 1000 for weight in literal_weights),
         argument,
         "weights must be between 0 and 1000",
-        weights,
+        literal_weights,
         "pass weights from 0 to 1000",
     )
     problems.require(
-        any(weight > 0 for weight in weights),
+        len(literal_weights) < len(weights) or any(weight > 0 for weight in weights),
         argument,
         "at least one provider needs a weight above 0",
         weights,
         "give one provider weight >= 1",
     )
     problems.require(
-        all(0 <= base <= 100000 for base in bases) and sum(base > 0 for base in bases) <= 1,
+        all(0 <= base <= 100000 for base in literal_bases)
+        and sum(is_token(base) or base > 0 for base in bases) <= 1,
         argument,
         "only one provider may have a base, from 0 to 100000",
-        bases,
+        literal_bases,
         "set base on a single provider (e.g. FARGATE base=1)",
     )
 
 
-class HasTaskDefinition(Protocol):
-    """Anything that owns an ``ecs.TaskDefinition``, such as ``HardenedTaskDefinition``."""
-
-    @property
-    def task_definition(self) -> ecs.TaskDefinition: ...
+TaskDefinitionLike = ecs.TaskDefinition | HardenedTaskDefinition
+"""What tasks run from: a ``HardenedTaskDefinition``, or any ``ecs.TaskDefinition``."""
 
 
-TaskDefinitionLike = ecs.TaskDefinition | HasTaskDefinition
-
-
-def unwrap_task_definition(task_definition: TaskDefinitionLike) -> ecs.TaskDefinition | None:
-    inner = getattr(task_definition, "task_definition", task_definition)
-    return inner if isinstance(inner, ecs.TaskDefinition) else None
+def unwrap_task_definition(task_definition: TaskDefinitionLike) -> ecs.TaskDefinition:
+    """The ``ecs.TaskDefinition`` itself (a ``HardenedTaskDefinition``'s ``.task_definition``)."""
+    if isinstance(task_definition, HardenedTaskDefinition):
+        return task_definition.task_definition
+    return task_definition
 
 
 def _is_fargate_name(name: str) -> bool:
@@ -97,14 +97,6 @@ def check_launch(
 ) -> Launch | None:
     """Record problems with the task definition and strategy; return where the task runs."""
     definition = unwrap_task_definition(task_definition)
-    if definition is None:
-        problems.add(
-            "task_definition",
-            "must be an ecs.TaskDefinition or own one as .task_definition",
-            type(task_definition).__name__,
-            "pass a HardenedTaskDefinition or an ecs.TaskDefinition",
-        )
-        return None
     if definition.network_mode != ecs.NetworkMode.AWS_VPC:
         problems.add(
             "task_definition",
@@ -113,6 +105,7 @@ def check_launch(
             str(definition.network_mode.value),
             "use network_mode=ecs.NetworkMode.AWS_VPC (HardenedTaskDefinition always does)",
         )
+    given = strategy is not None
     if strategy is None:
         if not definition.is_fargate_compatible:
             problems.add(
@@ -160,7 +153,49 @@ def check_launch(
         )
     if on_fargate:
         _refuse_placement_on_fargate(problems, placement, fargate)
+        _refuse_arm_on_fargate_spot(problems, definition, strategy, given=given)
     return Launch(on_fargate, strategy)
+
+
+def _refuse_arm_on_fargate_spot(
+    problems: Problems,
+    definition: ecs.TaskDefinition,
+    strategy: Sequence[ecs.CapacityProviderStrategy],
+    *,
+    given: bool,
+) -> None:
+    """Fargate Spot runs only X86_64 Linux tasks: "Linux tasks with the ARM64 architecture don't
+    support the Fargate Spot capacity provider" (Amazon ECS documentation, "Fargate capacity
+    providers" considerations: docs.aws.amazon.com/AmazonECS/latest/userguide/
+    fargate-capacity-providers.html). A provider with weight and base 0 receives no tasks."""
+    if _cpu_architecture(definition) != "ARM64":
+        return
+    spot = [
+        item
+        for item in strategy
+        if item.capacity_provider == "FARGATE_SPOT"
+        and any(is_token(n) or (n or 0) > 0 for n in (item.weight, item.base))
+    ]
+    problems.require(
+        not spot,
+        "capacity_provider_strategy",
+        "names FARGATE_SPOT"
+        + ("" if given else " (the default)")
+        + ", which does not run ARM64 (Graviton) tasks, so no task would ever start",
+        [item.capacity_provider for item in strategy],
+        "pass capacity_provider_strategy=[ecs.CapacityProviderStrategy("
+        "capacity_provider='FARGATE', weight=1)], or build the task definition for X86_64",
+    )
+
+
+def _cpu_architecture(definition: ecs.TaskDefinition) -> str | None:
+    """``ARM64`` or ``X86_64`` as the task definition's runtime platform names it, else None."""
+    resource = definition.node.default_child
+    platform = resource.runtime_platform if isinstance(resource, ecs.CfnTaskDefinition) else None
+    if isinstance(platform, ecs.CfnTaskDefinition.RuntimePlatformProperty):
+        architecture = platform.cpu_architecture
+        return architecture if isinstance(architecture, str) else None
+    return None
 
 
 def _refuse_placement_on_fargate(problems: Problems, placement: bool, fargate: list[str]) -> None:
@@ -170,6 +205,49 @@ def _refuse_placement_on_fargate(problems: Problems, placement: bool, fargate: l
         "placement strategies and constraints apply to EC2 capacity only",
         fargate,
         "drop them, or run on an EC2 capacity provider",
+    )
+
+
+def check_subnets(
+    problems: Problems,
+    argument: str,
+    vpc: ec2.IVpc,
+    subnets: ec2.SubnetSelection | None,
+    *,
+    what: str,
+) -> None:
+    """Record a problem unless ``subnets`` (default: the VPC's private subnets) select some.
+
+    ``what`` names who runs there (``tasks``, ``instances``), which never get public IPs.
+    """
+    if subnets is None:
+        problems.require(
+            has_private_subnets(vpc),
+            argument,
+            f"the VPC has no private subnets for the {what}, which never get public IPs",
+            None,
+            "pass subnets=ec2.SubnetSelection(...) or use a VPC with private subnets (SecureVpc)",
+        )
+        return
+    try:
+        selected = vpc.select_subnets(**subnets._values).subnets
+    except RuntimeError as error:  # CDK: the VPC has no subnet group of the type asked for
+        first = str(error).splitlines()[0]
+        code, colon, message = first.partition(": ")  # "SomeErrorCode: the message"
+        reason = (message if colon and " " not in code else first).rstrip(".")
+        problems.add(
+            argument,
+            f"selects no subnet of the VPC ({reason})",
+            subnets,
+            "select subnets the VPC has, e.g. its private ones (the default)",
+        )
+        return
+    problems.require(
+        bool(selected),
+        argument,
+        "selects no subnet of the VPC",
+        subnets,
+        "select subnets the VPC has, e.g. its private ones (the default)",
     )
 
 

@@ -21,7 +21,7 @@ from constructs import Construct
 
 from . import compliance, defaults
 from .encryption import encrypted_log_group, stack_key
-from .errors import Problems, is_token
+from .errors import Problems, checked, is_token
 
 MAX_RULE_PRIORITY = 50000
 MAX_CONDITION_VALUES = 5
@@ -144,6 +144,7 @@ class SecureLoadBalancer(Construct):
         redirect_listener, alias_record, url.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,

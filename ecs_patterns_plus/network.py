@@ -9,12 +9,13 @@ from collections.abc import Iterable, Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from . import compliance, defaults
-from .encryption import encrypted_log_group, stack_key
-from .errors import Problems, is_token
+from .encryption import stack_key
+from .errors import Problems, checked, is_token
+from .launch import check_subnets
+from .retention import Retention, check_retention, retained_log_group
 
 _KNOWN_ENDPOINTS = (*defaults.INTERFACE_ENDPOINTS, *defaults.GATEWAY_ENDPOINTS)
 
@@ -70,6 +71,7 @@ class VpcEndpoints(Construct):
         interface_endpoints / gateway_endpoints: the endpoints, by name.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -81,6 +83,8 @@ class VpcEndpoints(Construct):
     ) -> None:
         problems = Problems(scope, construct_id)
         check_endpoint_names(problems, "services", services)
+        if subnets is not None:
+            check_subnets(problems, "subnets", vpc, subnets, what="endpoints")
         problems.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -114,6 +118,7 @@ class VpcEndpoints(Construct):
             if name in defaults.GATEWAY_ENDPOINTS
         }
 
+    @checked
     def allow_from(self, *peers: ec2.IConnectable, egress: bool = True) -> None:
         """Admit HTTPS from each peer's security groups (and let restricted peers send it).
 
@@ -142,23 +147,26 @@ class SecureVpc(Construct):
     route to the internet and tasks reach AWS through the VPC endpoints.
 
     Args:
-        cidr: the VPC's IPv4 CIDR block, /16 to /28 (large enough for the subnets).
-            Default: ``10.0.0.0/16``.
+        cidr: the VPC's IPv4 CIDR block, /16 to /28 (large enough for the subnets); a literal,
+            since the subnets are carved from it at synth time. Default: ``10.0.0.0/16``.
         max_azs: availability zones to use, 2 to 6: the first ``max_azs`` of the
-            region's zones (``Fn::GetAZs``), resolved at deploy time. Default: 2.
+            region's zones (``Fn::GetAZs``), resolved at deploy time; a literal (one subnet
+            per AZ is created at synth time). Default: 2.
         nat_gateways: NAT gateways, 0 (isolated) up to one per AZ; use one per AZ in
-            production, 1 to save cost. Default: one per AZ.
+            production, 1 to save cost; a literal. Default: one per AZ.
         public_subnets: create public subnets for internet-facing load balancers and
             NAT. Default: True (required when ``nat_gateways`` > 0).
         endpoints: VPC endpoints to create (see ``VpcEndpoints``); ``()`` for none, which
             isolated VPCs do not allow. Default: ``defaults.FARGATE_ENDPOINTS``.
-        flow_log_retention: how long flow logs are kept. Default: one year.
+        flow_log_retention: how long flow logs are kept: ``logs.RetentionDays`` or days (a
+            token too). Default: one year.
         encryption_key: KMS key for the flow-log group. Default: the stack's shared key.
 
     Attributes:
         vpc, flow_log, flow_log_group, encryption_key, endpoints (``None`` when none).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -169,12 +177,13 @@ class SecureVpc(Construct):
         nat_gateways: int | None = None,
         public_subnets: bool = True,
         endpoints: Sequence[str] = defaults.FARGATE_ENDPOINTS,
-        flow_log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
+        flow_log_retention: Retention = defaults.LOG_RETENTION,
         encryption_key: kms.IKey | None = None,
     ) -> None:
         nat_count = max_azs if nat_gateways is None else nat_gateways
         problems = Problems(scope, construct_id)
-        self._validate(problems, cidr, max_azs, nat_count, public_subnets, endpoints)
+        self._validate(problems, cidr, max_azs, nat_gateways, public_subnets, endpoints)
+        check_retention(problems, "flow_log_retention", flow_log_retention)
         problems.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -213,7 +222,7 @@ class SecureVpc(Construct):
         self._acknowledge_custom_resource_lambdas()
 
         self.encryption_key = encryption_key or stack_key(self)
-        self.flow_log_group = encrypted_log_group(
+        self.flow_log_group = retained_log_group(
             self, "FlowLogGroup", key=self.encryption_key, retention=flow_log_retention
         )
         self.flow_log = ec2.FlowLog(
@@ -233,10 +242,30 @@ class SecureVpc(Construct):
         problems: Problems,
         cidr: str,
         max_azs: int,
-        nat_gateways: int,
+        nat_gateways: int | None,
         public_subnets: bool,
         endpoints: Sequence[str],
     ) -> None:
+        literal = all(
+            [
+                problems.require(
+                    not is_token(value),
+                    argument,
+                    f"must be known at synth time, where CDK creates {what}",
+                    value,
+                    f"pass a literal {'CIDR' if argument == 'cidr' else 'number'}",
+                )
+                for argument, value, what in (
+                    ("cidr", cidr, "the subnets' blocks from it"),
+                    ("max_azs", max_azs, "one subnet per AZ"),
+                    ("nat_gateways", nat_gateways, "one NAT gateway each"),
+                )
+            ]
+        )
+        check_endpoint_names(problems, "endpoints", endpoints)
+        if not literal:
+            return  # the size checks below need all three
+        nat_gateways = max_azs if nat_gateways is None else nat_gateways
         azs_ok = problems.in_range("max_azs", max_azs, 2, 6)
         if azs_ok:
             problems.in_range("nat_gateways", nat_gateways, 0, max_azs)
@@ -247,7 +276,6 @@ class SecureVpc(Construct):
                 public_subnets,
                 "set public_subnets=True or nat_gateways=0 for an isolated VPC",
             )
-        check_endpoint_names(problems, "endpoints", endpoints)
         missing = [name for name in defaults.FARGATE_ENDPOINTS if name not in endpoints]
         if nat_gateways == 0 and missing:
             problems.add(
@@ -257,8 +285,7 @@ class SecureVpc(Construct):
                 list(endpoints),
                 "keep defaults.FARGATE_ENDPOINTS in endpoints, or add NAT gateways",
             )
-        if not is_token(cidr):
-            _validate_cidr(problems, cidr, max_azs if azs_ok else 2, public_subnets)
+        _validate_cidr(problems, cidr, max_azs if azs_ok else 2, public_subnets)
 
     def _acknowledge_custom_resource_lambdas(self) -> None:
         stack = cdk.Stack.of(self)

@@ -15,8 +15,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 
-from . import compliance
-from .errors import Problems, is_token
+from .errors import Problems, checked, is_token
 
 _VERSION_STAGE = re.compile(r"^[A-Za-z0-9_+=.@-]{1,256}$")
 _VERSION_ID = re.compile(r"^[A-Za-z0-9-]{32,64}$")
@@ -46,6 +45,7 @@ class SecretValue:
     version_id: str | None = None
 
     @classmethod
+    @checked
     def from_secrets_manager(
         cls,
         secret: secretsmanager.ISecret,
@@ -67,6 +67,7 @@ class SecretValue:
         return cls(secret=secret, field=field, version_stage=version_stage, version_id=version_id)
 
     @classmethod
+    @checked
     def from_ssm_parameter(cls, parameter: ssm.IParameter) -> SecretValue:
         """An SSM parameter, String or SecureString.
 
@@ -123,15 +124,13 @@ class SecretValue:
     def to_ecs_secret(self) -> ecs.Secret:
         """The ``ecs.Secret``; the container grants the execution role read on it when added.
 
-        A Secrets Manager secret created in this app without a rotation schedule is
-        acknowledged as ``EXTERNAL_SECRET_ROTATION``: it belongs to the application team, who
-        configure its rotation.
+        The secret is the application's: the library acknowledges no finding on it (a secret
+        created in the app without a rotation schedule fails ``AwsSolutions-SMG4``).
         """
         if self.parameter is not None:
             return ecs.Secret.from_ssm_parameter(self.parameter)
         secret = self.secret
         assert secret is not None  # validate() guarantees one of the two
-        _acknowledge_rotation_owner(secret)
         if self.version_stage is not None or self.version_id is not None:
             return ecs.Secret.from_secrets_manager_version(
                 secret,
@@ -139,13 +138,3 @@ class SecretValue:
                 self.field,
             )
         return ecs.Secret.from_secrets_manager(secret, self.field)
-
-
-def _acknowledge_rotation_owner(secret: secretsmanager.ISecret) -> None:
-    if not isinstance(secret.node.default_child, secretsmanager.CfnSecret):
-        return  # imported: no resource in this app, nothing to report
-    rotated = any(
-        isinstance(child, secretsmanager.RotationSchedule) for child in secret.node.children
-    )
-    if not rotated:
-        compliance.EXTERNAL_SECRET_ROTATION.apply(secret)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Match
 
@@ -107,3 +109,31 @@ def test_cluster_rejects_bad_capacity_strategy(strategy: list, fragment: str) ->
         HardenedCluster(stack_for_errors(), "Platform", default_capacity_provider_strategy=strategy)
     assert "default_capacity_provider_strategy: " in str(error.value)
     assert fragment in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["orders prod", "orders.prod", "orders/prod", "", "a" * 256])
+def test_cluster_name_with_characters_ecs_refuses_is_refused(name: str) -> None:
+    stack = stack_for_errors()
+    with pytest.raises(ValidationError) as error:
+        HardenedCluster(stack, "Platform", cluster_name=name)
+    assert error.value.problems == (
+        "cluster_name: must be 1 to 255 letters, digits, hyphens and underscores (ECS refuses "
+        f"others); got {name!r}; e.g. 'orders-prod'",
+    )
+    assert stack.node.try_find_child("Platform") is None
+
+
+def test_cluster_names_at_the_limits_and_tokens_are_accepted() -> None:
+    stack = stack_for_errors()
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Vpc",
+        vpc_id="vpc-0a1b2c3d4e5f67890",
+        availability_zones=["ap-northeast-2a"],
+        private_subnet_ids=["subnet-0a0000000000000a1"],
+    )
+    for index, name in enumerate(
+        ["a" * 255, "Orders_prod-1", "x", cdk.CfnParameter(stack, "Name").value_as_string]
+    ):
+        platform = HardenedCluster(stack, f"Platform{index}", vpc=vpc, cluster_name=name)
+        assert platform.cluster.node.default_child.cluster_name == name  # type: ignore[union-attr]

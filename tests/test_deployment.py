@@ -271,7 +271,7 @@ def test_code_deploy_owns_the_listeners_and_rolls_back_on_failure_stop_and_alarm
         ),
         (
             DeploymentStrategy.blue_green(bake_time=Duration.minutes(1441)),
-            r"deployment.bake_time: must be between 0 and 86400 seconds",
+            r"deployment.bake_time: must be between 0 and 1440 minutes",
         ),
         (
             # 34 steps of 3 %: 33 waits of 60 minutes, then the 10-minute bake
@@ -288,7 +288,7 @@ def test_code_deploy_owns_the_listeners_and_rolls_back_on_failure_stop_and_alarm
         ),
         (
             DeploymentStrategy.code_deploy_blue_green(termination_wait=Duration.days(3)),
-            r"deployment.termination_wait: must be between 0 and 172800 seconds",
+            r"deployment.termination_wait: must be between 0 and 2880 minutes",
         ),
     ],
 )

@@ -9,8 +9,16 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_sns as sns
 
-from ecs_patterns_plus import Ec2Ami, Ec2CapacityOptions, HardenedCluster, ValidationError
+from ecs_patterns_plus import (
+    Ec2Ami,
+    Ec2Capacity,
+    Ec2CapacityOptions,
+    HardenedCluster,
+    ValidationError,
+)
+from tests.scenarios.common import existing_vpc
 from tests.synth import Synthesized
 from tests.util import resources_of, stack_for_errors
 
@@ -451,10 +459,41 @@ def test_capacity_needs_private_subnets() -> None:
             ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC)
         ],
     )
-    with pytest.raises(ValidationError, match=r"ec2_capacity: the VPC has no private subnets"):
+    no_private = r"subnets: the VPC has no private subnets for the instances, which never get"
+    with pytest.raises(ValidationError, match=rf"ec2_capacity\[0\]\.{no_private}"):
         HardenedCluster(
             stack, "Platform", vpc=public_only, ec2_capacity=[Ec2CapacityOptions(name="gpu")]
         )
-    platform = HardenedCluster(stack, "Fargate", vpc=public_only)
-    with pytest.raises(ValidationError, match=r"options: the VPC has no private subnets"):
+    assert stack.node.try_find_child("Platform") is None
+    platform = HardenedCluster(stack, "Fargate", vpc=public_only)  # Fargate tasks choose theirs
+    with pytest.raises(ValidationError, match=rf"options\.{no_private}"):
         platform.add_ec2_capacity(Ec2CapacityOptions(name="gpu"))
+    with pytest.raises(ValidationError, match=rf"options\.{no_private}"):
+        Ec2Capacity(
+            stack,
+            "Direct",
+            cluster=platform.cluster,
+            options=Ec2CapacityOptions(name="gpu"),
+            notifications_topic=sns.Topic(stack, "Topic"),
+        )
+    assert stack.node.try_find_child("Direct") is None
+    assert platform.ec2_capacity == {}
+
+
+def test_capacity_subnets_must_select_some() -> None:
+    stack = stack_for_errors()
+    isolated = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    with pytest.raises(ValidationError) as error:
+        HardenedCluster(
+            stack,
+            "Platform",
+            vpc=existing_vpc(stack),
+            ec2_capacity=[Ec2CapacityOptions(name="gpu", subnets=isolated)],
+        )
+    (problem,) = error.value.problems
+    assert problem.startswith(
+        "ec2_capacity[0].subnets: selects no subnet of the VPC (There are no 'Isolated' subnet "
+        "groups in this VPC"
+    )
+    assert problem.endswith("select subnets the VPC has, e.g. its private ones (the default)")
+    assert stack.node.try_find_child("Platform") is None

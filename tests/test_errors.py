@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
@@ -9,11 +11,12 @@ import jsii
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ecs_patterns_plus import HealthCheckOptions, ListenerRouting, SecureVpc, ValidationError
-from ecs_patterns_plus.errors import checked
+from ecs_patterns_plus.errors import Problems, checked
 from tests.util import stack_for_errors
 
 DELAY = cdk.Duration.seconds(3)
@@ -39,6 +42,7 @@ class Typed(Construct):
         routing: ListenerRouting | None = None,
         environment: Mapping[str, str] | None = None,
         enabled: bool = False,
+        schedule: scheduler.ScheduleExpression | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.vpc = vpc
@@ -79,6 +83,11 @@ def _problems(**arguments: object) -> list[str]:
         ),
         ({"environment": {"PORT": 8080}}, "environment['PORT']: expected a str; got int 8080"),
         ({"enabled": 1}, "enabled: expected a bool; got int 1"),
+        (
+            {"schedule": "rate(1 hour)"},
+            "schedule: expected a scheduler.ScheduleExpression; got str 'rate(1 hour)'; build one "
+            "with scheduler.ScheduleExpression.at(...), .cron(...), .expression(...) or .rate(...)",
+        ),
     ],
 )
 def test_wrong_types_are_named_with_the_fix(arguments: dict[str, object], problem: str) -> None:
@@ -140,3 +149,92 @@ def test_token_detection_agrees_with_cdk() -> None:
     ]
     # CDK's own answer is the oracle; both answers occur among the values.
     assert {is_token(value) for value in values} == {True, False}
+
+
+def test_tokens_are_never_shown_by_their_placeholder() -> None:
+    stack = stack_for_errors()
+    number = cdk.CfnParameter(stack, "Number", type="Number").value_as_number
+    text = cdk.CfnParameter(stack, "Text").value_as_string
+    delay, compatibility = _problems(compatibility=text, delay=number)
+    assert delay == "delay: expected a Duration; got a float token; use Duration.seconds(token)"
+    assert compatibility.startswith(
+        "compatibility: expected an ecs.Compatibility; got a str token; use one of "
+        "ecs.Compatibility.EC2, "
+    )
+
+
+class Peers(Construct):
+    """A construct with a method that takes ``*peers`` and ``**labels``."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.peers: tuple[ec2.IPeer, ...] = ()
+
+    @checked
+    def allow(self, *peers: ec2.IPeer, **labels: str) -> None:
+        self.peers = peers
+
+
+def test_each_variadic_argument_is_checked_and_a_method_reports_at_its_construct() -> None:
+    stack = stack_for_errors()
+    peers = Peers(stack, "Peers")
+    with pytest.raises(ValidationError) as raised:
+        peers.allow(ec2.Peer.any_ipv4(), "10.0.0.0/8", team=7)  # type: ignore[arg-type]
+    assert raised.value.path == "Errors/Peers.allow"
+    assert [problem.split(";")[0] for problem in raised.value.problems] == [
+        "peers[1]: expected an ec2.IPeer",
+        "team: expected a str",
+    ]
+    assert peers.peers == ()
+    peers.allow(ec2.Peer.any_ipv4(), team="web")
+    assert len(peers.peers) == 1
+
+
+class HasDelay(typing.Protocol):
+    """A Python protocol, checked by the members of the value itself."""
+
+    @property
+    def delay(self) -> cdk.Duration: ...
+
+
+@checked
+def wait_for(holder: HasDelay) -> cdk.Duration:
+    return holder.delay
+
+
+def test_a_python_protocol_is_checked_by_each_member_and_its_type() -> None:
+    assert wait_for(types.SimpleNamespace(delay=DELAY)) is DELAY
+    with pytest.raises(ValidationError) as raised:
+        wait_for(types.SimpleNamespace(delay=3))  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "wait_for: holder: expected a HasDelay; got SimpleNamespace; "
+        "pass an object whose .delay is a Duration"
+    )
+    with pytest.raises(ValidationError, match=r"holder: expected a HasDelay; got str 'soon'"):
+        wait_for("soon")  # type: ignore[arg-type]
+
+
+def test_durations_are_whole_units_and_tokens_come_in_the_unit_aws_takes() -> None:
+    stack = stack_for_errors()
+    number = cdk.CfnParameter(stack, "Number", type="Number").value_as_number
+    problems = Problems.named("Job")
+    assert problems.seconds_in_range("age", cdk.Duration.seconds(number), 60, 86400)
+    assert problems.minutes_in_range("window", cdk.Duration.minutes(number), 1, 1440)
+    assert problems.in_range("count", 3, 1, number)  # a token bound is never compared
+    assert not problems
+    assert not problems.seconds_in_range("age", cdk.Duration.minutes(number), 60, 86400)
+    assert not problems.seconds_in_range("stop", cdk.Duration.millis(1500), 2, 120)
+    assert not problems.minutes_in_range("window", cdk.Duration.seconds(90), 1, 1440)
+    assert not problems.minutes_in_range("window", cdk.Duration.days(2), 1, 1440)
+    with pytest.raises(ValidationError) as raised:
+        problems.raise_if_any()
+    assert raised.value.problems == (
+        "age: a token in minutes cannot be converted to the seconds AWS takes here; "
+        "got <token> minutes; pass cdk.Duration.seconds(token)",
+        "stop: must be whole seconds; got 1 second 500 millis; pass cdk.Duration.seconds(n) with "
+        "2 <= n <= 120",
+        "window: must be whole minutes; got 1 minute 30 seconds; pass cdk.Duration.minutes(n) "
+        "with 1 <= n <= 1440",
+        "window: must be between 1 and 1440 minutes; got 2 days; pass cdk.Duration.minutes(n) "
+        "with 1 <= n <= 1440",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import aws_cdk as cdk
@@ -14,10 +15,12 @@ from aws_cdk import aws_scheduler as scheduler
 from ecs_patterns_plus import (
     Ec2CapacityOptions,
     HardenedCluster,
+    HardenedTaskDefinition,
     OneOffTask,
     ScheduledTask,
     ValidationError,
 )
+from tests.scenarios.common import existing_vpc
 from tests.synth import Synthesized
 from tests.util import resources_of, stack_for_errors
 
@@ -510,10 +513,19 @@ NIGHTLY = scheduler.ScheduleExpression.cron(minute="0", hour="3")
         ({"retry_attempts": 186}, "retry_attempts", "between 0 and 185"),
         ({"max_event_age": cdk.Duration.seconds(30)}, "max_event_age", "between 60 and 86400"),
         ({"max_event_age": cdk.Duration.days(2)}, "max_event_age", "between 60 and 86400"),
-        ({"flexible_window": cdk.Duration.days(2)}, "flexible_window", "between 60 and 86400"),
+        (
+            {"flexible_window": cdk.Duration.days(2)},
+            "flexible_window",
+            "between 1 and 1440 minutes",
+        ),
         ({"flexible_window": cdk.Duration.seconds(90)}, "flexible_window", "whole minutes"),
         ({"dead_letter_retention": cdk.Duration.days(15)}, "dead_letter_retention", "between 60"),
-        ({"schedule": "cron(0 3 * * ? *)"}, "schedule", "must be a scheduler.ScheduleExpression"),
+        (
+            {"schedule": "cron(0 3 * * ? *)"},
+            "schedule",
+            "expected a scheduler.ScheduleExpression; got str 'cron(0 3 * * ? *)'; build one with "
+            "scheduler.ScheduleExpression.at(...), .cron(...), .expression(...) or .rate(...)",
+        ),
         (
             {"capacity_provider_strategy": []},
             "capacity_provider_strategy",
@@ -613,10 +625,182 @@ def test_strategies_cannot_mix_fargate_and_ec2() -> None:
         )
 
 
+def _arm_task(stack: cdk.Stack) -> HardenedTaskDefinition:
+    return HardenedTaskDefinition(
+        stack,
+        "ArmTask",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        architecture=ecs.CpuArchitecture.ARM64,
+    )
+
+
+SPOT = ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1)
+ON_DEMAND = ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1)
+
+
+def test_arm64_tasks_are_refused_on_the_default_fargate_spot() -> None:
+    stack, platform, _ = _inputs()
+    with pytest.raises(ValidationError) as error:
+        ScheduledTask(
+            stack,
+            "Job",
+            cluster=platform.cluster,
+            task_definition=_arm_task(stack),
+            schedule=NIGHTLY,
+        )
+    assert error.value.problems == (
+        "capacity_provider_strategy: names FARGATE_SPOT (the default), which does not run "
+        "ARM64 (Graviton) tasks, so no task would ever start; got ['FARGATE_SPOT']; pass "
+        "capacity_provider_strategy=[ecs.CapacityProviderStrategy(capacity_provider='FARGATE', "
+        "weight=1)], or build the task definition for X86_64",
+    )
+    assert stack.node.try_find_child("Job") is None
+
+
+def test_arm64_tasks_are_refused_on_any_fargate_spot_share() -> None:
+    stack, platform, _ = _inputs()
+    arm = ecs.TaskDefinition(
+        stack,
+        "PlainArm",
+        compatibility=ecs.Compatibility.FARGATE,
+        cpu="256",
+        memory_mib="512",
+        runtime_platform=ecs.RuntimePlatform(cpu_architecture=ecs.CpuArchitecture.ARM64),
+    )
+    arm.add_container("app", image=ecs.ContainerImage.from_registry(IMAGE))
+    with pytest.raises(ValidationError, match=r"names FARGATE_SPOT, which does not run ARM64"):
+        OneOffTask(
+            stack,
+            "Job",
+            cluster=platform.cluster,
+            task_definition=arm,
+            capacity_provider_strategy=[ON_DEMAND, SPOT],
+        )
+    assert stack.node.try_find_child("Job") is None
+
+
+def test_arm64_tasks_run_on_fargate_and_x86_64_on_fargate_spot() -> None:
+    stack, platform, definition = _inputs()
+    arm = _arm_task(stack)
+    idle_spot = ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=0)
+    for construct_id, task, strategy in (
+        ("Arm", arm, [ON_DEMAND]),
+        ("ArmSpotIdle", arm, [ON_DEMAND, idle_spot]),  # weight 0, no base: never used
+        ("X86", definition, [SPOT]),
+    ):
+        job = ScheduledTask(
+            stack,
+            construct_id,
+            cluster=platform.cluster,
+            task_definition=task,
+            schedule=NIGHTLY,
+            capacity_provider_strategy=strategy,
+        )
+        assert job.fargate
+
+
+def _schedule_inputs() -> tuple[cdk.Stack, ecs.ICluster, ecs.TaskDefinition]:
+    """A stack, an imported cluster in a VPC with private subnets, a plain task definition."""
+    stack = stack_for_errors()
+    cluster = ecs.Cluster.from_cluster_attributes(
+        stack, "Cluster", cluster_name="platform", vpc=existing_vpc(stack)
+    )
+    return stack, cluster, _definition(stack)
+
+
+EXPRESSION = scheduler.ScheduleExpression.expression
+
+
+@pytest.mark.parametrize(
+    ("schedule", "problem"),
+    [
+        (
+            EXPRESSION("cron(0 3 * * ?)"),
+            "a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), "
+            "this one 5",
+        ),
+        (EXPRESSION("cron(60 3 * * ? *)"), "the minutes field '60' is not 0-59"),
+        (scheduler.ScheduleExpression.cron(minute="0", hour="24"), "the hours field '24'"),
+        (EXPRESSION("cron(0 3 32 * ? *)"), "the day-of-month field '32' is not 1-31"),
+        (EXPRESSION("cron(0 3 0 * ? *)"), "the day-of-month field '0' is not 1-31"),
+        (EXPRESSION("cron(0 3 * 13 ? *)"), "the month field '13' is not 1-12 or JAN-DEC"),
+        (EXPRESSION("cron(0 3 * JANUARY ? *)"), "the month field 'JANUARY' is not 1-12"),
+        (EXPRESSION("cron(0 3 ? * 0 *)"), "the day-of-week field '0' is not 1-7 or SUN-SAT"),
+        (EXPRESSION("cron(0 3 ? * MON#6 *)"), "the day-of-week field 'MON#6' is not 1-7"),
+        (EXPRESSION("cron(0 3 * * ? 1969)"), "the year field '1969' is not 1970-2199"),
+        (EXPRESSION("cron(0/0 3 * * ? *)"), "the minutes field '0/0' is not 0-59"),
+        (EXPRESSION("cron(0 ? * * ? *)"), "the hours field '?' is not 0-23"),
+        (
+            EXPRESSION("cron(0 3 * * * *)"),
+            "exactly one of day-of-month and day-of-week must be '?'",
+        ),
+        (
+            EXPRESSION("cron(0 3 ? * ? *)"),
+            "exactly one of day-of-month and day-of-week must be '?'",
+        ),
+        (
+            EXPRESSION("cron(0 3 1 * MON *)"),
+            "exactly one of day-of-month and day-of-week must be '?'",
+        ),
+        (EXPRESSION("rate(0 minutes)"), "a rate's value must be a positive whole number"),
+        (EXPRESSION("rate(1.5 hours)"), "a rate's value must be a positive whole number"),
+        (EXPRESSION("rate(2 weeks)"), "a rate's unit must be one of minute, minutes, hour, hours"),
+        (EXPRESSION("rate(5minutes)"), "a rate expression is rate(<value> <unit>)"),
+        (EXPRESSION("at(2030-02-30T03:00:00)"), "a one-time expression is at(yyyy-mm-ddThh:mm:ss)"),
+        (
+            scheduler.ScheduleExpression.at(datetime.datetime(2024, 1, 1, 3, tzinfo=datetime.UTC)),
+            "the one-time schedule, read in its time zone (Etc/UTC), is in the past",
+        ),
+        (EXPRESSION("every night"), "is not a cron(...), rate(...) or at(...) expression"),
+    ],
+)
+def test_schedule_expressions_scheduler_cannot_run_are_refused(
+    schedule: scheduler.ScheduleExpression, problem: str
+) -> None:
+    stack, cluster, definition = _schedule_inputs()
+    with pytest.raises(ValidationError) as error:
+        ScheduledTask(stack, "Job", cluster=cluster, task_definition=definition, schedule=schedule)
+    (found,) = error.value.problems
+    assert found.startswith(f"schedule: {problem}")
+    assert f"got {schedule.expression_string!r}" in found
+    assert stack.node.try_find_child("Job") is None
+
+
+def test_schedule_expressions_at_their_limits_and_tokens_are_accepted() -> None:
+    stack, cluster, definition = _schedule_inputs()
+    token = cdk.CfnParameter(stack, "Every", type="Number").value_as_number
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+    schedules = [
+        EXPRESSION("cron(59 23 31 DEC ? 2199)"),
+        EXPRESSION("cron(0 0 1 1 ? 1970-2199)"),
+        EXPRESSION("cron(0/15 8-17 ? JAN-MAR MON-FRI *)"),
+        EXPRESSION("cron(*/5 * ? * 7 *)"),
+        EXPRESSION("cron(0 3 L * ? *)"),
+        EXPRESSION("cron(0 3 15W * ? *)"),
+        EXPRESSION("cron(0 3 ? * 6L *)"),
+        EXPRESSION("cron(0 3 ? * MON#1,SAT *)"),
+        scheduler.ScheduleExpression.cron(minute=cdk.Token.as_string(token), hour="3"),
+        EXPRESSION("rate(1 minute)"),
+        EXPRESSION("rate(1440 minutes)"),
+        scheduler.ScheduleExpression.rate(cdk.Duration.days(token)),
+        scheduler.ScheduleExpression.at(soon),  # UTC: an hour from now
+        EXPRESSION(cdk.Fn.join("", ["rate(", cdk.Token.as_string(token), " hours)"])),
+    ]
+    for index, schedule in enumerate(schedules):
+        ScheduledTask(
+            stack, f"Job{index}", cluster=cluster, task_definition=definition, schedule=schedule
+        )
+
+
 def test_task_definition_must_be_one() -> None:
     stack, platform, _ = _inputs()
-    with pytest.raises(ValidationError, match=r"task_definition: must be an ecs.TaskDefinition"):
+    with pytest.raises(ValidationError) as error:
         OneOffTask(stack, "Job", cluster=platform.cluster, task_definition="myapp-task:3")  # type: ignore[arg-type]
+    assert error.value.problems == (
+        "task_definition: expected an ecs.TaskDefinition or a HardenedTaskDefinition; "
+        "got str 'myapp-task:3'; pass an ecs.TaskDefinition or a HardenedTaskDefinition",
+    )
+    assert stack.node.try_find_child("Job") is None
 
 
 def test_all_problems_are_reported_at_once() -> None:
@@ -645,9 +829,40 @@ def test_jobs_need_private_subnets() -> None:
             ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC)
         ],
     )
-    platform = HardenedCluster(stack, "Platform", vpc=public_only)
-    with pytest.raises(ValidationError, match=r"subnets: the cluster's VPC has no private subnets"):
-        OneOffTask(stack, "Job", cluster=platform.cluster, task_definition=_definition(stack))
+    no_subnets = ec2.Vpc.from_vpc_attributes(
+        stack, "Imported", vpc_id="vpc-0a1b2c3d4e5f67890", availability_zones=["ap-northeast-2a"]
+    )
+    definition = _definition(stack)
+    for index, vpc in enumerate((public_only, no_subnets)):
+        cluster = ecs.Cluster.from_cluster_attributes(
+            stack, f"Cluster{index}", cluster_name="platform", vpc=vpc
+        )
+        with pytest.raises(ValidationError) as error:
+            OneOffTask(stack, "Job", cluster=cluster, task_definition=definition)
+        assert error.value.problems == (
+            "subnets: the VPC has no private subnets for the tasks, which never get public "
+            "IPs; got None; pass subnets=ec2.SubnetSelection(...) or use a VPC with private "
+            "subnets (SecureVpc)",
+        )
+        assert stack.node.try_find_child("Job") is None
+
+
+def test_job_subnets_must_select_some() -> None:
+    stack, platform, definition = _inputs()  # a SecureVpc: private subnets with NAT, no isolated
+    with pytest.raises(ValidationError) as error:
+        ScheduledTask(
+            stack,
+            "Job",
+            cluster=platform.cluster,
+            task_definition=definition,
+            schedule=NIGHTLY,
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        )
+    (problem,) = error.value.problems
+    assert problem.startswith(
+        "subnets: selects no subnet of the VPC (There are no 'Isolated' subnet groups"
+    )
+    assert stack.node.try_find_child("Job") is None
 
 
 def test_schedule_description_is_bounded() -> None:

@@ -743,23 +743,35 @@ def _monitor(**kwargs: Any) -> ServiceMonitoring:
     [
         ({"cpu_percent": 0}, "cpu_percent", "must be between 1 and 100; got 0"),
         ({"cpu_percent": 120}, "cpu_percent", "must be between 1 and 100; got 120"),
-        ({"memory_percent": "80"}, "memory_percent", "must be a number; got '80'"),
+        (
+            {"memory_percent": "80"},
+            "memory_percent",
+            "expected a float; got str '80'; use the number 80, not a string",
+        ),
         (
             {"running_below_desired_minutes": 0},
             "running_below_desired_minutes",
             "between 1 and 1440",
         ),
-        ({"running_below_desired_minutes": 2.5}, "running_below_desired_minutes", "whole number"),
+        (
+            {"running_below_desired_minutes": 2.5},
+            "running_below_desired_minutes",
+            "expected an int; got float 2.5",
+        ),
         ({"load_balancer_5xx_percent": 0}, "load_balancer_5xx_percent", "between 0.01 and 100"),
         ({"target_5xx_percent": 101}, "target_5xx_percent", "between 0.01 and 100"),
         ({"latency_p99": cdk.Duration.minutes(10)}, "latency_p99", "between 1 ms and 5 minutes"),
-        ({"latency_p99": 2}, "latency_p99", "must be a cdk.Duration; got 2"),
+        (
+            {"latency_p99": 2},
+            "latency_p99",
+            "expected a Duration; got int 2; use Duration.seconds(2)",
+        ),
         ({"unhealthy_hosts": 0}, "unhealthy_hosts", "between 1 and 1000"),
-        ({"rejected_connections": True}, "rejected_connections", "whole number; got True"),
+        ({"rejected_connections": True}, "rejected_connections", "expected an int; got bool True"),
         ({"task_failures": 0}, "task_failures", "between 1 and 1000"),
         ({"task_failure_window": cdk.Duration.seconds(90)}, "task_failure_window", "whole minutes"),
         ({"task_failure_window": cdk.Duration.hours(2)}, "task_failure_window", "1 minute and 60"),
-        ({"task_failure_window": None}, "task_failure_window", "task_failures=None"),
+        ({"task_failure_window": None}, "task_failure_window", "expected a Duration; got None"),
         ({"log_errors": 0}, "log_errors", "between 1 and 1,000,000"),
         ({"min_requests": -1}, "min_requests", "between 0 and 1,000,000"),
         ({"evaluation_periods": 0}, "evaluation_periods", "between 1 and 1440"),
@@ -778,8 +790,11 @@ def test_bad_thresholds_are_refused(thresholds: dict, argument: str, fragment: s
 
 
 def test_thresholds_must_be_monitoring_thresholds() -> None:
-    with pytest.raises(ValidationError, match=r"thresholds: must be a MonitoringThresholds"):
+    with pytest.raises(ValidationError) as error:
         _monitor(thresholds={"cpu_percent": 80})
+    assert error.value.problems == (
+        "thresholds: expected a MonitoringThresholds; got dict; pass a MonitoringThresholds",
+    )
 
 
 def test_golden_signal_function_refuses_bad_thresholds() -> None:
@@ -797,11 +812,11 @@ def test_golden_signal_function_refuses_bad_thresholds() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "argument", "fragment"),
     [
-        ({"service": "orders"}, "service", "must be an ECS service"),
+        ({"service": "orders"}, "service", "expected an ecs.IBaseService; got str 'orders'"),
         (
-            {"load_balancer": "x", "target_group": None},
-            "target_group",
-            "is needed with load_balancer",
+            {"load_balancer": "x"},
+            "load_balancer",
+            "expected an elbv2.IApplicationLoadBalancer; got str 'x'",
         ),
         ({"service_name": "orders api"}, "service_name", "must be 1 to 100 letters"),
         ({"service_name": ""}, "service_name", "must be 1 to 100 letters"),
@@ -844,8 +859,13 @@ def test_network_load_balancer_is_refused() -> None:
 
 def test_for_service_needs_a_service_attribute() -> None:
     stack = stack_for_errors()
-    with pytest.raises(ValidationError, match=r"service: must have a \.service attribute"):
-        ServiceMonitoring.for_service(stack, "Monitoring", service=SimpleNamespace())
+    with pytest.raises(ValidationError) as error:
+        ServiceMonitoring.for_service(stack, "Monitoring", service=SimpleNamespace())  # type: ignore[arg-type]
+    assert str(error.value) == (
+        "Errors/Monitoring: service: expected a ServiceConstruct; got SimpleNamespace; "
+        "pass an object whose .service is an ecs.IBaseService"
+    )
+    assert stack.node.try_find_child("Monitoring") is None
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -860,15 +880,15 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_required_evaluation_settings_cannot_be_none() -> None:
     with pytest.raises(ValidationError) as error:
         _monitor(thresholds=MonitoringThresholds(evaluation_periods=None))  # type: ignore[arg-type]
-    assert "thresholds.evaluation_periods: cannot be None" in str(error.value)
+    assert "thresholds.evaluation_periods: expected an int; got None" in str(error.value)
 
 
 @pytest.mark.parametrize(
     ("argument", "value", "fragment"),
     [
-        ("topic", "arn:aws:sns:ap-northeast-2:111122223333:alerts", "must be an SNS topic"),
-        ("log_group", "/ecs/orders", "must be a log group"),
-        ("encryption_key", "alias/alerts", "must be a KMS key"),
+        ("topic", "arn:aws:sns:ap-northeast-2:111122223333:alerts", "expected a sns.ITopic"),
+        ("log_group", "/ecs/orders", "expected a logs.ILogGroup"),
+        ("encryption_key", "alias/alerts", "expected a kms.IKey"),
     ],
 )
 def test_arns_and_names_are_refused_where_interfaces_are_expected(
@@ -890,7 +910,7 @@ def test_golden_signal_function_needs_a_topic_and_a_load_balancer() -> None:
 
 def test_exec_audit_refuses_a_cluster_name() -> None:
     stack = stack_for_errors()
-    with pytest.raises(ValidationError, match=r"cluster: must be an ECS cluster"):
+    with pytest.raises(ValidationError, match=r"cluster: expected an ecs.ICluster; got str"):
         ExecCommandAudit(
             stack, "ExecAudit", cluster="platform", topic=notification_topic(stack, "Alerts")
         )  # type: ignore[arg-type]

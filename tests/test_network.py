@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match
 
 from ecs_patterns_plus import SecureVpc, ValidationError, VpcEndpoints
@@ -187,3 +188,21 @@ def test_endpoints_reject_unknown_names() -> None:
     vpc = SecureVpc(stack, "Network", endpoints=()).vpc
     with pytest.raises(ValidationError, match=r"services: unknown endpoint name\(s\) 'ecs-api'"):
         VpcEndpoints(stack, "Endpoints", vpc=vpc, services=["ecs-api"])
+
+
+def test_endpoint_subnets_must_select_some() -> None:
+    stack = stack_for_errors()
+    network = SecureVpc(stack, "Network", endpoints=())
+    with pytest.raises(ValidationError) as error:
+        VpcEndpoints(
+            stack,
+            "Endpoints",
+            vpc=network.vpc,
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        )
+    (problem,) = error.value.problems
+    assert problem.startswith(
+        "subnets: selects no subnet of the VPC (There are no 'Isolated' subnet groups"
+    )
+    assert stack.node.try_find_child("Endpoints") is None
+    VpcEndpoints(stack, "Private", vpc=network.vpc, subnets=ec2.SubnetSelection(one_per_az=True))

@@ -120,26 +120,23 @@ def test_no_wildcard_resource_in_the_execution_default_policy(scenarios: Synthes
 
 
 @pytest.mark.scenarios(STACK)
-def test_secret_created_by_the_app_is_acknowledged_as_owned_by_the_application(
-    scenarios: Synthesized,
-) -> None:
-    acknowledged = {
-        rule.removeprefix("Annotation::")
-        for path, data in scenarios.metadata_entries(STACK, "aws:cdk:acknowledged-rules")
-        if path == f"/{STACK}/DbSecret"
-        for rule in data
-    }
-    assert "AwsSolutions-SMG4" in acknowledged
-    assert "NIST.800.53.R5-SecretsManagerRotationEnabled" in acknowledged
+def test_the_applications_secret_is_rotated_by_the_application(scenarios: Synthesized) -> None:
+    created = _logical_id(scenarios, "AWS::SecretsManager::Secret", "DbSecret")
+    (rotation,) = resources_of(scenarios, STACK, "AWS::SecretsManager::RotationSchedule").values()
+    assert rotation["Properties"]["SecretId"] == {"Ref": created}
+    acknowledged = [
+        path
+        for path, _ in scenarios.metadata_entries(STACK, "aws:cdk:acknowledged-rules")
+        if path.startswith(f"/{STACK}/DbSecret")
+    ]
+    assert acknowledged == []
 
 
-def test_rotated_secret_needs_no_acknowledgement() -> None:
+def test_no_finding_is_acknowledged_on_a_secret_the_application_created() -> None:
     stack = stack_for_errors()
-    secret = secretsmanager.Secret(stack, "Secret")
-    secret.add_rotation_schedule(
-        "Rotation", hosted_rotation=secretsmanager.HostedRotation.mysql_single_user()
-    )
+    secret = secretsmanager.Secret(stack, "Secret")  # no rotation: the rule packs report it
     SecretValue.from_secrets_manager(secret).to_ecs_secret()
+    SecretValue.from_secrets_manager(secret, field="password").to_ecs_secret()
     assert [m for m in secret.node.metadata if m.type == "aws:cdk:acknowledged-rules"] == []
 
 

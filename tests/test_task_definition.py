@@ -648,7 +648,11 @@ _CHECK = ["CMD", "/healthcheck"]
             "looks like a credential",
         ),
         ({"environment": {"1ST": "x"}}, "environment", "variable names"),
-        ({"environment": {"WORKERS": 4}}, "environment", "must be a string"),
+        (
+            {"environment": {"WORKERS": 4}},
+            "environment['WORKERS']",
+            "expected a str; got int 4; use the string '4'",
+        ),
         (
             {"environment": {"DB_USER": "x"}, "secrets": {"DB_USER": SecretValue()}},
             "secrets",
@@ -693,7 +697,7 @@ _CHECK = ["CMD", "/healthcheck"]
         (
             {"health_check": HealthCheckOptions(command="curl -f http://localhost/")},
             "health_check.command",
-            "name a command",
+            "expected a list of str; got str 'curl -f http://localhost/'; wrap it in a list",
         ),
         (
             {"health_check": HealthCheckOptions(command=[])},
@@ -712,7 +716,7 @@ _CHECK = ["CMD", "/healthcheck"]
         ({"writable_paths": ("/",)}, "writable_paths", "absolute"),
         ({"writable_paths": ("/tmp/../etc",)}, "writable_paths", "absolute"),
         ({"writable_paths": ("/tmp", "/tmp")}, "writable_paths", "twice"),
-        ({"writable_paths": "/tmp"}, "writable_paths", "sequence of paths"),
+        ({"writable_paths": "/tmp"}, "writable_paths", "wrap it in a list: ['/tmp']"),
         # sidecars
         ({"sidecars": [_sidecar(memory_limit_mib=512)]}, "sidecars", "leave the application 0"),
         ({"sidecars": [_sidecar(name="app")]}, "sidecars", "unique"),

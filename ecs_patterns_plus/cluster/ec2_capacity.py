@@ -16,8 +16,8 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import compliance, defaults
-from ..errors import Problems
-from ..launch import has_private_subnets, private_subnets
+from ..errors import Problems, checked, is_token
+from ..launch import check_subnets, private_subnets
 from ..network import egress_only_security_group
 
 _CAPACITY_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
@@ -100,36 +100,29 @@ def _architectures(instance_types: Iterable[str]) -> set[ec2.InstanceArchitectur
 
 def check_ec2_capacity(problems: Problems, argument: str, options: Ec2CapacityOptions) -> None:
     """Record problems with one ``Ec2CapacityOptions`` (``argument`` prefixes each field)."""
-    if not isinstance(options, Ec2CapacityOptions):
-        problems.add(
-            argument, "must be an Ec2CapacityOptions", options, "pass Ec2CapacityOptions(...)"
-        )
-        return
-    problems.require(
-        isinstance(options.name, str) and bool(_CAPACITY_NAME.fullmatch(options.name)),
+    if problems.require(
+        not is_token(options.name),
         f"{argument}.name",
-        "must be 1-32 lower-case letters, digits or dashes, starting with a letter",
+        "must be known at synth time: it names the capacity's constructs (Capacity<Name>)",
         options.name,
-        "e.g. 'gpu' or 'spot-batch'",
-    )
+        "pass a literal name, e.g. 'gpu'",
+    ):
+        problems.require(
+            bool(_CAPACITY_NAME.fullmatch(options.name)),
+            f"{argument}.name",
+            "must be 1-32 lower-case letters, digits or dashes, starting with a letter",
+            options.name,
+            "e.g. 'gpu' or 'spot-batch'",
+        )
     types = options.resolved_instance_types
-    malformed = [name for name in types if not _INSTANCE_TYPE.fullmatch(str(name))]
-    types_ok = problems.require(
-        bool(types) and not malformed,
+    if problems.require(
+        not any(is_token(name) for name in types),
         f"{argument}.instance_types",
-        "must be one or more instance type names like 'm6i.large'",
-        list(types),
-        "pass e.g. ('m6i.large', 'm6a.large')",
-    )
-    problems.require(
-        len(set(types)) == len(types),
-        f"{argument}.instance_types",
-        "names an instance type twice",
-        list(types),
-        "give each type once",
-    )
-    if types_ok:
-        _check_instance_types(problems, f"{argument}.instance_types", options, types)
+        "must be known at synth time: the AMI and architecture are chosen from them",
+        next((name for name in types if is_token(name)), None),
+        "pass literal names, e.g. ('m6i.large', 'm6a.large')",
+    ):
+        _check_instance_type_names(problems, f"{argument}.instance_types", options, types)
     if problems.in_range(f"{argument}.max_capacity", options.max_capacity, 1, 5000):
         problems.in_range(f"{argument}.min_capacity", options.min_capacity, 0, options.max_capacity)
     problems.in_range(
@@ -141,13 +134,28 @@ def check_ec2_capacity(problems: Problems, argument: str, options: Ec2CapacityOp
         f"{argument}.volume_size_gib", options.volume_size_gib, smallest, 16384, "GiB"
     )
     problems.in_range(f"{argument}.metadata_hop_limit", options.metadata_hop_limit, 1, 2)
-    problems.require(
-        isinstance(options.ami, Ec2Ami),
-        f"{argument}.ami",
-        "must be an Ec2Ami",
-        options.ami,
-        "pass Ec2Ami.AMAZON_LINUX_2023 or Ec2Ami.BOTTLEROCKET",
+
+
+def _check_instance_type_names(
+    problems: Problems, argument: str, options: Ec2CapacityOptions, types: Sequence[str]
+) -> None:
+    malformed = [name for name in types if not _INSTANCE_TYPE.fullmatch(name)]
+    types_ok = problems.require(
+        bool(types) and not malformed,
+        argument,
+        "must be one or more instance type names like 'm6i.large'",
+        list(types),
+        "pass e.g. ('m6i.large', 'm6a.large')",
     )
+    problems.require(
+        len(set(types)) == len(types),
+        argument,
+        "names an instance type twice",
+        list(types),
+        "give each type once",
+    )
+    if types_ok:
+        _check_instance_types(problems, argument, options, types)
 
 
 def _check_instance_types(
@@ -206,6 +214,7 @@ class Ec2Capacity(Construct):
         auto_scaling_group, launch_template, security_group, instance_role, agent_policy.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -217,6 +226,7 @@ class Ec2Capacity(Construct):
     ) -> None:
         problems = Problems(scope, construct_id)
         check_ec2_capacity(problems, "options", options)
+        check_capacity_subnets(problems, "options", cluster.vpc, [options])
         problems.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -306,7 +316,7 @@ class Ec2Capacity(Construct):
             # ECS drains tasks itself before the group terminates an instance: no Lambda hook.
             enable_managed_draining=True,
             target_capacity_percent=options.target_capacity_percent,
-            instance_warmup_period=int(warmup.to_seconds()) if warmup else None,
+            instance_warmup_period=warmup.to_seconds() if warmup else None,
         )
         cluster.add_asg_capacity_provider(self.capacity_provider)
         self.capacity_provider_name = self.capacity_provider.capacity_provider_name
@@ -324,6 +334,7 @@ class Ec2Capacity(Construct):
         if len(zones) > 1 and isinstance(group, autoscaling.CfnAutoScalingGroup):
             group.availability_zones = zones
 
+    @checked
     def strategy(self, *, weight: int = 1, base: int | None = None) -> ecs.CapacityProviderStrategy:
         """A capacity provider strategy item for this capacity (for services and jobs)."""
         return ecs.CapacityProviderStrategy(
@@ -348,7 +359,7 @@ class Ec2Capacity(Construct):
                 "CT.AUTOSCALING.PR.10/.11); prefer types from "
                 "defaults.ENCRYPTION_IN_TRANSIT_FAMILIES.",
             )
-        if options.metadata_hop_limit > 1:
+        if not is_token(options.metadata_hop_limit) and options.metadata_hop_limit > 1:
             annotations.add_warning_v2(
                 "ecs-patterns-plus:metadata-hop-limit",
                 "IMDSv2 hop limit 2 lets bridge-mode containers fetch the instance role's "
@@ -443,14 +454,10 @@ def _agent_statements(cluster: ecs.ICluster, *, spot: bool) -> list[iam.PolicySt
 def check_capacity_subnets(
     problems: Problems, argument: str, vpc: ec2.IVpc, capacity: Sequence[Ec2CapacityOptions]
 ) -> None:
-    """Record a problem for capacity without subnets of its own in a VPC without private ones."""
-    if has_private_subnets(vpc):
-        return
-    without = [getattr(o, "name", None) for o in capacity if getattr(o, "subnets", None) is None]
-    problems.require(
-        not without,
-        argument,
-        "the VPC has no private subnets for the instances, which never get public IPs",
-        without,
-        "pass Ec2CapacityOptions(subnets=...) or use a VPC with private subnets",
-    )
+    """Record a problem for capacity whose subnets (default: the private ones) select none.
+
+    ``argument`` names the list (``ec2_capacity``), or the one options (``options``).
+    """
+    for index, options in enumerate(capacity):
+        item = argument if argument == "options" else f"{argument}[{index}]"
+        check_subnets(problems, f"{item}.subnets", vpc, options.subnets, what="instances")

@@ -99,10 +99,6 @@ FINAL_ACCESS_LOG_BUCKET = Acknowledgement(
     rules=("cdk-validator-cfnguard::s3_bucket_logging_enabled_check",),  # CT.S3.PR.2 = CKV_AWS_18
     checkov=("CKV_AWS_18",),
 )
-EXTERNAL_SECRET_ROTATION = Acknowledgement(
-    reason="The secret belongs to the application team; rotation is configured by its owner.",
-    rules=("AwsSolutions-SMG4", *_in_regulatory_packs("SecretsManagerRotationEnabled")),
-)
 CODEDEPLOY_SERVICE_ROLE = Acknowledgement(
     reason="AWSCodeDeployRoleForECS is the AWS-maintained service-role policy for ECS blue/green.",
     rules=(

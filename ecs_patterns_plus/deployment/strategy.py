@@ -22,7 +22,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from .. import defaults
-from ..errors import Problems, is_token
+from ..errors import Problems, checked, is_token
 from ..load_balancer import is_anywhere
 
 if TYPE_CHECKING:
@@ -98,6 +98,7 @@ class DeploymentStrategy:
     termination_wait: cdk.Duration | None = None
 
     @classmethod
+    @checked
     def rolling(
         cls,
         *,
@@ -117,6 +118,7 @@ class DeploymentStrategy:
         )
 
     @classmethod
+    @checked
     def blue_green(
         cls,
         *,
@@ -135,6 +137,7 @@ class DeploymentStrategy:
         return cls._native(BLUE_GREEN, bake_time, test_traffic, lifecycle_hooks)
 
     @classmethod
+    @checked
     def canary(
         cls,
         *,
@@ -160,6 +163,7 @@ class DeploymentStrategy:
         )
 
     @classmethod
+    @checked
     def linear(
         cls,
         *,
@@ -203,6 +207,7 @@ class DeploymentStrategy:
         )
 
     @classmethod
+    @checked
     def code_deploy_blue_green(
         cls,
         *,
@@ -256,6 +261,9 @@ class DeploymentStrategy:
             problems.in_range("deployment.min_healthy_percent", self.min_healthy_percent, 0, 100)
             if problems.in_range(
                 "deployment.max_healthy_percent", self.max_healthy_percent, 100, 200
+            ) and not any(
+                is_token(percent)
+                for percent in (self.min_healthy_percent, self.max_healthy_percent)
             ):
                 problems.require(
                     self.max_healthy_percent > self.min_healthy_percent,
@@ -282,9 +290,7 @@ class DeploymentStrategy:
                 "use larger steps, shorter step_bake_time or a shorter bake_time",
             )
         if self.uses_code_deploy:
-            problems.seconds_in_range(
-                "deployment.termination_wait", self.termination_wait, 0, 2880 * 60
-            )
+            problems.minutes_in_range("deployment.termination_wait", self.termination_wait, 0, 2880)
             problems.require(
                 not shares_listener,
                 "deployment",
@@ -295,7 +301,9 @@ class DeploymentStrategy:
             )
         if self.test_traffic is not None:
             port = self.test_traffic.port
-            if problems.in_range("deployment.test_traffic.port", port, 1, 65535):
+            if problems.in_range("deployment.test_traffic.port", port, 1, 65535) and not is_token(
+                port
+            ):
                 problems.require(
                     port not in (defaults.HTTPS_PORT, defaults.HTTP_REDIRECT_PORT),
                     "deployment.test_traffic.port",
@@ -333,7 +341,7 @@ class DeploymentStrategy:
         if self.kind not in _NATIVE:
             return None
         durations = [d for d in (self.bake_time, self.step_bake_time) if d is not None]
-        if any(is_token(d.to_minutes()) for d in durations) or (
+        if any(d.is_unresolved() or d.to_seconds(integral=False) % 60 for d in durations) or (
             self.step_percent is not None and is_token(self.step_percent)
         ):
             return None
@@ -404,7 +412,7 @@ class DeploymentStrategy:
 
 
 def _check_minutes(problems: Problems, argument: str, value: cdk.Duration | None) -> None:
-    problems.seconds_in_range(argument, value, 0, _MAX_BAKE_MINUTES * 60)
+    problems.minutes_in_range(argument, value, 0, _MAX_BAKE_MINUTES)
 
 
 def _check_percent(problems: Problems, argument: str, value: float | None, low: float) -> None:

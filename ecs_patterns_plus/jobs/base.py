@@ -14,7 +14,7 @@ from ..errors import Problems
 from ..launch import (
     TaskDefinitionLike,
     check_launch,
-    has_private_subnets,
+    check_subnets,
     private_subnets,
     unwrap_task_definition,
 )
@@ -58,21 +58,14 @@ class RunTaskJob(Construct):
             default_strategy,
             bool(placement_strategies or placement_constraints),
         )
-        problems.require(
-            subnets is not None or has_private_subnets(cluster.vpc),
-            "subnets",
-            "the cluster's VPC has no private subnets, and tasks never get public IPs",
-            None,
-            "pass subnets=ec2.SubnetSelection(...) or use a VPC with private subnets (SecureVpc)",
-        )
+        check_subnets(problems, "subnets", cluster.vpc, subnets, what="tasks")
         if check is not None:
             check(problems)
         problems.raise_if_any()
-        definition = unwrap_task_definition(task_definition)
-        assert launch is not None and definition is not None
+        assert launch is not None  # no launch without a problem
         super().__init__(scope, construct_id)
 
-        self.task_definition = definition
+        self.task_definition = unwrap_task_definition(task_definition)
         self._launch = launch
         self._subnets = subnets or private_subnets(cluster.vpc)
         self._placement_strategies = list(placement_strategies)

@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .. import defaults
+from ..errors import checked, is_token
 from ..iam import acknowledge_default_policy, run_task_permissions
 from ..launch import TaskDefinitionLike
 from .base import RunTaskJob
@@ -42,6 +43,7 @@ class OneOffTask(RunTaskJob):
         value), run_task_command (tokens resolve in a ``CfnOutput``).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -104,6 +106,7 @@ class OneOffTask(RunTaskJob):
             parts.append(f"--placement-strategy {rendered}")
         self.run_task_command = " ".join(parts)
 
+    @checked
     def grant_run(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` run this task definition in this cluster (and pass its two roles).
 
@@ -118,8 +121,13 @@ class OneOffTask(RunTaskJob):
 
 
 def _render_strategy(item: ecs.CapacityProviderStrategy) -> str:
-    text = f"capacityProvider={item.capacity_provider},weight={item.weight or 0}"
-    return text + (f",base={item.base}" if item.base else "")
+    text = f"capacityProvider={item.capacity_provider},weight={_number(item.weight or 0)}"
+    return text + (f",base={_number(item.base)}" if item.base else "")
+
+
+def _number(value: float) -> str:
+    """A number in the command line; a token resolves in the ``CfnOutput``."""
+    return cdk.Token.as_string(value) if is_token(value) else str(value)
 
 
 def _render_shorthand(item: object) -> str:

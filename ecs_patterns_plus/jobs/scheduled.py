@@ -18,7 +18,7 @@ from constructs import Construct
 
 from .. import compliance, defaults
 from ..encryption import allow_notifications, stack_key
-from ..errors import Problems, is_token
+from ..errors import Problems, checked, is_token
 from ..iam import run_task_permissions
 from ..launch import TaskDefinitionLike
 from ..monitoring.alarms import notify
@@ -31,6 +31,10 @@ from ..monitoring.notifications import (
     stack_notification_queue,
 )
 from .base import RunTaskJob
+from .expressions import check_schedule_expression
+
+_ONE_MINUTE = cdk.Duration.minutes(1)
+"""What CDK is given for a token flexible window, which it compares at synth time."""
 
 
 class ScheduledTask(RunTaskJob):
@@ -51,9 +55,11 @@ class ScheduledTask(RunTaskJob):
         task_definition: a ``HardenedTaskDefinition`` or any awsvpc ``ecs.TaskDefinition``.
         schedule: when to run: ``scheduler.ScheduleExpression.cron(minute="0", hour="3",
             time_zone=cdk.TimeZone.ASIA_SEOUL)``, ``.rate(cdk.Duration.hours(1))`` or
-            ``.at(datetime, time_zone)`` (one time).
+            ``.at(datetime, time_zone)`` (one time, in the future); a cron expression's six
+            fields, a rate's value and unit are checked.
         capacity_provider_strategy: where tasks run; Fargate providers or EC2 capacity
-            providers (``Ec2Capacity.strategy()``), not both. Default: FARGATE_SPOT, weight 1
+            providers (``Ec2Capacity.strategy()``), not both; FARGATE for ARM64 task
+            definitions, which Fargate Spot does not run. Default: FARGATE_SPOT, weight 1
             (required for EC2-only task definitions).
         subnets: where tasks run. Default: the VPC's private subnets.
         security_groups: the tasks' security groups. Default: a new group (child id
@@ -68,7 +74,7 @@ class ScheduledTask(RunTaskJob):
         max_event_age: how long an invocation may keep retrying, 1 minute to 24 hours.
             Default: 1 hour.
         flexible_window: run within this window after the scheduled time (spreads load),
-            1 minute to 24 hours; ``None`` runs on time. Default: ``None``.
+            whole minutes, 1 minute to 24 hours (a token in minutes); ``None`` runs on time. Default: ``None``.
         enabled: whether the schedule is on. Default: True.
         description: the schedule's description. Default: none.
         dead_letter_retention: how long failed invocations stay in the dead-letter queue,
@@ -92,6 +98,7 @@ class ScheduledTask(RunTaskJob):
         security_group (``None`` when groups were passed), connections, fargate (bool).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -117,13 +124,7 @@ class ScheduledTask(RunTaskJob):
         notify_task_failures: bool = True,
     ) -> None:
         def check(problems: Problems) -> None:
-            problems.require(
-                isinstance(schedule, scheduler.ScheduleExpression),
-                "schedule",
-                "must be a scheduler.ScheduleExpression",
-                type(schedule).__name__,
-                "use scheduler.ScheduleExpression.cron(...), .rate(...) or .at(...)",
-            )
+            check_schedule_expression(problems, "schedule", schedule)
             if description is not None and not is_token(description):
                 problems.require(
                     len(description) <= 512,
@@ -135,16 +136,8 @@ class ScheduledTask(RunTaskJob):
             problems.in_range("task_count", task_count, 1, 10)
             problems.in_range("retry_attempts", retry_attempts, 0, 185)
             problems.seconds_in_range("max_event_age", max_event_age, 60, 86400)
-            problems.seconds_in_range("flexible_window", flexible_window, 60, 86400)
+            problems.minutes_in_range("flexible_window", flexible_window, 1, 1440)
             problems.seconds_in_range("dead_letter_retention", dead_letter_retention, 60, 1209600)
-            if flexible_window is not None and not is_token(flexible_window.to_seconds()):
-                problems.require(
-                    flexible_window.to_seconds() % 60 == 0,
-                    "flexible_window",
-                    "must be whole minutes",
-                    flexible_window,
-                    "pass cdk.Duration.minutes(n)",
-                )
 
         super().__init__(
             scope,
@@ -200,8 +193,13 @@ class ScheduledTask(RunTaskJob):
             # The policy above is the whole grant: CDK's own additions would be broader.
             "role": self.role.without_policy_updates(),
             "dead_letter_queue": self.dead_letter_queue,
-            "retry_attempts": retry_attempts,
-            "max_event_age": max_event_age,
+            # CDK compares these at synth time: tokens reach the schedule below.
+            "retry_attempts": defaults.JOB_RETRY_ATTEMPTS
+            if is_token(retry_attempts)
+            else retry_attempts,
+            "max_event_age": defaults.JOB_MAX_EVENT_AGE
+            if max_event_age.is_unresolved()
+            else max_event_age,
             "capacity_provider_strategies": self._launch.strategy,
             "vpc_subnets": self._subnets,
             "security_groups": self._security_groups,
@@ -228,10 +226,29 @@ class ScheduledTask(RunTaskJob):
             key=self.encryption_key,
             enabled=enabled,
             description=description,
-            time_window=scheduler.TimeWindow.flexible(flexible_window)
+            time_window=scheduler.TimeWindow.flexible(
+                _ONE_MINUTE if flexible_window.is_unresolved() else flexible_window
+            )
             if flexible_window
             else scheduler.TimeWindow.off(),
         )
+        schedule_resource = self.schedule.node.default_child
+        assert isinstance(schedule_resource, scheduler.CfnSchedule)
+        for path, value, token in (
+            ("Target.RetryPolicy.MaximumRetryAttempts", retry_attempts, is_token(retry_attempts)),
+            (
+                "Target.RetryPolicy.MaximumEventAgeInSeconds",
+                max_event_age.to_seconds() if max_event_age.is_unresolved() else None,
+                max_event_age.is_unresolved(),
+            ),
+            (
+                "FlexibleTimeWindow.MaximumWindowInMinutes",
+                flexible_window.to_minutes() if flexible_window else None,
+                bool(flexible_window and flexible_window.is_unresolved()),
+            ),
+        ):
+            if token:
+                schedule_resource.add_property_override(path, value)
         if alarm_topic is not None:
             self.alarm_topic: sns.ITopic = alarm_topic
         elif encryption_key is not None:

@@ -80,7 +80,7 @@ class Dashboard:
         if value is None:
             return []
         if isinstance(value, cdk.Duration):
-            value = value.to_milliseconds() / 1000
+            value = value.to_seconds(integral=False)
         return [cloudwatch.HorizontalAnnotation(value=value, label=label)]
 
     def _utilization(self) -> cloudwatch.GraphWidget:

@@ -7,8 +7,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..errors import Problems
-from .checks import check_interface
+from ..errors import checked
 from .events import exec_command_rule
 from .notifications import Notifier, stack_alarm_topic, stack_notification_queue
 
@@ -31,6 +30,7 @@ class ExecCommandAudit(Construct):
         rule, topic, dead_letter_queue.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -40,17 +40,6 @@ class ExecCommandAudit(Construct):
         topic: sns.ITopic | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
-        problems = Problems(scope, construct_id)
-        check_interface(
-            problems, "cluster", cluster, "cluster_arn", "an ECS cluster (ecs.ICluster)"
-        )
-        if topic is not None:
-            check_interface(problems, "topic", topic, "topic_arn", "an SNS topic (sns.ITopic)")
-        if dead_letter_queue is not None:
-            check_interface(
-                problems, "dead_letter_queue", dead_letter_queue, "queue_arn", "an SQS queue"
-            )
-        problems.raise_if_any()
         super().__init__(scope, construct_id)
         self.topic: sns.ITopic = topic or stack_alarm_topic(self)
         self.dead_letter_queue = dead_letter_queue or stack_notification_queue(self)

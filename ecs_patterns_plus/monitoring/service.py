@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any
+from typing import Any, Protocol
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
@@ -16,7 +16,7 @@ from constructs import Construct
 
 from .. import defaults
 from ..encryption import stack_key
-from ..errors import Problems
+from ..errors import Problems, checked
 from .alarms import (
     GOLDEN_KEYS,
     alarm,
@@ -25,7 +25,7 @@ from .alarms import (
     service_alarm,
     undelivered_notifications_alarm,
 )
-from .checks import check_interface, check_load_balancing, check_service_name
+from .checks import check_load_balancing, check_service_name
 from .dashboard import Dashboard
 from .events import service_rules
 from .metrics import (
@@ -49,8 +49,16 @@ from .thresholds import (
     MonitoringThresholds,
     check_thresholds,
     show,
+    show_duration,
     warn_disabled,
 )
+
+
+class ServiceConstruct(Protocol):
+    """A service construct holding its ECS service as ``.service``, such as ``AlbFargateService``."""
+
+    @property
+    def service(self) -> ecs.IBaseService: ...
 
 
 class ServiceMonitoring(Construct):
@@ -97,6 +105,7 @@ class ServiceMonitoring(Construct):
         (name -> rule), metric_filters (name -> filter), queries (name -> saved query).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -115,21 +124,7 @@ class ServiceMonitoring(Construct):
         golden_signal_alarms: Sequence[cloudwatch.IAlarm] | None = None,
     ) -> None:
         problems = Problems(scope, construct_id)
-        problems.require(
-            _is_service(service),
-            "service",
-            "must be an ECS service (ecs.FargateService, ecs.Ec2Service or an imported one)",
-            type(service).__name__,
-            "pass the ECS service; for a service construct use ServiceMonitoring.for_service",
-        )
         check_load_balancing(problems, load_balancer, target_group, required=False)
-        for argument, value, attribute, expected in (
-            ("log_group", log_group, "log_group_name", "a log group (logs.ILogGroup)"),
-            ("topic", topic, "topic_arn", "an SNS topic (sns.ITopic)"),
-            ("encryption_key", encryption_key, "key_arn", "a KMS key (kms.IKey)"),
-        ):
-            if value is not None:
-                check_interface(problems, argument, value, attribute, expected)
         check_thresholds(problems, "thresholds", thresholds)
         check_service_name(problems, service_name)
         problems.raise_if_any()
@@ -205,12 +200,13 @@ class ServiceMonitoring(Construct):
         )
 
     @classmethod
+    @checked
     def for_service(
         cls,
         scope: Construct,
         construct_id: str,
         *,
-        service: Any,
+        service: ServiceConstruct,
         topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
         thresholds: MonitoringThresholds | None = None,
@@ -229,20 +225,10 @@ class ServiceMonitoring(Construct):
         ``thresholds`` and ``topic`` default to the service's, so the reused rollback alarms
         and the new ones fire alike and notify one topic.
         """
-        inner: Any = getattr(service, "service", None)
-        if not _is_service(inner):
-            problems = Problems(scope, construct_id)
-            problems.add(
-                "service",
-                "must have a .service attribute holding the ECS service",
-                type(service).__name__,
-                "pass e.g. an AlbFargateService, or use ServiceMonitoring(service=...) directly",
-            )
-            problems.raise_if_any()
         return cls(
             scope,
             construct_id,
-            service=inner,
+            service=service.service,
             load_balancer=_unwrap(getattr(service, "load_balancer", None), "load_balancer_arn"),
             target_group=getattr(service, "target_group", None),
             log_group=getattr(service, "log_group", None)
@@ -311,9 +297,9 @@ class ServiceMonitoring(Construct):
                 evaluation_periods=minutes,
                 datapoints_to_alarm=minutes,
                 topic=self.topic,
-                description=f"{name}: fewer tasks running than desired for {minutes} minutes. "
-                "Tasks crash, fail health checks, cannot be placed (capacity, subnet IPs) or "
-                "cannot pull their image: see the task-stopped notifications and service events.",
+                description=f"{name}: fewer tasks running than desired for {show(minutes)} "
+                "minutes. Tasks crash, fail health checks, cannot be placed (capacity, subnet IPs) "
+                "or cannot pull their image: see the task-stopped notifications and service events.",
             )
 
     def _load_balancer_alarms(self, metrics: LoadBalancerMetrics) -> None:
@@ -360,7 +346,7 @@ class ServiceMonitoring(Construct):
             datapoints_to_alarm=1,
             topic=self.topic,
             description=f"{self.name}: {show(t.task_failures)}+ tasks stopped abnormally within "
-            f"{window.to_human_string()} - a restart loop. Check the health check path/port, "
+            f"{show_duration(window)} - a restart loop. Check the health check path/port, "
             "raise startPeriod and the grace period, and read the tasks' last log lines.",
         )
 
@@ -503,7 +489,3 @@ def _unwrap(value: Any, attribute: str) -> Any:
         return value
     inner = getattr(value, "load_balancer", None)
     return inner if hasattr(inner, attribute) else value
-
-
-def _is_service(value: Any) -> bool:
-    return all(hasattr(value, name) for name in ("service_arn", "service_name", "cluster"))

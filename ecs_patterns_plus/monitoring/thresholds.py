@@ -28,13 +28,15 @@ class MonitoringThresholds:
             0.01 to 100. Default: 5.
         target_5xx_percent: 5xx answered by the service's targets, % of requests, 0.01 to
             100 (golden signal). Default: 5.
-        latency_p99: p99 target response time, 1 ms to 300 s (golden signal). Default: 2 s.
+        latency_p99: p99 target response time, 1 ms to 300 s (golden signal); a token in
+            seconds. Default: 2 s.
         unhealthy_hosts: unhealthy targets, 1 to 1000 (golden signal). Default: 1.
         rejected_connections: connections the load balancer rejected per minute, 1 to
             1,000,000. Default: 1.
         task_failures: abnormal task stops (non-zero exit, failed health check, failed to
             start) within ``task_failure_window``, 1 to 1000: a restart loop. Default: 3.
-        task_failure_window: whole minutes, 1 to 60. Default: 15 minutes.
+        task_failure_window: whole minutes, 1 to 60, a literal (the alarm's period).
+            Default: 15 minutes.
         log_errors: error lines per minute in the service's log group, 1 to 1,000,000.
             Default: no alarm (the metric is on the dashboard).
         min_requests: 5xx rates count only minutes with at least this many requests,
@@ -66,44 +68,30 @@ GOLDEN_SIGNALS = ("target_5xx_percent", "latency_p99", "unhealthy_hosts")
 #: Thresholds of the alarms that exist only with a load balancer.
 LOAD_BALANCER_SIGNALS = (*GOLDEN_SIGNALS, "load_balancer_5xx_percent", "rejected_connections")
 
-# (field, low, high, whole number) of every numeric threshold.
-_NUMBER_RANGES: tuple[tuple[str, float, float, bool], ...] = (
-    ("cpu_percent", 1, 100, False),
-    ("memory_percent", 1, 100, False),
-    ("running_below_desired_minutes", 1, 1440, True),
-    ("load_balancer_5xx_percent", 0.01, 100, False),
-    ("target_5xx_percent", 0.01, 100, False),
-    ("unhealthy_hosts", 1, 1000, True),
-    ("rejected_connections", 1, 1_000_000, True),
-    ("task_failures", 1, 1000, True),
-    ("log_errors", 1, 1_000_000, True),
-    ("min_requests", 0, 1_000_000, True),
-    ("evaluation_periods", 1, 1440, True),
-    ("datapoints_to_alarm", 1, 1440, True),
+# (field, low, high) of every numeric threshold; whole numbers are typed ``int``.
+_NUMBER_RANGES: tuple[tuple[str, float, float], ...] = (
+    ("cpu_percent", 1, 100),
+    ("memory_percent", 1, 100),
+    ("running_below_desired_minutes", 1, 1440),
+    ("load_balancer_5xx_percent", 0.01, 100),
+    ("target_5xx_percent", 0.01, 100),
+    ("unhealthy_hosts", 1, 1000),
+    ("rejected_connections", 1, 1_000_000),
+    ("task_failures", 1, 1000),
+    ("log_errors", 1, 1_000_000),
+    ("min_requests", 0, 1_000_000),
+    ("evaluation_periods", 1, 1440),
+    ("datapoints_to_alarm", 1, 1440),
 )
 
 
-def check_thresholds(problems: Problems, argument: str, thresholds: Any) -> None:
-    """Record every problem with a ``MonitoringThresholds`` (named ``argument.field``)."""
-    if not isinstance(thresholds, MonitoringThresholds):
-        problems.add(
-            argument,
-            "must be a MonitoringThresholds",
-            thresholds,
-            "pass MonitoringThresholds(...) with the values to change",
-        )
-        return
-    optional = {item.name for item in fields(MonitoringThresholds) if "None" in str(item.type)}
-    for name, low, high, whole in _NUMBER_RANGES:
-        value = getattr(thresholds, name)
-        if value is None and name not in optional:
-            problems.add(
-                f"{argument}.{name}",
-                "cannot be None",
-                value,
-                f"pass a value from {_number(low)} to {_number(high)}",
-            )
-        _check_number(problems, f"{argument}.{name}", value, low, high, whole)
+def check_thresholds(problems: Problems, argument: str, thresholds: MonitoringThresholds) -> None:
+    """Record every range problem of a ``MonitoringThresholds`` (named ``argument.field``).
+
+    Types are the type check's (``errors.checked``): values of another type are skipped here.
+    """
+    for name, low, high in _NUMBER_RANGES:
+        _check_number(problems, f"{argument}.{name}", getattr(thresholds, name), low, high)
     evaluation, datapoints = thresholds.evaluation_periods, thresholds.datapoints_to_alarm
     numbers = all(_is_number(value) and not is_token(value) for value in (evaluation, datapoints))
     if numbers and evaluation >= 1:
@@ -116,17 +104,18 @@ def check_thresholds(problems: Problems, argument: str, thresholds: Any) -> None
         )
     _check_duration(problems, f"{argument}.latency_p99", thresholds.latency_p99, 1, 300_000)
     window = thresholds.task_failure_window
-    if window is None:
+    if not isinstance(window, cdk.Duration):
+        return
+    if window.is_unresolved():  # the alarm's period: CDK checks it against CloudWatch's list
         problems.add(
             f"{argument}.task_failure_window",
-            "cannot be None",
+            "must be known at synth time, where CDK checks it as a CloudWatch period",
             window,
-            "turn the alarm off with task_failures=None instead",
+            "pass a literal duration, e.g. cdk.Duration.minutes(15)",
         )
     elif _check_duration(problems, f"{argument}.task_failure_window", window, 60_000, 3_600_000):
-        millis = window.to_milliseconds()
         problems.require(
-            is_token(millis) or millis % 60_000 == 0,
+            window.to_milliseconds() % 60_000 == 0,
             f"{argument}.task_failure_window",
             "must be whole minutes",
             window,
@@ -138,18 +127,8 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_number(
-    problems: Problems, argument: str, value: Any, low: float, high: float, whole: bool
-) -> None:
-    if value is None or is_token(value):
-        return
-    if not _is_number(value) or (whole and not isinstance(value, int)):
-        problems.add(
-            argument,
-            "must be a whole number" if whole else "must be a number",
-            value,
-            f"pass a value from {_number(low)} to {_number(high)}",
-        )
+def _check_number(problems: Problems, argument: str, value: Any, low: float, high: float) -> None:
+    if not _is_number(value) or is_token(value):
         return
     problems.require(
         low <= value <= high,
@@ -165,6 +144,13 @@ def show(value: float) -> str:
     return cdk.Token.as_string(value) if is_token(value) else f"{value:g}"
 
 
+def show_duration(value: cdk.Duration) -> str:
+    """A duration for a description: ``15 minutes``, or a token's seconds resolved at deploy."""
+    if value.is_unresolved():
+        return f"{cdk.Token.as_string(value.to_seconds())} seconds"
+    return value.to_human_string()
+
+
 def _number(value: float) -> str:
     if not float(value).is_integer():
         return f"{value:g}"
@@ -174,14 +160,20 @@ def _number(value: float) -> str:
 def _check_duration(
     problems: Problems, argument: str, value: Any, low_ms: int, high_ms: int
 ) -> bool:
-    if value is None:
-        return True
+    """Record a problem unless ``value`` lies within ``low_ms..high_ms``; a token passes in
+    seconds, the unit CloudWatch takes for thresholds and periods (a token cannot be converted)."""
     if not isinstance(value, cdk.Duration):
-        problems.add(argument, "must be a cdk.Duration", value, "pass e.g. cdk.Duration.seconds(2)")
-        return False
-    millis = value.to_milliseconds()
-    if is_token(millis):
         return True
+    if value.is_unresolved():
+        return problems.require(
+            value.unit_label() == "seconds",
+            argument,
+            f"a token in {value.unit_label()} cannot be converted to the seconds CloudWatch "
+            "takes here",
+            value,
+            "pass cdk.Duration.seconds(token)",
+        )
+    millis = value.to_milliseconds()
     return problems.require(
         low_ms <= millis <= high_ms,
         argument,

@@ -12,9 +12,10 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from .. import compliance, defaults
-from ..encryption import encrypted_log_group, stack_key
-from ..errors import Problems, is_token
+from ..encryption import stack_key
+from ..errors import Problems, checked, is_token
 from ..iam import ECR_AUTH_ROUTE, EXEC_ACTIONS, EXEC_ROUTE, RoutedRole, acknowledge_default_policy
+from ..retention import check_retention, retained_log_group
 from ..secrets import SecretValue
 from .images import check_image
 from .options import ContainerSpec, HealthCheckOptions, LogOptions, SidecarOptions, sidecar_spec
@@ -69,8 +70,9 @@ class HardenedTaskDefinition(Construct):
         compatibility: ``FARGATE``, ``EC2`` or ``EC2_AND_FARGATE``; always ``awsvpc``
             networking. Default: ``FARGATE``.
         gpu_count: GPUs for the application container, EC2 only. Default: none.
-        memory_limit_mib: the application container's hard memory limit. Default: the task
-            memory minus the sidecars' limits.
+        memory_limit_mib: the application container's hard memory limit; needed with sidecars
+            when ``memory_mib`` or a sidecar's limit is a token. Default: the task memory minus
+            the sidecars' limits.
         stop_timeout: time between SIGTERM and SIGKILL, 2-120 s. Default: 30 seconds.
         user: the uid:gid the application container runs as; root is allowed but warned
             about (``ecs-patterns-plus:root-user``). Default: ``1000:1000``.
@@ -83,6 +85,7 @@ class HardenedTaskDefinition(Construct):
         execution_role, task_role, health_check_start_period, exec_enabled.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -112,16 +115,18 @@ class HardenedTaskDefinition(Construct):
         readonly_root_filesystem: bool = defaults.READONLY_ROOT_FILESYSTEM,
     ) -> None:
         log_options = logging or LogOptions()
-        sidecar_memory = sum(
-            s.memory_limit_mib for s in sidecars if isinstance(s.memory_limit_mib, int)
-        )
+        # The application gets what the sidecars leave; CloudFormation cannot subtract tokens.
+        memory_tokens = [is_token(memory_mib), *(is_token(s.memory_limit_mib) for s in sidecars)]
+        share_unknown = memory_limit_mib is None and bool(sidecars) and any(memory_tokens)
         app = ContainerSpec(
             argument="",
             name=container_name,
             image=image,
             memory_limit_mib=memory_limit_mib
             if memory_limit_mib is not None
-            else memory_mib - sidecar_memory,
+            else memory_mib
+            if share_unknown
+            else memory_mib - sum(s.memory_limit_mib for s in sidecars),
             cpu=None,
             port=container_port,
             command=command,
@@ -146,7 +151,16 @@ class HardenedTaskDefinition(Construct):
             gpu_count=gpu_count,
             stop_timeout=stop_timeout,
         )
+        problems.require(
+            not share_unknown,
+            "memory_limit_mib",
+            "is needed when memory_mib or a sidecar's memory_limit_mib is a token: the "
+            "application's share is what the sidecars leave, which cannot be computed from a token",
+            None,
+            "pass memory_limit_mib for the application container (a number or a token)",
+        )
         check_logging(problems, log_options)
+        check_retention(problems, "logging.retention", log_options.retention)
         check_containers(
             problems,
             containers,
@@ -195,8 +209,8 @@ class HardenedTaskDefinition(Construct):
             "TaskDefinition",
             compatibility=compatibility,
             network_mode=ecs.NetworkMode.AWS_VPC,
-            cpu=str(cpu),
-            memory_mib=str(memory_mib),
+            cpu=_as_string(cpu),
+            memory_mib=_as_string(memory_mib),
             family=family,
             execution_role=self.execution_role,
             task_role=self.task_role,
@@ -217,7 +231,7 @@ class HardenedTaskDefinition(Construct):
             ephemeral_storage_gib=ephemeral_storage_gib,
         )
         self.encryption_key: kms.IKey = log_options.encryption_key or stack_key(self)
-        self.log_group = encrypted_log_group(
+        self.log_group = retained_log_group(
             self,
             "LogGroup",
             key=self.encryption_key,
@@ -232,8 +246,9 @@ class HardenedTaskDefinition(Construct):
         unprivileged_port_start = min(privileged_ports) if privileged_ports else None
         exec_paths = defaults.EXEC_WRITABLE_PATHS if enable_exec else ()
         built: dict[str, ecs.ContainerDefinition] = {}
-        for item in containers:
+        for index, item in enumerate(containers):
             built[item.name] = self._add_container(
+                index,
                 item,
                 log_options=log_options,
                 stop_timeout=stop_timeout,
@@ -280,6 +295,7 @@ class HardenedTaskDefinition(Construct):
 
     def _add_container(
         self,
+        index: int,
         item: ContainerSpec,
         *,
         log_options: LogOptions,
@@ -290,6 +306,9 @@ class HardenedTaskDefinition(Construct):
         readonly: bool,
         gpu_count: int | None,
     ) -> ecs.ContainerDefinition:
+        buffer = log_options.max_buffer_size_mib
+        buffer_token = is_token(buffer)
+        non_blocking = log_options.mode == ecs.AwsLogDriverMode.NON_BLOCKING
         linux_parameters = ecs.LinuxParameters(
             self,
             f"{_pascal(item.name)}LinuxParameters",
@@ -315,8 +334,10 @@ class HardenedTaskDefinition(Construct):
                 stream_prefix=item.name,
                 log_group=self.log_group,
                 mode=log_options.mode,
-                max_buffer_size=cdk.Size.mebibytes(log_options.max_buffer_size_mib)
-                if log_options.mode == ecs.AwsLogDriverMode.NON_BLOCKING
+                max_buffer_size=cdk.Size.mebibytes(
+                    defaults.LOG_MAX_BUFFER_SIZE_MIB if buffer_token else buffer
+                )
+                if non_blocking
                 else None,
             ),
             readonly_root_filesystem=readonly,
@@ -333,8 +354,23 @@ class HardenedTaskDefinition(Construct):
             if binds_privileged_port
             else None,
             docker_security_options=list(defaults.EC2_SECURITY_OPTIONS) if ec2_only else None,
-            gpu_count=gpu_count,
+            gpu_count=None if is_token(gpu_count) else gpu_count,
         )
+        # Values CloudFormation takes as tokens but CDK compares or converts at synth time.
+        overrides: dict[str, object] = {}
+        if non_blocking and buffer_token:
+            overrides["LogConfiguration.Options.max-buffer-size"] = cdk.Fn.join(
+                "", [cdk.Token.as_string(buffer), "m"]
+            )
+        if gpu_count is not None and is_token(gpu_count):
+            overrides["ResourceRequirements"] = [
+                {"Type": "GPU", "Value": cdk.Token.as_string(gpu_count)}
+            ]
+        if item.health_check is not None:
+            overrides.update(item.health_check.token_overrides())
+        definition = self.task_definition.node.default_child
+        for path, value in overrides.items():
+            definition.add_property_override(f"ContainerDefinitions.{index}.{path}", value)  # type: ignore[union-attr]
         for path in dict.fromkeys((*item.writable_paths, *exec_paths)):
             volume = f"{item.name}-{_slug(path)}"[:255]
             self.task_definition.add_volume(name=volume)
@@ -345,6 +381,12 @@ class HardenedTaskDefinition(Construct):
 
 
 # --- Helpers --------------------------------------------------------------------------------
+
+
+def _as_string(number: int) -> str:
+    """A number for a string property: a token stays a token (``str`` would print its
+    placeholder)."""
+    return cdk.Token.as_string(number) if is_token(number) else str(number)
 
 
 def _architecture_name(stack: cdk.Stack, architecture: ecs.CpuArchitecture) -> str:

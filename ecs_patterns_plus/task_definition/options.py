@@ -8,11 +8,14 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 
 from .. import defaults
 from ..errors import Problems, is_token
+from ..retention import Retention
 from ..secrets import SecretValue
+
+_HEALTH_CHECK_RANGE = (cdk.Duration.seconds(2), cdk.Duration.seconds(300))
+"""The shortest timeout and the longest interval: what CDK is given for token values."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,12 +42,10 @@ class HealthCheckOptions:
 
     def validate(self, problems: Problems, argument: str) -> None:
         """Record problems with these options under ``argument`` (e.g. ``health_check``)."""
-        command = [self.command] if isinstance(self.command, str) else list(self.command)
+        command = list(self.command)
         words = command[1:] if command[:1] in (["CMD"], ["CMD-SHELL"]) else command
         problems.require(
-            not isinstance(self.command, str)
-            and bool(words)
-            and all(isinstance(word, str) and word for word in words),
+            bool(words) and all(words),
             f"{argument}.command",
             "must name a command",
             command,
@@ -64,13 +65,23 @@ class HealthCheckOptions:
             )
 
     def to_health_check(self) -> ecs.HealthCheck:
+        """The ECS health check; a token interval or timeout comes in ``token_overrides``
+        (CDK compares them at synth time, CloudFormation takes them as they are)."""
         return ecs.HealthCheck(
             command=list(self.command),
-            interval=self.interval,
-            timeout=self.timeout,
+            interval=_HEALTH_CHECK_RANGE[1] if self.interval.is_unresolved() else self.interval,
+            timeout=_HEALTH_CHECK_RANGE[0] if self.timeout.is_unresolved() else self.timeout,
             retries=self.retries,
             start_period=self.start_period,
         )
+
+    def token_overrides(self) -> dict[str, object]:
+        """Container definition properties for a token interval or timeout, by path."""
+        return {
+            f"HealthCheck.{name}": value.to_seconds()
+            for name, value in (("Interval", self.interval), ("Timeout", self.timeout))
+            if value.is_unresolved()
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +91,8 @@ class LogOptions:
     Args:
         log_group_name: the log group's literal name, unique per account and region.
             Default: ``/ecs/<family>``.
-        retention: how long log events are kept. Default: one year.
+        retention: how long log events are kept: ``logs.RetentionDays`` or days (a token
+            too). Default: one year.
         encryption_key: KMS key of the log group; it must allow CloudWatch Logs.
             Default: the stack's shared key (``EcsPatternsPlus/Key``).
         mode: ``NON_BLOCKING`` buffers lines so a CloudWatch Logs slowdown never blocks the
@@ -90,7 +102,7 @@ class LogOptions:
     """
 
     log_group_name: str | None = None
-    retention: logs.RetentionDays = defaults.LOG_RETENTION
+    retention: Retention = defaults.LOG_RETENTION
     encryption_key: kms.IKey | None = None
     mode: ecs.AwsLogDriverMode = defaults.LOG_DRIVER_MODE
     max_buffer_size_mib: int = defaults.LOG_MAX_BUFFER_SIZE_MIB

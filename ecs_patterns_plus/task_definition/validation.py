@@ -9,8 +9,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
 
 from .. import defaults
-from ..errors import Problems, is_token
-from ..secrets import SecretValue
+from ..errors import Problems, checked, is_token
 from .options import ContainerSpec, LogOptions
 
 FARGATE_CPU_MEMORY_MIB: dict[int, tuple[int, ...]] = {
@@ -172,10 +171,31 @@ def check_containers(
         ports,
         "give each container its own port",
     )
+    if not any(
+        is_token(value) for value in (memory_mib, *(c.memory_limit_mib for c in containers))
+    ):
+        _check_memory(problems, app, sidecars, memory_mib, app_limit_given)
+    if not any(is_token(value) for value in (cpu, *(s.cpu for s in sidecars))):
+        sidecar_cpu = sum(s.cpu or 0 for s in sidecars)
+        problems.require(
+            sidecar_cpu < cpu,
+            "sidecars",
+            f"the sidecars reserve {sidecar_cpu} of the task's {cpu} CPU units, leaving the "
+            "application none",
+            [s.cpu for s in sidecars],
+            "raise cpu or lower the sidecars' cpu",
+        )
+
+
+def _check_memory(
+    problems: Problems,
+    app: ContainerSpec,
+    sidecars: Sequence[ContainerSpec],
+    memory_mib: int,
+    app_limit_given: bool,
+) -> None:
     sidecar_memory = sum(s.memory_limit_mib for s in sidecars)
-    if is_token(memory_mib) or any(is_token(c.memory_limit_mib) for c in containers):
-        pass
-    elif app_limit_given:
+    if app_limit_given:
         problems.in_range(
             "memory_limit_mib", app.memory_limit_mib, MIN_APP_MEMORY_MIB, memory_mib, "MiB"
         )
@@ -197,16 +217,6 @@ def check_containers(
             f"{MIN_APP_MEMORY_MIB} needed)",
             [s.memory_limit_mib for s in sidecars],
             "raise memory_mib or lower the sidecars' memory_limit_mib",
-        )
-    sidecar_cpu = sum(s.cpu or 0 for s in sidecars)
-    if not is_token(cpu):
-        problems.require(
-            sidecar_cpu < cpu,
-            "sidecars",
-            f"the sidecars reserve {sidecar_cpu} of the task's {cpu} CPU units, leaving the "
-            "application none",
-            [s.cpu for s in sidecars],
-            "raise cpu or lower the sidecars' cpu",
         )
 
 
@@ -251,14 +261,6 @@ def _check_container(problems: Problems, item: ContainerSpec) -> None:
             secret_name,
             "e.g. 'DB_PASSWORD'",
         )
-        if not isinstance(value, SecretValue):
-            problems.add(
-                argument,
-                "must be a SecretValue",
-                value,
-                "use SecretValue.from_secrets_manager(...) or SecretValue.from_ssm_parameter(...)",
-            )
-            continue
         value.validate(problems, argument)
     both = sorted(set(item.environment) & set(item.secrets))
     problems.require(
@@ -296,10 +298,7 @@ def _check_dependency(problems: Problems, item: ContainerSpec) -> None:
 
 
 def _check_paths(problems: Problems, argument: str, paths: Sequence[str]) -> None:
-    if isinstance(paths, str):
-        problems.add(argument, "must be a sequence of paths", paths, f"e.g. ({paths!r},)")
-        return
-    bad = [p for p in paths if not isinstance(p, str) or not _PATH.match(p) or "/../" in f"{p}/"]
+    bad = [p for p in paths if not _PATH.match(p) or "/../" in f"{p}/"]
     problems.require(
         not bad,
         argument,
@@ -326,14 +325,7 @@ def _check_environment(problems: Problems, argument: str, environment: Mapping[s
                 "e.g. 'SPRING_PROFILES_ACTIVE'",
             )
             continue
-        if not isinstance(value, str):
-            problems.add(
-                argument,
-                f"the value of {name} must be a string",
-                value,
-                f"pass {name}={str(value)!r}",
-            )
-        elif looks_like_secret_name(name):
+        if looks_like_secret_name(name):
             problems.add(
                 argument,
                 f"{name} looks like a secret and would be stored in plain text in the task "
@@ -342,7 +334,7 @@ def _check_environment(problems: Problems, argument: str, environment: Mapping[s
                 f"pass it as secrets={{{name!r}: SecretValue.from_secrets_manager(secret)}} "
                 "(or SecretValue.from_ssm_parameter)",
             )
-        elif isinstance(value, str) and not is_token(value) and _SECRET_VALUE.search(value):
+        elif not is_token(value) and _SECRET_VALUE.search(value):
             problems.add(
                 argument,
                 f"the value of {name} looks like a credential (access key or private key)",
@@ -351,6 +343,7 @@ def _check_environment(problems: Problems, argument: str, environment: Mapping[s
             )
 
 
+@checked
 def looks_like_secret_name(name: str) -> bool:
     """True when an environment variable name looks like it holds a secret (see defaults)."""
     upper = name.upper()

@@ -127,6 +127,10 @@ def task_def_secrets(stack: cdk.Stack) -> None:
             secret_string_template='{"username": "app"}', generate_string_key="password"
         ),
     )
+    # The application owns its secret, rotation included: the library acknowledges nothing on it.
+    created.add_rotation_schedule(
+        "Rotation", hosted_rotation=secretsmanager.HostedRotation.postgre_sql_single_user()
+    )
     existing = secretsmanager.Secret.from_secret_attributes(
         stack,
         "ApiSecret",
