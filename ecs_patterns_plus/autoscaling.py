@@ -62,7 +62,10 @@ class ScalingOptions:
     """How a service scales. Target-tracking policies combine: the largest wins.
 
     Args:
-        min_capacity: fewest tasks. Default: the service's desired count.
+        min_capacity: fewest tasks, and where a new service settles: the template leaves the
+            task count to Application Auto Scaling (a deployment never resets it), which
+            raises CloudFormation's initial one task to this minimum when it registers the
+            service. At least the service's ``desired_count``. Default: ``desired_count``.
         max_capacity: most tasks. Default: 10.
         cpu_target_percent: average CPU to hold; None to turn off. Default: 50.
         memory_target_percent: average memory to hold. Default: None (off).
@@ -98,6 +101,19 @@ def check_scaling(problems: Problems, scaling: ScalingOptions, desired_count: in
             "needs min_capacity <= desired_count <= max_capacity",
             f"min {low}, desired {desired_count}, max {scaling.max_capacity}",
             "raise max_capacity or lower desired_count / min_capacity",
+        )
+        # With autoscaling the template leaves DesiredCount out, so that no deployment resets
+        # what autoscaling chose. CloudFormation then creates the service with one task, and
+        # Application Auto Scaling moves it into [min, max] when it registers the service
+        # (RegisterScalableTarget): the service settles at min_capacity, never above it.
+        problems.require(
+            low >= desired_count,
+            "scaling.min_capacity",
+            f"is below desired_count ({desired_count}): a new autoscaled service settles at "
+            "min_capacity (Application Auto Scaling raises CloudFormation's one task to it), so "
+            "desired_count would never be reached",
+            low,
+            f"leave min_capacity out (it is desired_count) or set desired_count={low}",
         )
     for name in ("cpu_target_percent", "memory_target_percent"):
         problems.in_range(f"scaling.{name}", getattr(scaling, name), 10, 90, "percent")

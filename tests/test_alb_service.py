@@ -367,6 +367,11 @@ def _service(**kwargs: Any) -> None:
             {"scaling": ScalingOptions(min_capacity=5)},
             r"scaling: needs min_capacity <= desired_count <= max_capacity",
         ),
+        (
+            {"desired_count": 3, "scaling": ScalingOptions(min_capacity=2)},
+            r"scaling.min_capacity: is below desired_count \(3\): a new autoscaled service "
+            r"settles at min_capacity",
+        ),
         ({"scaling": ScalingOptions(max_capacity=0)}, r"scaling.max_capacity: must be between 1"),
         (
             {"scaling": ScalingOptions(cpu_target_percent=95)},
@@ -796,3 +801,15 @@ def test_a_hardened_cluster_stands_for_its_cluster() -> None:
         routing=ListenerRouting(priority=4000, path_patterns=["/whole/*"]),
     )
     assert service.service.cluster is platform.cluster
+
+
+def test_a_grace_period_from_token_durations_must_be_given() -> None:
+    stack = _platform()[0]
+    seconds = cdk.CfnParameter(stack, "IntervalSeconds", type="Number").value_as_number
+    with pytest.raises(ValidationError, match=r"health_check_grace_period: is derived from"):
+        _service(health_check=TargetHealthCheck(interval=Duration.seconds(seconds)))
+    _service(
+        health_check=TargetHealthCheck(interval=Duration.seconds(seconds)),
+        health_check_grace_period=Duration.seconds(seconds),
+        routing=ListenerRouting(priority=4100, path_patterns=["/grace/*"]),
+    )

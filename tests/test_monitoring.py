@@ -904,8 +904,9 @@ def test_golden_signal_function_needs_a_topic_and_a_load_balancer() -> None:
     with pytest.raises(ValidationError) as error:
         golden_signal_alarms(stack, load_balancer=None, target_group=None, topic=None)  # type: ignore[arg-type]
     message = str(error.value)
-    assert "load_balancer: is required with target_group" in message
-    assert "topic: must be an SNS topic (sns.ITopic); got None" in message
+    assert "load_balancer: expected an elbv2.IApplicationLoadBalancer; got None" in message
+    assert "target_group: expected an elbv2.IApplicationTargetGroup; got None" in message
+    assert "topic: expected a sns.ITopic; got None" in message
 
 
 def test_exec_audit_refuses_a_cluster_name() -> None:

@@ -10,6 +10,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .. import defaults
+from ..errors import checked
 from .checks import check_interface, check_load_balancing, check_service_name, problems_at
 from .metrics import LoadBalancerMetrics
 from .thresholds import GOLDEN_SIGNALS, MonitoringThresholds, check_thresholds, show, warn_disabled
@@ -137,6 +138,7 @@ def golden_signals(
     return alarms
 
 
+@checked
 def golden_signal_alarms(
     scope: Construct,
     *,

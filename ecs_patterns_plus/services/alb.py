@@ -127,6 +127,7 @@ class _AlbFrontDoor:
             "build it with HardenedTaskDefinition(..., container_port=8080)",
         )
         self.health_check.validate(problems, "health_check")
+        self._check_grace_period(problems, core)
         problems.seconds_in_range("deregistration_delay", self.deregistration_delay, 0, 3600)
         problems.seconds_in_range("slow_start", self.slow_start, 30, 900)
         if core.deployment.uses_code_deploy:
@@ -147,6 +148,25 @@ class _AlbFrontDoor:
         return cdk.Duration.seconds(
             core.task_definition.health_check_start_period.to_seconds()
             + (check.healthy_threshold + 1) * check.interval.to_seconds()
+        )
+
+    def _check_grace_period(self, problems: Problems, core: ServiceCore) -> None:
+        """The derived grace period is arithmetic: it needs literal durations and threshold."""
+        if core.health_check_grace_period is not None:
+            return
+        check = self.health_check
+        parts = (
+            core.task_definition.health_check_start_period.to_seconds(),
+            check.interval.to_seconds(),
+            check.healthy_threshold,
+        )
+        problems.require(
+            not any(is_token(part) for part in parts),
+            "health_check_grace_period",
+            "is derived from the health checks' start period, interval and healthy threshold, "
+            "and one of them is a token",
+            None,
+            "pass health_check_grace_period=cdk.Duration.seconds(...) (a token works there)",
         )
 
     def prepare(self, scope: Construct, core: ServiceCore) -> list[cloudwatch.IAlarm]:

@@ -129,7 +129,7 @@ def service_scaling_modes(stack: cdk.Stack) -> None:
         cluster=platform.cluster,
         task_definition=_task(stack),
         load_balancer=load_balancer,
-        desired_count=3,
+        desired_count=2,
         scaling=ScalingOptions(
             min_capacity=2,
             max_capacity=20,
