@@ -546,10 +546,16 @@ def test_restricted_egress_that_reaches_s3_and_the_endpoints_is_accepted() -> No
         https_egress=[ec2.Peer.prefix_list("pl-78a54011")],  # the region's S3 prefix list
         endpoints=network.endpoints,
     )
-    egress = Template.from_stack(stack).find_resources("AWS::EC2::SecurityGroupEgress")
     group = stack.resolve(web.security_group.security_group_id)
+    egress = [
+        stack.resolve(rule.destination_security_group_id)
+        for rule in stack.node.find_all()
+        if isinstance(rule, ec2.CfnSecurityGroupEgress)
+        and stack.resolve(rule.group_id) == group
+        and rule.destination_security_group_id is not None
+    ]
     # With a restricted list, the tasks get an explicit rule to the endpoints.
-    assert [r for r in egress.values() if r["Properties"]["GroupId"] == group]
+    assert egress == [stack.resolve(network.endpoints.security_group.security_group_id)]  # type: ignore[union-attr]
 
 
 _IMAGE = "public.ecr.aws/nginx/nginx@sha256:" + "0" * 64
