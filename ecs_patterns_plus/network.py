@@ -67,6 +67,7 @@ class VpcEndpoints(Construct):
             Default: the VPC's private subnets, one per AZ.
 
     Attributes:
+        vpc: the VPC.
         security_group: the interface endpoints' security group.
         interface_endpoints / gateway_endpoints: the endpoints, by name.
     """
@@ -89,6 +90,7 @@ class VpcEndpoints(Construct):
         super().__init__(scope, construct_id)
 
         names = list(dict.fromkeys(services))
+        self.vpc = vpc
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -317,4 +319,22 @@ def _validate_cidr(problems: Problems, cidr: str, max_azs: int, public_subnets: 
         + " subnets",
         cidr,
         f"use a /{largest_prefix} or larger block",
+    )
+
+
+def same_vpc(first: ec2.IVpc, second: ec2.IVpc) -> bool:
+    """False only when two VPCs are known to differ (tokens of other constructs, or ids)."""
+    return first is second or first.vpc_id == second.vpc_id
+
+
+def check_endpoints(problems: Problems, endpoints: VpcEndpoints | None, vpc: ec2.IVpc) -> None:
+    """Record a problem unless ``endpoints`` (when given) are in ``vpc``, where the tasks run."""
+    if endpoints is None:
+        return
+    problems.require(
+        same_vpc(endpoints.vpc, vpc),
+        "endpoints",
+        "are in another VPC than the cluster: the tasks could not reach them",
+        endpoints.node.path,
+        "pass the endpoints of the cluster's VPC (SecureVpc(...).endpoints)",
     )

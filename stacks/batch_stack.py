@@ -60,6 +60,7 @@ class BatchStack(cdk.Stack):
                 minute="0", hour="3", time_zone=cdk.TimeZone.ASIA_SEOUL
             ),
             description="Daily report at 03:00 KST on Fargate Spot",
+            endpoints=endpoints,
         )
 
         migrate_task = HardenedTaskDefinition(
@@ -69,7 +70,9 @@ class BatchStack(cdk.Stack):
             image=ecs.ContainerImage.from_ecr_repository(repository, "web-1.0.0"),
             command=["./migrate", "up"],
         )
-        self.migrate = OneOffTask(self, "Migrate", cluster=cluster, task_definition=migrate_task)
+        self.migrate = OneOffTask(
+            self, "Migrate", cluster=cluster, task_definition=migrate_task, endpoints=endpoints
+        )
 
         self.gpu = HardenedCluster(
             self,
@@ -98,14 +101,10 @@ class BatchStack(cdk.Stack):
             capacity_provider_strategy=[self.gpu.ec2_capacity["gpu"].strategy()],
             flexible_window=cdk.Duration.minutes(30),
             description="Weekly GPU batch inference on EC2 Spot",
+            endpoints=endpoints,
         )
         if endpoints is not None:  # the rules live in this stack
-            endpoints.allow_from(
-                self.nightly_report,
-                self.migrate,
-                self.weekly_inference,
-                self.gpu.ec2_capacity["gpu"].security_group,
-            )
+            endpoints.allow_from(self.gpu.ec2_capacity["gpu"].security_group)
 
         cdk.CfnOutput(
             self,

@@ -18,6 +18,7 @@ from ecs_patterns_plus import (
     HardenedTaskDefinition,
     OneOffTask,
     ScheduledTask,
+    SecureVpc,
     ValidationError,
 )
 from tests.scenarios.common import existing_vpc
@@ -875,4 +876,48 @@ def test_schedule_description_is_bounded() -> None:
             task_definition=definition,
             schedule=NIGHTLY,
             description="x" * 513,
+        )
+
+
+def test_jobs_given_the_endpoints_are_admitted_without_a_second_egress_rule() -> None:
+    stack, platform, definition = _inputs()
+    assert platform.secure_vpc is not None
+    network = platform.secure_vpc
+    job = OneOffTask(
+        stack,
+        "Migrate",
+        cluster=platform.cluster,
+        task_definition=definition,
+        endpoints=network.endpoints,
+    )
+    assert job.security_group is not None and network.endpoints is not None
+    group = stack.resolve(job.security_group.security_group_id)
+    endpoints = stack.resolve(network.endpoints.security_group.security_group_id)
+    rules = [rule for rule in stack.node.find_all() if isinstance(rule, cdk.CfnResource)]
+    admitted = [
+        rule
+        for rule in rules
+        if isinstance(rule, ec2.CfnSecurityGroupIngress)
+        and stack.resolve(rule.group_id) == endpoints
+        and stack.resolve(rule.source_security_group_id) == group
+    ]
+    assert [(rule.from_port, rule.to_port) for rule in admitted] == [(443, 443)]
+    # The job's own group sends HTTPS anywhere already.
+    assert not [
+        rule
+        for rule in rules
+        if isinstance(rule, ec2.CfnSecurityGroupEgress) and stack.resolve(rule.group_id) == group
+    ]
+
+
+def test_endpoints_of_another_vpc_are_refused() -> None:
+    stack, platform, definition = _inputs()
+    other = SecureVpc(stack, "Other")
+    with pytest.raises(ValidationError, match=r"endpoints: are in another VPC than the cluster"):
+        OneOffTask(
+            stack,
+            "Migrate",
+            cluster=platform.cluster,
+            task_definition=definition,
+            endpoints=other.endpoints,
         )

@@ -18,7 +18,7 @@ from ..launch import (
     private_subnets,
     unwrap_task_definition,
 )
-from ..network import egress_only_security_group
+from ..network import VpcEndpoints, check_endpoints, egress_only_security_group
 
 
 @jsii.implements(ec2.IConnectable)
@@ -49,6 +49,7 @@ class RunTaskJob(Construct):
         default_strategy: Sequence[ecs.CapacityProviderStrategy],
         kind: str,
         check: Callable[[Problems], None] | None = None,
+        endpoints: VpcEndpoints | None = None,
     ) -> None:
         problems = Problems(scope, construct_id)
         launch = check_launch(
@@ -59,6 +60,7 @@ class RunTaskJob(Construct):
             bool(placement_strategies or placement_constraints),
         )
         check_subnets(problems, "subnets", cluster.vpc, subnets, what="tasks")
+        check_endpoints(problems, endpoints, cluster.vpc)
         if check is not None:
             check(problems)
         problems.raise_if_any()
@@ -83,6 +85,9 @@ class RunTaskJob(Construct):
             )
             self._security_groups = [self.security_group]
         self._connections = ec2.Connections(security_groups=self._security_groups)
+        if endpoints is not None:
+            # The job's own group sends HTTPS anywhere already: it needs admitting only.
+            endpoints.allow_from(self, egress=self.security_group is None)
 
     @property
     def connections(self) -> ec2.Connections:

@@ -14,6 +14,7 @@ from .. import defaults
 from ..errors import checked, is_token
 from ..iam import acknowledge_default_policy, run_task_permissions
 from ..launch import TaskDefinitionLike
+from ..network import VpcEndpoints
 from .base import RunTaskJob
 
 
@@ -36,6 +37,8 @@ class OneOffTask(RunTaskJob):
         security_groups: the task's security groups. Default: a new group (child id
             ``SecurityGroup``) with no inbound rules and HTTPS (443) out only.
         placement_strategies / placement_constraints: EC2 capacity only. Default: none.
+        endpoints: VPC endpoints the tasks reach over HTTPS (admits their security groups).
+            Default: none (admit them with ``endpoints.allow_from(job)``).
 
     Attributes:
         task_definition, cluster, security_group (``None`` when groups were passed),
@@ -56,6 +59,7 @@ class OneOffTask(RunTaskJob):
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         placement_strategies: Sequence[ecs.PlacementStrategy] = (),
         placement_constraints: Sequence[ecs.PlacementConstraint] = (),
+        endpoints: VpcEndpoints | None = None,
     ) -> None:
         super().__init__(
             scope,
@@ -67,6 +71,7 @@ class OneOffTask(RunTaskJob):
             security_groups=security_groups,
             placement_strategies=placement_strategies,
             placement_constraints=placement_constraints,
+            endpoints=endpoints,
             default_strategy=defaults.ONE_OFF_CAPACITY_PROVIDER_STRATEGY,
             kind="One-off task",
         )

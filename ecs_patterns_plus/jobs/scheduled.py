@@ -30,6 +30,7 @@ from ..monitoring.notifications import (
     stack_alarm_topic,
     stack_notification_queue,
 )
+from ..network import VpcEndpoints
 from .base import RunTaskJob
 from .expressions import check_schedule_expression
 
@@ -69,6 +70,8 @@ class ScheduledTask(RunTaskJob):
         placement_constraints: EC2 capacity only, e.g.
             ``ecs.PlacementConstraint.member_of("attribute:ecs.instance-type =~ g5.*")``.
             Default: none.
+        endpoints: VPC endpoints the tasks reach over HTTPS (admits their security groups).
+            Default: none (admit them with ``endpoints.allow_from(job)``).
         task_count: tasks started per invocation, 1 to 10. Default: 1.
         retry_attempts: retries when RunTask fails, 0 to 185. Default: 3.
         max_event_age: how long an invocation may keep retrying, 1 minute to 24 hours.
@@ -112,6 +115,7 @@ class ScheduledTask(RunTaskJob):
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         placement_strategies: Sequence[ecs.PlacementStrategy] = (),
         placement_constraints: Sequence[ecs.PlacementConstraint] = (),
+        endpoints: VpcEndpoints | None = None,
         task_count: int = defaults.JOB_TASK_COUNT,
         retry_attempts: int = defaults.JOB_RETRY_ATTEMPTS,
         max_event_age: cdk.Duration = defaults.JOB_MAX_EVENT_AGE,
@@ -149,6 +153,7 @@ class ScheduledTask(RunTaskJob):
             security_groups=security_groups,
             placement_strategies=placement_strategies,
             placement_constraints=placement_constraints,
+            endpoints=endpoints,
             default_strategy=defaults.JOB_CAPACITY_PROVIDER_STRATEGY,
             kind="Scheduled task",
             check=check,

@@ -26,9 +26,9 @@ from ..load_balancer import ListenerRouting, SecureLoadBalancer
 from ..monitoring.alarms import golden_signal_alarm
 from ..monitoring.metrics import LoadBalancerMetrics
 from ..monitoring.thresholds import MonitoringThresholds
-from ..network import VpcEndpoints
+from ..network import VpcEndpoints, same_vpc
 from ..task_definition import HardenedTaskDefinition
-from .core import ServiceCore, same_vpc
+from .core import ServiceCore
 
 _SUCCESS_CODES = re.compile(r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$")
 

@@ -31,7 +31,7 @@ from ..launch import Launch, check_launch, has_private_subnets, private_subnets
 from ..load_balancer import is_anywhere
 from ..monitoring.notifications import stack_alarm_topic
 from ..monitoring.thresholds import MonitoringThresholds, check_thresholds
-from ..network import VpcEndpoints
+from ..network import VpcEndpoints, check_endpoints
 
 if TYPE_CHECKING:
     from ..task_definition import HardenedTaskDefinition
@@ -131,6 +131,7 @@ class ServiceCore:
             self.cluster.node.path,
             "use a VPC with private subnets (SecureVpc), or pass vpc_subnets",
         )
+        check_endpoints(problems, self.endpoints, self.vpc)
         self._check_egress(problems)
         if self.rollback_alarms:
             check_thresholds(problems, "alarm_thresholds", self.alarm_thresholds)
@@ -269,8 +270,3 @@ class ServiceCore:
             **deployment.service_properties(),
             **placement,
         )
-
-
-def same_vpc(first: ec2.IVpc, second: ec2.IVpc) -> bool:
-    """False only when two VPCs are known to differ (tokens of other constructs, or ids)."""
-    return first is second or first.vpc_id == second.vpc_id
