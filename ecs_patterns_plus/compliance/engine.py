@@ -12,6 +12,8 @@ import functools
 import json
 import re
 import tarfile
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -52,18 +54,26 @@ _RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
 _REPORTS_ON = re.compile(r"^# Reports on:\n((?:#   \S+\n)+)", re.MULTILINE)
 
 
-@functools.cache
-def _control_tower_rule_types() -> dict[str, frozenset[str]]:
-    """Each bundled Control Tower guard rule (file stem) -> the resource types it reports on.
+@dataclass(frozen=True)
+class _GuardRule:
+    """One bundled Control Tower guard rule: its text and the resource types it reports on."""
 
-    Every rule's header names them (``# Reports on:``); a rule finds nothing in a template
-    without them, whatever other types its checks look up. A rule without that header
-    counts every type it mentions.
+    text: str
+    types: frozenset[str]
+
+
+@functools.cache
+def _control_tower_rules() -> dict[str, _GuardRule]:
+    """Every bundled Control Tower guard rule, by file stem (``ct-ecs-pr-3``).
+
+    Every rule's header names the types it reports on (``# Reports on:``); a rule finds
+    nothing in a template without them, whatever other types its checks look up. A rule
+    without that header counts every type it mentions.
     """
     import cdklabs.cdk_validator_cfnguard as guard
 
     (bundle,) = (Path(guard.__file__).parent / "_jsii").glob("*.tgz")
-    rules: dict[str, frozenset[str]] = {}
+    rules: dict[str, _GuardRule] = {}
     with tarfile.open(bundle) as archive:
         for member in archive.getmembers():
             if member.name.startswith("package/rules/control-tower/") and member.name.endswith(
@@ -71,10 +81,14 @@ def _control_tower_rule_types() -> dict[str, frozenset[str]]:
             ):
                 text = archive.extractfile(member).read().decode()  # type: ignore[union-attr]
                 header = _REPORTS_ON.search(text)
-                rules[Path(member.name).stem] = frozenset(
-                    _RESOURCE_TYPE.findall(header.group(1) if header else text)
-                )
+                types = frozenset(_RESOURCE_TYPE.findall(header.group(1) if header else text))
+                rules[Path(member.name).stem] = _GuardRule(text, types)
     return rules
+
+
+def _control_tower_rule_types() -> dict[str, frozenset[str]]:
+    """Each bundled Control Tower guard rule (file stem) -> the resource types it reports on."""
+    return {name: rule.types for name, rule in _control_tower_rules().items()}
 
 
 @jsii.implements(cdk.IPolicyValidationPluginBeta1)
@@ -82,9 +96,11 @@ class ControlTowerChecks:
     """The AWS Control Tower proactive controls (``cdklabs.cdk-validator-cfnguard``), sped up.
 
     Runs the bundled guard rules through ``CfnGuardValidator``, leaving out only the rules
-    whose resource types appear in none of the templates (they cannot fail), which cuts
-    synthesis time about threefold. Findings, acknowledgements and the plugin name
-    (``cdk-validator-cfnguard``) are the plugin's own.
+    that report on resource types none of the templates has (they cannot fail): the rules
+    that can apply are written to a temporary directory and handed to the plugin as its rule
+    files. (The plugin's own ``disabled_rules`` is not used: when the rules left happen to be
+    as many as its rule directories, it runs them all.) Findings, acknowledgements and the
+    plugin name (``cdk-validator-cfnguard``) are the plugin's own.
     """
 
     @property
@@ -100,7 +116,18 @@ class ControlTowerChecks:
         for template_path in context.template_paths:
             resources = json.loads(Path(template_path).read_text()).get("Resources", {})
             present.update(resource.get("Type", "") for resource in resources.values())
-        return CfnGuardValidator(disabled_rules=idle_control_tower_rules(present)).validate(context)
+        idle = set(idle_control_tower_rules(present))
+        with tempfile.TemporaryDirectory(prefix="control-tower-rules-") as directory:
+            paths = []
+            for name, rule in sorted(_control_tower_rules().items()):
+                if name not in idle:
+                    path = Path(directory) / f"{name}.guard"
+                    path.write_text(rule.text)
+                    paths.append(str(path))
+            if not paths:
+                return cdk.PolicyValidationPluginReportBeta1(success=True, violations=[])
+            validator = CfnGuardValidator(control_tower_rules_enabled=False, rules=paths)
+            return validator.validate(context)
 
 
 def idle_control_tower_rules(present: set[str]) -> list[str]:
