@@ -22,8 +22,17 @@ SHARED_ID = "EcsPatternsPlus"
 def shared_scope(scope: Construct) -> Construct:
     """The stack's ``EcsPatternsPlus`` construct, home of shared resources (created on first use)."""
     stack = cdk.Stack.of(scope)
+    known = _SHARED.get(id(stack))
+    if known is not None and known[0] is stack:
+        return known[1]
     existing = stack.node.try_find_child(SHARED_ID)
-    return existing if isinstance(existing, Construct) else Construct(stack, SHARED_ID)
+    shared = existing if isinstance(existing, Construct) else Construct(stack, SHARED_ID)
+    _SHARED[id(stack)] = (stack, shared)
+    return shared
+
+
+_SHARED: dict[int, tuple[cdk.Stack, Construct]] = {}
+"""Each stack's shared construct, remembered (every lookup is a round trip to Node.js)."""
 
 
 def stack_key(scope: Construct) -> kms.Key:

@@ -57,6 +57,23 @@ def is_token(value: Any) -> bool:
     return False
 
 
+_SECONDS: dict[int, tuple[cdk.Duration, float | None]] = {}
+
+
+def duration_seconds(value: cdk.Duration) -> float | None:
+    """The duration in (fractional) seconds, or None for a token; remembered per object.
+
+    Durations are immutable and the library's defaults are shared objects, so each is asked
+    once (every question is a round trip to Node.js).
+    """
+    known = _SECONDS.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    seconds = None if value.is_unresolved() else value.to_seconds(integral=False)
+    _SECONDS[id(value)] = (value, seconds)
+    return seconds
+
+
 def show(value: Any) -> str:
     """Render a user value for a message: repr for strings, str for the rest."""
     if isinstance(value, _Raw):
@@ -75,17 +92,31 @@ class Problems:
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
-        parent = scope.node.path
-        self.path = f"{parent}/{construct_id}" if parent else construct_id
+        self._scope: Construct | None = scope
+        self._construct_id = construct_id
+        self._path: str | None = None
         self._problems: list[str] = []
 
     @classmethod
     def named(cls, path: str) -> Problems:
         """Problems reported under ``path`` (a function or factory, not a construct)."""
         problems = cls.__new__(cls)
-        problems.path = path
+        problems._scope, problems._construct_id = None, ""
+        problems._path = path
         problems._problems = []
         return problems
+
+    @property
+    def path(self) -> str:
+        """Where the problems are reported (read from the scope only when needed)."""
+        if self._path is None:
+            parent = self._scope.node.path if self._scope is not None else ""
+            self._path = f"{parent}/{self._construct_id}" if parent else self._construct_id
+        return self._path
+
+    @path.setter
+    def path(self, value: str) -> None:
+        self._path = value
 
     def add(self, argument: str, what: str, got: Any, fix: str) -> None:
         """Record that ``argument`` is wrong (``what``), was ``got``, and how to ``fix`` it."""
@@ -142,7 +173,8 @@ class Problems:
     ) -> bool:
         if value is None:
             return True
-        if value.is_unresolved():
+        seconds = duration_seconds(value)
+        if seconds is None:
             return self.require(
                 value.unit_label() == unit,
                 argument,
@@ -150,7 +182,7 @@ class Problems:
                 value,
                 f"pass cdk.Duration.{unit}(token)",
             )
-        amount = value.to_seconds(integral=False) / (60 if unit == "minutes" else 1)
+        amount = seconds / (60 if unit == "minutes" else 1)
         if not self.require(
             amount == int(amount),
             argument,

@@ -38,10 +38,10 @@ class Acknowledgement:
 
     def apply(self, construct: IConstruct) -> None:
         """Acknowledge on ``construct`` (and, for cdk-nag, its descendants)."""
-        for rule in self.rules:
-            cdk.Validations.of(construct).acknowledge(
-                cdk.Acknowledgment(id=rule, reason=self.reason)
-            )
+        if self.rules:
+            validations = cdk.Validations.of(construct)
+            for rule in self.rules:
+                validations.acknowledge(cdk.Acknowledgment(id=rule, reason=self.reason))
         if not (self.checkov or self.cfn_lint):
             return
         resource = _cfn_resource(construct)

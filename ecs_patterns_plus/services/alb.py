@@ -21,7 +21,7 @@ from .. import defaults
 from ..autoscaling import ScalingOptions
 from ..deployment.binding import AlbTraffic
 from ..deployment.strategy import DeploymentStrategy
-from ..errors import Problems, checked, is_token
+from ..errors import Problems, checked, duration_seconds, is_token
 from ..load_balancer import ListenerRouting, SecureLoadBalancer
 from ..monitoring.alarms import golden_signal_alarm
 from ..monitoring.metrics import LoadBalancerMetrics
@@ -71,7 +71,7 @@ class TargetHealthCheck:
         timeout_ok = problems.seconds_in_range(f"{argument}.timeout", self.timeout, 2, 120)
         if interval_ok and timeout_ok and not _unresolved(self.interval, self.timeout):
             problems.require(
-                self.timeout.to_seconds() < self.interval.to_seconds(),
+                duration_seconds(self.timeout) < duration_seconds(self.interval),  # type: ignore[operator]
                 f"{argument}.timeout",
                 f"must be shorter than {argument}.interval",
                 self.timeout,
@@ -90,7 +90,7 @@ class TargetHealthCheck:
 
 
 def _unresolved(*durations: cdk.Duration) -> bool:
-    return any(is_token(duration.to_seconds()) for duration in durations)
+    return any(duration_seconds(duration) is None for duration in durations)
 
 
 class _AlbFrontDoor:
@@ -145,10 +145,10 @@ class _AlbFrontDoor:
 
     def grace_period(self, core: ServiceCore) -> cdk.Duration:
         check = self.health_check
-        return cdk.Duration.seconds(
-            core.task_definition.health_check_start_period.to_seconds()
-            + (check.healthy_threshold + 1) * check.interval.to_seconds()
-        )
+        start = duration_seconds(core.task_definition.health_check_start_period)
+        interval = duration_seconds(check.interval)
+        assert start is not None and interval is not None  # checked: no token here
+        return cdk.Duration.seconds(int(start + (check.healthy_threshold + 1) * interval))
 
     def _check_grace_period(self, problems: Problems, core: ServiceCore) -> None:
         """The derived grace period is arithmetic: it needs literal durations and threshold."""
@@ -156,12 +156,12 @@ class _AlbFrontDoor:
             return
         check = self.health_check
         parts = (
-            core.task_definition.health_check_start_period.to_seconds(),
-            check.interval.to_seconds(),
+            duration_seconds(core.task_definition.health_check_start_period),
+            duration_seconds(check.interval),
             check.healthy_threshold,
         )
         problems.require(
-            not any(is_token(part) for part in parts),
+            not any(part is None or is_token(part) for part in parts),
             "health_check_grace_period",
             "is derived from the health checks' start period, interval and healthy threshold, "
             "and one of them is a token",

@@ -10,6 +10,7 @@ door's own.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -138,7 +139,7 @@ class ServiceCore:
         if door is not None:
             door.check(problems, self)
 
-    @property
+    @functools.cached_property
     def vpc(self) -> ec2.IVpc:
         return self.cluster.vpc
 

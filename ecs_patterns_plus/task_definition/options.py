@@ -10,7 +10,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
 
 from .. import defaults
-from ..errors import Problems, is_token
+from ..errors import Problems, duration_seconds
 from ..retention import Retention
 from ..secrets import SecretValue
 
@@ -57,7 +57,7 @@ class HealthCheckOptions:
         problems.seconds_in_range(f"{argument}.start_period", self.start_period, 0, 300)
         if interval_ok and timeout_ok and not _unresolved(self.interval, self.timeout):
             problems.require(
-                self.timeout.to_seconds() < self.interval.to_seconds(),
+                duration_seconds(self.timeout) < duration_seconds(self.interval),  # type: ignore[operator]
                 f"{argument}.timeout",
                 f"must be shorter than the interval ({self.interval.to_human_string()})",
                 self.timeout,
@@ -191,4 +191,4 @@ def sidecar_spec(index: int, options: SidecarOptions) -> ContainerSpec:
 
 
 def _unresolved(*durations: cdk.Duration) -> bool:
-    return any(is_token(d.to_seconds()) for d in durations)
+    return any(duration_seconds(d) is None for d in durations)
