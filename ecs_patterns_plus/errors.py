@@ -199,6 +199,21 @@ class Problems:
             f"pass cdk.Duration.{unit}(n) with {low} <= n <= {high}",
         )
 
+    def probe_timing(self, argument: str, interval: cdk.Duration, timeout: cdk.Duration) -> None:
+        """Record problems with a health check's ``interval`` (5-300 s) and ``timeout``
+        (2-120 s, shorter than the interval), under ``argument.interval`` / ``.timeout``."""
+        interval_ok = self.seconds_in_range(f"{argument}.interval", interval, 5, 300)
+        timeout_ok = self.seconds_in_range(f"{argument}.timeout", timeout, 2, 120)
+        every, wait = duration_seconds(interval), duration_seconds(timeout)
+        if interval_ok and timeout_ok and every is not None and wait is not None:
+            self.require(
+                wait < every,
+                f"{argument}.timeout",
+                f"must be shorter than {argument}.interval ({interval.to_human_string()})",
+                timeout,
+                "lower the timeout or raise the interval",
+            )
+
     def __bool__(self) -> bool:
         return bool(self._problems)
 

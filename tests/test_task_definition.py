@@ -668,7 +668,7 @@ _CHECK = ["CMD", "/healthcheck"]
         (
             {"health_check": HealthCheckOptions(command=_CHECK, timeout=cdk.Duration.seconds(30))},
             "health_check.timeout",
-            "shorter than the interval",
+            "shorter than health_check.interval",
         ),
         (
             {"health_check": HealthCheckOptions(command=_CHECK, interval=cdk.Duration.seconds(1))},

@@ -67,16 +67,7 @@ class TargetHealthCheck:
                 self.path,
                 "e.g. '/actuator/health'",
             )
-        interval_ok = problems.seconds_in_range(f"{argument}.interval", self.interval, 5, 300)
-        timeout_ok = problems.seconds_in_range(f"{argument}.timeout", self.timeout, 2, 120)
-        if interval_ok and timeout_ok and not _unresolved(self.interval, self.timeout):
-            problems.require(
-                duration_seconds(self.timeout) < duration_seconds(self.interval),  # type: ignore[operator]
-                f"{argument}.timeout",
-                f"must be shorter than {argument}.interval",
-                self.timeout,
-                f"use less than {self.interval.to_human_string()}",
-            )
+        problems.probe_timing(argument, self.interval, self.timeout)
         problems.in_range(f"{argument}.healthy_threshold", self.healthy_threshold, 2, 10)
         problems.in_range(f"{argument}.unhealthy_threshold", self.unhealthy_threshold, 2, 10)
         if not is_token(self.success_codes):
@@ -87,10 +78,6 @@ class TargetHealthCheck:
                 self.success_codes,
                 "e.g. '200' or '200-299' or '200,302'",
             )
-
-
-def _unresolved(*durations: cdk.Duration) -> bool:
-    return any(duration_seconds(duration) is None for duration in durations)
 
 
 class _AlbFrontDoor:

@@ -10,7 +10,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
 
 from .. import defaults
-from ..errors import Problems, duration_seconds
+from ..errors import Problems
 from ..retention import Retention
 from ..secrets import SecretValue
 
@@ -51,18 +51,9 @@ class HealthCheckOptions:
             command,
             "e.g. ['CMD-SHELL', 'curl -fsS http://localhost/health || exit 1']",
         )
-        interval_ok = problems.seconds_in_range(f"{argument}.interval", self.interval, 5, 300)
-        timeout_ok = problems.seconds_in_range(f"{argument}.timeout", self.timeout, 2, 120)
+        problems.probe_timing(argument, self.interval, self.timeout)
         problems.in_range(f"{argument}.retries", self.retries, 1, 10)
         problems.seconds_in_range(f"{argument}.start_period", self.start_period, 0, 300)
-        if interval_ok and timeout_ok and not _unresolved(self.interval, self.timeout):
-            problems.require(
-                duration_seconds(self.timeout) < duration_seconds(self.interval),  # type: ignore[operator]
-                f"{argument}.timeout",
-                f"must be shorter than the interval ({self.interval.to_human_string()})",
-                self.timeout,
-                "lower the timeout or raise the interval",
-            )
 
     def to_health_check(self) -> ecs.HealthCheck:
         """The ECS health check; a token interval or timeout comes in ``token_overrides``
@@ -188,7 +179,3 @@ def sidecar_spec(index: int, options: SidecarOptions) -> ContainerSpec:
         app_waits_for=options.app_waits_for,
         sidecar=True,
     )
-
-
-def _unresolved(*durations: cdk.Duration) -> bool:
-    return any(duration_seconds(d) is None for d in durations)
