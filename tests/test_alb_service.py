@@ -23,6 +23,7 @@ from ecs_patterns_plus import (
     HardenedCluster,
     HardenedTaskDefinition,
     ListenerRouting,
+    MonitoringThresholds,
     ScalingOptions,
     ScheduledScalingOptions,
     SecureLoadBalancer,
@@ -819,3 +820,17 @@ def test_a_grace_period_from_token_durations_must_be_given() -> None:
         health_check_grace_period=Duration.seconds(seconds),
         routing=ListenerRouting(priority=4100, path_patterns=["/grace/*"]),
     )
+
+
+def test_rollback_alarm_thresholds_are_checked_under_the_argument_name_first() -> None:
+    stack = _platform()[0]
+    before = len(stack.node.find_all())
+    with pytest.raises(ValidationError) as raised:
+        _service(alarm_thresholds=MonitoringThresholds(target_5xx_percent=500))
+    assert raised.value.path.startswith("Errors/Web")
+    assert raised.value.problems[0].startswith(
+        "alarm_thresholds.target_5xx_percent: must be between 0.01 and 100"
+    )
+    # Refused while checking its arguments: neither the task definition's siblings nor any
+    # part of the service exist.
+    assert not [c for c in stack.node.find_all()[before:] if "RollbackAlarm" in c.node.path]
