@@ -126,3 +126,61 @@ def test_the_library_needs_no_feature_flag(tmp_path: Path) -> None:
         if "defaultCrossStackReferences" not in str(data)
     ]
     assert warnings == []
+
+
+def _violations(report: cdk.PolicyValidationPluginReportBeta1) -> list[tuple[str, str, str]]:
+    return sorted(
+        (violation.rule_name, resource.resource_logical_id, ",".join(sorted(resource.locations)))
+        for violation in report.violations
+        for resource in violation.violating_resources
+    )
+
+
+def test_the_faster_control_tower_run_reports_what_the_plugin_reports(tmp_path: Path) -> None:
+    """Every bundled rule through the plugin itself, against the rules left after the type
+    filter and the parallel screen: the same findings, on a template with many of them."""
+    import jsii
+    from aws_cdk import aws_ecs as ecs
+    from aws_cdk import aws_ecs_patterns as ecs_patterns
+    from aws_cdk import aws_s3 as s3
+    from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+
+    from ecs_patterns_plus.compliance import ControlTowerChecks
+    from ecs_patterns_plus.compliance.engine import _guard_bundle, _screen
+
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Plain", env=cdk.Environment(region="ap-northeast-2"))
+    ecs_patterns.ApplicationLoadBalancedFargateService(
+        stack,
+        "Web",
+        task_image_options=ecs_patterns.ApplicationLoadBalancedTaskImageOptions(
+            image=ecs.ContainerImage.from_registry("nginx")
+        ),
+    )
+    logs.LogGroup(stack, "Unencrypted")
+    s3.Bucket(stack, "Bucket")
+    template = str(tmp_path / "Plain.template.json")
+    app.synth()
+
+    @jsii.implements(cdk.IPolicyValidationContextBeta1)
+    class Context:
+        @property
+        def template_paths(self) -> list[str]:
+            return [template]
+
+    expected = _violations(CfnGuardValidator().validate(Context()))
+    assert len({rule for rule, _, _ in expected}) > 10, "the template must break many rules"
+    assert _violations(ControlTowerChecks().validate(Context())) == expected  # type: ignore[arg-type]
+
+    # The screen keeps exactly the rule files behind those findings.
+    rules = _guard_bundle().rules
+    rule_dir = tmp_path / "rules"
+    rule_dir.mkdir()
+    paths = {name: str(rule_dir / f"{name}.guard") for name in rules}
+    for name, path in paths.items():
+        Path(path).write_text(rules[name].text)
+    screened = _screen(paths, [template])
+    assert screened is not None
+    found = {rule for rule, _, _ in expected}
+    assert {name for name in rules if rules[name].names & found} == screened
+    assert _screen({}, [template]) is None  # nothing to screen: it cannot tell

@@ -8,9 +8,14 @@ unacknowledged finding. checkov and cfn-lint run on the synthesized templates.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
+import os
+import platform
 import re
+import shutil
+import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -52,19 +57,42 @@ def enable_compliance_checks(app: cdk.App, *, control_tower: bool = True) -> Non
 
 _RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
 _REPORTS_ON = re.compile(r"^# Reports on:\n((?:#   \S+\n)+)", re.MULTILINE)
+_RULE_NAME = re.compile(r"^rule\s+([A-Za-z0-9_]+)", re.MULTILINE)
+_GUARD_RULES = "package/rules/control-tower/"
+_GUARD_PLATFORMS = {"Linux": "ubuntu", "Darwin": "macos"}
+"""The plugin's names for the platforms its bundled ``cfn-guard`` binaries run on."""
+_GUARD_ARCHITECTURES = {
+    "x86_64": "x86_64",
+    "AMD64": "x86_64",
+    "arm64": "aarch64",
+    "aarch64": "aarch64",
+}
+_GUARD_RAN = (0, 5, 19)
+"""``cfn-guard validate`` exit codes of a completed run (19, 5: some rule is not compliant)."""
 
 
 @dataclass(frozen=True)
 class _GuardRule:
-    """One bundled Control Tower guard rule: its text and the resource types it reports on."""
+    """One bundled Control Tower guard rule: its text, the resource types it reports on and
+    the names of the rules it declares."""
 
     text: str
     types: frozenset[str]
+    names: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _GuardBundle:
+    """The plugin's bundled Control Tower rules, by file stem (``ct-ecs-pr-3``), and its
+    ``cfn-guard`` binary for this machine (None where the plugin ships none)."""
+
+    rules: dict[str, _GuardRule]
+    binary: Path | None
 
 
 @functools.cache
-def _control_tower_rules() -> dict[str, _GuardRule]:
-    """Every bundled Control Tower guard rule, by file stem (``ct-ecs-pr-3``).
+def _guard_bundle() -> _GuardBundle:
+    """Read the plugin's package once per process: every rule, and the binary it runs.
 
     Every rule's header names the types it reports on (``# Reports on:``); a rule finds
     nothing in a template without them, whatever other types its checks look up. A rule
@@ -73,34 +101,50 @@ def _control_tower_rules() -> dict[str, _GuardRule]:
     import cdklabs.cdk_validator_cfnguard as guard
 
     (bundle,) = (Path(guard.__file__).parent / "_jsii").glob("*.tgz")
+    system = _GUARD_PLATFORMS.get(platform.system())
+    architecture = _GUARD_ARCHITECTURES.get(platform.machine())
+    wanted = f"package/bin/{system}/{architecture}/cfn-guard"
     rules: dict[str, _GuardRule] = {}
-    with tarfile.open(bundle) as archive:
-        for member in archive.getmembers():
-            if member.name.startswith("package/rules/control-tower/") and member.name.endswith(
-                ".guard"
-            ):
+    binary: Path | None = None
+    with tarfile.open(bundle, "r|gz") as archive:  # one pass over the stream
+        for member in archive:
+            if member.name.startswith(_GUARD_RULES) and member.name.endswith(".guard"):
                 text = archive.extractfile(member).read().decode()  # type: ignore[union-attr]
                 header = _REPORTS_ON.search(text)
                 types = frozenset(_RESOURCE_TYPE.findall(header.group(1) if header else text))
-                rules[Path(member.name).stem] = _GuardRule(text, types)
-    return rules
+                names = frozenset(_RULE_NAME.findall(text))
+                rules[Path(member.name).stem] = _GuardRule(text, types, names)
+            elif member.name == wanted:
+                directory = Path(tempfile.mkdtemp(prefix="cfn-guard-"))
+                atexit.register(shutil.rmtree, directory, ignore_errors=True)
+                binary = directory / "cfn-guard"
+                binary.write_bytes(archive.extractfile(member).read())  # type: ignore[union-attr]
+                binary.chmod(0o755)
+    return _GuardBundle(rules, binary)
 
 
 def _control_tower_rule_types() -> dict[str, frozenset[str]]:
     """Each bundled Control Tower guard rule (file stem) -> the resource types it reports on."""
-    return {name: rule.types for name, rule in _control_tower_rules().items()}
+    return {name: rule.types for name, rule in _guard_bundle().rules.items()}
 
 
 @jsii.implements(cdk.IPolicyValidationPluginBeta1)
 class ControlTowerChecks:
     """The AWS Control Tower proactive controls (``cdklabs.cdk-validator-cfnguard``), sped up.
 
-    Runs the bundled guard rules through ``CfnGuardValidator``, leaving out only the rules
-    that report on resource types none of the templates has (they cannot fail): the rules
-    that can apply are written to a temporary directory and handed to the plugin as its rule
-    files. (The plugin's own ``disabled_rules`` is not used: when the rules left happen to be
-    as many as its rule directories, it runs them all.) Findings, acknowledgements and the
-    plugin name (``cdk-validator-cfnguard``) are the plugin's own.
+    Findings, acknowledgements and the plugin name (``cdk-validator-cfnguard``) are the
+    plugin's own; only which rule files it is handed changes:
+
+    - rules that report on resource types none of the templates has cannot fail and are
+      left out;
+    - the rules left are screened first by the plugin's own ``cfn-guard`` binary, split
+      across the machine's cores (``cfn-guard`` spends most of its time per rule file and
+      template, on one core); the plugin then runs, and reports, only the rule files that
+      found something. If the screen cannot run, the plugin runs every rule left.
+
+    The rules are handed over as rule files in a temporary directory, not through the
+    plugin's ``disabled_rules`` (when the rules left happen to be as many as its rule
+    directories, it runs them all).
     """
 
     @property
@@ -112,22 +156,80 @@ class ControlTowerChecks:
     ) -> cdk.PolicyValidationPluginReportBeta1:
         from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
+        templates = list(context.template_paths)
         present: set[str] = set()
-        for template_path in context.template_paths:
+        for template_path in templates:
             resources = json.loads(Path(template_path).read_text()).get("Resources", {})
             present.update(resource.get("Type", "") for resource in resources.values())
         idle = set(idle_control_tower_rules(present))
         with tempfile.TemporaryDirectory(prefix="control-tower-rules-") as directory:
-            paths = []
-            for name, rule in sorted(_control_tower_rules().items()):
+            paths = {}
+            for name, rule in sorted(_guard_bundle().rules.items()):
                 if name not in idle:
                     path = Path(directory) / f"{name}.guard"
                     path.write_text(rule.text)
-                    paths.append(str(path))
+                    paths[name] = str(path)
+            found = _screen(paths, templates)
+            if found is not None:
+                paths = {name: path for name, path in paths.items() if name in found}
             if not paths:
                 return cdk.PolicyValidationPluginReportBeta1(success=True, violations=[])
-            validator = CfnGuardValidator(control_tower_rules_enabled=False, rules=paths)
+            validator = CfnGuardValidator(
+                control_tower_rules_enabled=False, rules=[*paths.values()]
+            )
             return validator.validate(context)
+
+
+def _screen(paths: dict[str, str], templates: list[str]) -> set[str] | None:
+    """The rule files (stems of ``paths``) that find something in ``templates``.
+
+    Runs ``cfn-guard`` on as many cores as there are, each on a share of the rule files.
+    None when it cannot tell (no binary, a run that did not complete, output it cannot
+    read): then every rule file must run.
+    """
+    binary = _guard_bundle().binary
+    if binary is None or not paths or not templates:
+        return None
+    shares = min(len(paths), os.cpu_count() or 1)
+    names = list(paths)
+    data = [flag for template in templates for flag in ("--data", template)]
+    runs = [
+        subprocess.Popen(
+            [
+                str(binary),
+                "validate",
+                *(flag for name in names[share::shares] for flag in ("--rules", paths[name])),
+                *data,
+                "--output-format",
+                "json",
+                "--show-summary",
+                "none",
+                "--structured",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        for share in range(shares)
+    ]
+    failing: set[str] = set()
+    complete = True
+    for run in runs:
+        output, _ = run.communicate()
+        try:
+            results = json.loads(output or b"[]")
+            failing.update(
+                entry["Rule"]["name"]
+                for result in results
+                for entry in (result.get("not_compliant") or [])
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            complete = False
+        complete = complete and run.returncode in _GUARD_RAN
+    rules = _guard_bundle().rules
+    declared = {rule_name for name in paths for rule_name in rules[name].names}
+    if not complete or not failing <= declared:
+        return None
+    return {name for name in paths if rules[name].names & failing}
 
 
 def idle_control_tower_rules(present: set[str]) -> list[str]:
