@@ -501,7 +501,7 @@ def readme_table(results: dict[str, Any]) -> str:
                 f"parallel workers; {parts['scenarios_bare']['resources']} resources) take "
                 f"{bare:.1f} s to build and synthesize without "
                 f"rule packs, {nag:.1f} s with cdk-nag's five packs and {every:.1f} s with the "
-                "Control Tower guard rules too (one cfn-guard run over every template)."
+                "Control Tower guard rules too (cfn-guard screening every template on every core)."
             )
     return "\n".join(lines) + "\n"
 
