@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_logs as logs
 
 from ecs_patterns_plus import enable_compliance_checks
@@ -174,13 +175,34 @@ def test_the_faster_control_tower_run_reports_what_the_plugin_reports(tmp_path: 
 
     # The screen keeps exactly the rule files behind those findings.
     rules = _guard_bundle().rules
-    rule_dir = tmp_path / "rules"
-    rule_dir.mkdir()
-    paths = {name: str(rule_dir / f"{name}.guard") for name in rules}
-    for name, path in paths.items():
-        Path(path).write_text(rules[name].text)
+    paths = {name: rule.path for name, rule in rules.items()}
     screened = _screen(paths, [template])
     assert screened is not None
     found = {rule for rule, _, _ in expected}
     assert {name for name in rules if rules[name].names & found} == screened
     assert _screen({}, [template]) is None  # nothing to screen: it cannot tell
+
+
+def test_the_guard_package_is_unpacked_once_into_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from ecs_patterns_plus.compliance.engine import _unpacked_guard_package
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = _unpacked_guard_package()
+    assert first.parent == tmp_path / "cache" / "ecs_patterns_plus"
+    assert len(list((first / "rules").glob("ct-*.guard"))) > 200
+    assert os.access(first / "cfn-guard", os.X_OK)
+    unpacked_at = (first / "rules").stat().st_mtime_ns
+    assert _unpacked_guard_package() == first
+    assert (first / "rules").stat().st_mtime_ns == unpacked_at
+    assert [p.name for p in first.parent.iterdir()] == [first.name]  # no staging left behind
+
+    # A cache that cannot be written: a private copy for the process instead.
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    private = _unpacked_guard_package()
+    assert not private.is_relative_to(tmp_path)
+    assert len(list((private / "rules").glob("ct-*.guard"))) > 200
