@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -42,8 +43,6 @@ def test_findings_still_fail_synthesis(tmp_path: Path) -> None:
 
 
 def test_cfn_lint_runner_reports_errors_per_template(tmp_path: Path) -> None:
-    import json
-
     from tests.validators import _run_cfn_lint
 
     good = tmp_path / "Good.template.json"
@@ -60,8 +59,6 @@ def test_cfn_lint_runner_reports_errors_per_template(tmp_path: Path) -> None:
 
 
 def test_checkov_runner_reports_failures_per_template(tmp_path: Path) -> None:
-    import json
-
     from tests.validators import _run_checkov
 
     template = tmp_path / "Open.template.json"
@@ -143,11 +140,13 @@ def test_the_faster_control_tower_run_reports_what_the_plugin_reports(tmp_path: 
     import jsii
     from aws_cdk import aws_ecs as ecs
     from aws_cdk import aws_ecs_patterns as ecs_patterns
+    from aws_cdk import aws_kms as kms
     from aws_cdk import aws_s3 as s3
+    from aws_cdk import aws_sqs as sqs
     from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
     from ecs_patterns_plus.compliance import ControlTowerChecks
-    from ecs_patterns_plus.compliance.engine import _guard_bundle, _screen
+    from ecs_patterns_plus.compliance.control_tower import _guard_bundle, _screen
 
     app = cdk.App(outdir=str(tmp_path))
     stack = cdk.Stack(app, "Plain", env=cdk.Environment(region="ap-northeast-2"))
@@ -160,14 +159,21 @@ def test_the_faster_control_tower_run_reports_what_the_plugin_reports(tmp_path: 
     )
     logs.LogGroup(stack, "Unencrypted")
     s3.Bucket(stack, "Bucket")
-    template = str(tmp_path / "Plain.template.json")
+    # A second template: findings that need the resources their resources reference.
+    other = cdk.Stack(app, "Other", env=cdk.Environment(region="ap-northeast-2"))
+    key = kms.Key(other, "Key")
+    logs.LogGroup(other, "Encrypted", encryption_key=key)
+    logs.LogGroup(other, "WrongKey", encryption_key=kms.Key(other, "Disabled", enabled=False))
+    sqs.Queue(other, "Queue", encryption_master_key=key)
+    s3.Bucket(other, "Logged", server_access_logs_bucket=s3.Bucket(other, "Target"))
     app.synth()
+    templates = [str(tmp_path / f"{name}.template.json") for name in ("Plain", "Other")]
 
     @jsii.implements(cdk.IPolicyValidationContextBeta1)
     class Context:
         @property
         def template_paths(self) -> list[str]:
-            return [template]
+            return templates
 
     expected = _violations(CfnGuardValidator().validate(Context()))
     assert len({rule for rule, _, _ in expected}) > 10, "the template must break many rules"
@@ -175,12 +181,59 @@ def test_the_faster_control_tower_run_reports_what_the_plugin_reports(tmp_path: 
 
     # The screen keeps exactly the rule files behind those findings.
     rules = _guard_bundle().rules
-    paths = {name: rule.path for name, rule in rules.items()}
-    screened = _screen(paths, [template])
+    screened = _screen(rules, {path: json.loads(Path(path).read_text()) for path in templates})
     assert screened is not None
     found = {rule for rule, _, _ in expected}
     assert {name for name in rules if rules[name].names & found} == screened
-    assert _screen({}, [template]) is None  # nothing to screen: it cannot tell
+    assert _screen({}, {templates[0]: {}}) is None  # nothing to screen: it cannot tell
+
+
+def test_a_rule_reads_what_it_can_reach() -> None:
+    """What a screened rule reads: the resources of the types it names and, transitively,
+    what they reference; a rule that reaches resources any other way reads them all."""
+    from ecs_patterns_plus.compliance.control_tower import _guard_bundle, _reachable, _reaches
+
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "Logs": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"KmsKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+            },
+            "Key": {"Type": "AWS::KMS::Key", "DependsOn": ["Role"]},
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"Description": {"Fn::Sub": "for ${Queue.Arn}"}},
+            },
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Tags": [{"Ref": "Topic"}]}},
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "Bucket": {"Type": "AWS::S3::Bucket"},
+            "Task": {  # a container's DependsOn is no resource's: nothing reached, no error
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "ContainerDefinitions": [
+                        {"DependsOn": [{"Condition": "START", "ContainerName": "Bucket"}]}
+                    ]
+                },
+            },
+        },
+    }
+    part = _reachable(template, frozenset({"AWS::Logs::LogGroup"}))
+    assert sorted(part["Resources"]) == ["Key", "Logs", "Queue", "Role", "Topic"]
+    assert part["AWSTemplateFormatVersion"] == "2010-09-09"
+    assert _reachable(template, frozenset({"AWS::EC2::VPC"}))["Resources"] == {}
+    assert list(_reachable(template, frozenset({"AWS::ECS::TaskDefinition"}))["Resources"]) == [
+        "Task"
+    ]
+
+    typed = "let groups = Resources.*[ Type == %LOG_GROUP ]\nlet k = %doc.Resources[ keys == %id ]"
+    assert _reaches(f'let LOG_GROUP = "AWS::Logs::LogGroup"\n{typed}') == {"AWS::Logs::LogGroup"}
+    assert _reaches(f"{typed}\nlet all = Resources.*") is None
+    assert _reaches(f"{typed}\nsome Resources.*.Properties.Tags exists") is None
+    assert _reaches(f"{typed}\n# Resources.* in a comment") == frozenset()
+    reaches = {name: rule.reaches for name, rule in _guard_bundle().rules.items()}
+    assert reaches["ct-cloudwatch-pr-3"] == {"AWS::Logs::LogGroup", "AWS::KMS::Key"}
+    assert sum(types is None for types in reaches.values()) < 10
 
 
 def test_the_guard_package_is_unpacked_once_into_the_cache(
@@ -188,7 +241,7 @@ def test_the_guard_package_is_unpacked_once_into_the_cache(
 ) -> None:
     import os
 
-    from ecs_patterns_plus.compliance.engine import _unpacked_guard_package
+    from ecs_patterns_plus.compliance.control_tower import _unpacked_guard_package
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     first = _unpacked_guard_package()

@@ -22,8 +22,9 @@ from .catalogue import (
     acknowledge,
     catalogue,
 )
-from .engine import ControlTowerChecks, enable_compliance_checks, idle_control_tower_rules
-from .engine import _control_tower_rule_types as _control_tower_rule_types
+from .control_tower import ControlTowerChecks, idle_control_tower_rules
+from .control_tower import _control_tower_rule_types as _control_tower_rule_types
+from .engine import enable_compliance_checks
 
 __all__ = [
     "CDK_CUSTOM_RESOURCE_LAMBDA",
