@@ -1,7 +1,7 @@
 """Hardened, reusable AWS CDK constructs for Amazon ECS on Fargate and EC2."""
 
 from .autoscaling import ScalingOptions, ScheduledScalingOptions, StepScalingOptions
-from .cluster import Ec2Ami, Ec2Capacity, Ec2CapacityOptions, HardenedCluster
+from .cluster import Ec2Ami, Ec2Capacity, Ec2CapacityOptions, HardenedCluster, NamespaceOptions
 from .compliance import enable_compliance_checks
 from .deployment import DeploymentStrategy, LifecycleHook, TestTraffic
 from .errors import ValidationError
@@ -16,7 +16,13 @@ from .monitoring import (
 )
 from .network import SecureVpc, VpcEndpoints
 from .secrets import SecretValue
-from .services import AlbFargateService, TargetHealthCheck
+from .services import (
+    AlbFargateService,
+    BackendService,
+    ServiceConnectOptions,
+    ServiceConnectTls,
+    TargetHealthCheck,
+)
 from .task_definition import (
     HardenedTaskDefinition,
     HealthCheckOptions,
@@ -26,6 +32,7 @@ from .task_definition import (
 
 __all__ = [
     "AlbFargateService",
+    "BackendService",
     "DeploymentStrategy",
     "DomainOptions",
     "Ec2Ami",
@@ -39,6 +46,7 @@ __all__ = [
     "ListenerRouting",
     "LogOptions",
     "MonitoringThresholds",
+    "NamespaceOptions",
     "OneOffTask",
     "ScalingOptions",
     "ScheduledScalingOptions",
@@ -46,6 +54,8 @@ __all__ = [
     "SecretValue",
     "SecureLoadBalancer",
     "SecureVpc",
+    "ServiceConnectOptions",
+    "ServiceConnectTls",
     "ServiceMonitoring",
     "SidecarOptions",
     "StepScalingOptions",

@@ -1,4 +1,4 @@
-"""Service autoscaling: target tracking (CPU, memory, requests per target), step and scheduled."""
+"""Service autoscaling: target tracking (CPU, memory, requests per task), step and scheduled."""
 
 from __future__ import annotations
 
@@ -69,7 +69,10 @@ class ScalingOptions:
         max_capacity: most tasks. Default: 10.
         cpu_target_percent: average CPU to hold; None to turn off. Default: 50.
         memory_target_percent: average memory to hold. Default: None (off).
-        requests_per_target: ALB requests per task to hold. Default: None (off).
+        requests_per_target: requests per task and minute to hold: the ALB's
+            ``RequestCountPerTarget`` behind a load balancer, Service Connect's (``AWS/ECS``,
+            by ``TargetDiscoveryName``, average per minute) for a published HTTP port.
+            Default: None (off).
         scale_out_cooldown: Default: 60 seconds (react fast).
         scale_in_cooldown: Default: 300 seconds (shrink slowly).
         step_scaling: extra step-scaling policies. Default: none.
@@ -235,7 +238,7 @@ def apply_scaling(
     scaling: ScalingOptions,
     *,
     desired_count: int,
-    target_group: elbv2.ApplicationTargetGroup | None,
+    requests: elbv2.ApplicationTargetGroup | cloudwatch.IMetric | None,
 ) -> ecs.ScalableTaskCount:
     """Attach ``scaling`` (already checked) to ``service``; returns the scalable target."""
     count = service.auto_scale_task_count(
@@ -257,11 +260,21 @@ def apply_scaling(
             scale_in_cooldown=scale_in,
             scale_out_cooldown=scale_out,
         )
-    if scaling.requests_per_target and target_group is not None:
+    if not scaling.requests_per_target or requests is None:
+        pass
+    elif isinstance(requests, elbv2.ApplicationTargetGroup):
         count.scale_on_request_count(
             "Requests",
             requests_per_target=scaling.requests_per_target,
-            target_group=target_group,
+            target_group=requests,
+            scale_in_cooldown=scale_in,
+            scale_out_cooldown=scale_out,
+        )
+    else:
+        count.scale_to_track_custom_metric(
+            "Requests",
+            metric=requests,
+            target_value=scaling.requests_per_target,
             scale_in_cooldown=scale_in,
             scale_out_cooldown=scale_out,
         )

@@ -92,6 +92,37 @@ EXEC_LOGGING = ecs.ExecuteCommandLogging.OVERRIDE
 CAPACITY_PROVIDER_STRATEGY = (ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1),)
 """Cluster default: on-demand Fargate. Services opt into FARGATE_SPOT weights explicitly."""
 
+# --- Service Connect -------------------------------------------------------------------------
+# Relied on: "Amazon ECS Service Connect" and "Service Connect configuration" in the ECS
+# developer guide, and the TimeoutConfiguration API reference.
+
+NAMESPACE_TYPE = "http"
+"""The cluster's Cloud Map namespace for Service Connect: an HTTP (API-calls) namespace. Service
+Connect resolves names in its proxy, so it needs no DNS; AWS charges nothing for Cloud Map used
+by Service Connect, while a private DNS namespace adds a Route 53 private hosted zone."""
+
+SERVICE_CONNECT_IDLE_TIMEOUT = Duration.minutes(5)
+"""How long the proxy keeps an idle connection: AWS's own default for HTTP, HTTP/2 and gRPC,
+written down so that it shows in the template and the review (TCP's AWS default is 1 hour)."""
+
+SERVICE_CONNECT_PER_REQUEST_TIMEOUT = Duration.seconds(15)
+"""How long a request may take before the proxy answers 504: AWS's default, made explicit."""
+
+SERVICE_CONNECT_APP_PROTOCOL: ecs.AppProtocol = ecs.AppProtocol.http  # type: ignore[assignment]
+"""A named port speaks HTTP unless told otherwise: Service Connect then measures requests, 5xx
+and response time per service (TCP gets connection counts only), which the rollback alarm,
+autoscaling on requests and monitoring read."""
+
+SERVICE_CONNECT_PROXY_MEMORY_MIB = 64
+"""Task memory left to the Service Connect proxy, which ECS adds to every task of a service that
+joins Service Connect (AWS recommends adding 256 CPU units and at least 64 MiB for it)."""
+
+SERVICE_CONNECT_LOG_PREFIX = "service-connect"
+"""Log stream prefix of the proxy's logs and access logs in the service's own log group."""
+
+SERVICE_CONNECT_ACCESS_LOG_FORMAT = ecs.ServiceConnectAccessLogFormat.JSON
+"""Proxy access logs as JSON lines: Logs Insights reads their fields without parsing."""
+
 # --- Load balancer ---------------------------------------------------------------------------
 
 HTTPS_PORT = 443

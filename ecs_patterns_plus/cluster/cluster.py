@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_servicediscovery as servicediscovery
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -25,6 +28,28 @@ from .ec2_capacity import (
 )
 
 _CLUSTER_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_HTTP_NAMESPACE = re.compile(r"(?!arn:)[!-~]{1,1024}")
+_DNS_NAMESPACE = re.compile(
+    r"(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamespaceOptions:
+    """The cluster's Cloud Map namespace: where its services publish and find each other
+    with Service Connect. AWS charges nothing for Cloud Map used by Service Connect.
+
+    Args:
+        name: the namespace's name. Default: ``<stack name>-<construct id>`` in lower case,
+            unique in the account and Region like the stack's name.
+        private_dns: a private DNS namespace (its names also resolve through the VPC's DNS;
+            Cloud Map creates a Route 53 private hosted zone, $0.50 a month) instead of an
+            HTTP namespace (names resolve only in the Service Connect proxy, no hosted zone).
+            Default: False.
+    """
+
+    name: str | None = None
+    private_dns: bool = False
 
 
 class HardenedCluster(Construct):
@@ -47,11 +72,14 @@ class HardenedCluster(Construct):
             Default: a new topic (child id ``CapacityEvents``), SSL-only, encrypted with the
             AWS managed SNS key (the Auto Scaling service-linked role can publish with it),
             created with the first EC2 capacity.
+        namespace: the Cloud Map namespace the cluster's services use for Service Connect
+            (``BackendService``, ``connects_to``), set as the cluster's Service Connect
+            default; ``None`` for none. Default: ``NamespaceOptions()``, an HTTP namespace.
 
     Attributes:
         cluster, vpc, secure_vpc (``None`` for a passed-in VPC), encryption_key,
         exec_log_group, ec2_capacity (``Ec2Capacity`` by name), capacity_events_topic
-        (``None`` until EC2 capacity is added).
+        (``None`` until EC2 capacity is added), namespace (``None`` without one).
     """
 
     @checked
@@ -69,8 +97,11 @@ class HardenedCluster(Construct):
         exec_log_retention: Retention = defaults.LOG_RETENTION,
         ec2_capacity: Sequence[Ec2CapacityOptions] = (),
         capacity_events_topic: sns.ITopic | None = None,
+        namespace: NamespaceOptions | None = NamespaceOptions(),
     ) -> None:
         problems = Problems(scope, construct_id)
+        if namespace is not None:
+            _check_namespace(problems, namespace)
         if cluster_name is not None and not is_token(cluster_name):
             problems.require(
                 bool(_CLUSTER_NAME.fullmatch(cluster_name)),
@@ -131,6 +162,16 @@ class HardenedCluster(Construct):
                 ),
             ),
         )
+        self.namespace: servicediscovery.INamespace | None = None
+        if namespace is not None:
+            self.namespace = self.cluster.add_default_cloud_map_namespace(
+                name=namespace.name or _default_namespace_name(self),
+                type=servicediscovery.NamespaceType.DNS_PRIVATE
+                if namespace.private_dns
+                else servicediscovery.NamespaceType.HTTP,
+                vpc=self.vpc if namespace.private_dns else None,
+                use_for_service_connect=True,
+            )
         self.capacity_events_topic: sns.ITopic | None = capacity_events_topic
         self.ec2_capacity: dict[str, Ec2Capacity] = {}
         for options in ec2_capacity:
@@ -186,6 +227,36 @@ class HardenedCluster(Construct):
     def _provider_name(self, name: str) -> str:
         capacity = self.ec2_capacity.get(name)
         return capacity.capacity_provider_name if capacity else name
+
+
+def _check_namespace(problems: Problems, namespace: NamespaceOptions) -> None:
+    name = namespace.name
+    if name is None or is_token(name):
+        return
+    if namespace.private_dns:
+        problems.require(
+            bool(_DNS_NAMESPACE.fullmatch(name)),
+            "namespace.name",
+            "must be a DNS name for a private DNS namespace: dot-separated labels of lower-case "
+            "letters, digits and hyphens, up to 253 characters",
+            name,
+            "e.g. 'orders.internal'",
+        )
+    else:
+        problems.require(
+            bool(_HTTP_NAMESPACE.fullmatch(name)),
+            "namespace.name",
+            "must be 1 to 1024 printable ASCII characters without spaces, not an ARN "
+            "(Cloud Map's rule for HTTP namespaces)",
+            name,
+            "e.g. 'myapp-prod'",
+        )
+
+
+def _default_namespace_name(cluster: Construct) -> str:
+    """``<stack name>-<construct id>``, lower case, in the characters a DNS label takes."""
+    raw = f"{cdk.Stack.of(cluster).stack_name}-{cluster.node.id}".lower()
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", raw)).strip("-")[:63].strip("-")
 
 
 def _pascal(name: str) -> str:

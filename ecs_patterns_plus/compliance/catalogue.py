@@ -114,6 +114,14 @@ ECS_BLUE_GREEN_ROLE = Acknowledgement(
         "AmazonECSInfrastructureRolePolicyForLoadBalancers]",
     ),
 )
+SERVICE_CONNECT_TLS_SECRETS = Acknowledgement(
+    reason="ECS creates the Service Connect TLS private-key secrets itself, under names it "
+    "chooses with the prefix ecs-sc!: the infrastructure role may touch only that prefix.",
+    rules=(
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+        "<AWS::AccountId>:secret:ecs-sc!*]",
+    ),
+)
 TASK_TAGGING = Acknowledgement(
     reason="Task ARNs do not exist before RunTask: ecs:TagResource is allowed only while RunTask "
     "creates a task (ecs:CreateAction), and RunTask only for one task definition in one cluster.",

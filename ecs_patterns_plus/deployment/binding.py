@@ -20,7 +20,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .. import compliance
-from .strategy import DeploymentStrategy, LifecycleHook
+from .strategy import DeploymentStrategy, LifecycleHook, TestTraffic
 
 if TYPE_CHECKING:
     from ..load_balancer import ListenerRouting, SecureLoadBalancer
@@ -103,7 +103,8 @@ def bind(
     """
     resources = DeploymentResources()
     resources.alarms = [*rollback_alarms, *deployment_alarms]
-    if traffic is None:
+    if traffic is None:  # Service Connect (ECS shifts it, no role) or no traffic at all
+        _add_lifecycle_hooks(scope, service, strategy)
         return resources
     lb, blue = traffic.load_balancer, traffic.target_group
     resources.alternate_target_group = traffic.alternate_target_group
@@ -116,7 +117,7 @@ def bind(
             **options,
         )
 
-    test = strategy.test_traffic
+    test = strategy.test_traffic or (TestTraffic() if strategy.shifts_traffic else None)
     if test is not None:
         resources.test_listener = lb.add_test_listener(
             "TestListener", port=test.port, sources=test.sources
@@ -168,6 +169,13 @@ def bind(
         )
     ).attach_to_application_target_group(blue)
     _drop_referenced_dependencies(service, rule, test_rule)
+    _add_lifecycle_hooks(scope, service, strategy)
+    return resources
+
+
+def _add_lifecycle_hooks(
+    scope: Construct, service: ecs.BaseService, strategy: DeploymentStrategy
+) -> None:
     for hook in strategy.lifecycle_hooks:
         service.add_lifecycle_hook(
             ecs.DeploymentLifecycleLambdaTarget(
@@ -177,7 +185,6 @@ def bind(
                 role=lifecycle_hook_role(scope, hook),
             )
         )
-    return resources
 
 
 def traffic_shift_role(scope: Construct) -> iam.Role:

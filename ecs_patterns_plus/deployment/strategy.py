@@ -33,6 +33,8 @@ BLUE_GREEN = "blue_green"
 CANARY = "canary"
 LINEAR = "linear"
 CODE_DEPLOY = "code_deploy_blue_green"
+LOAD_BALANCER = "load_balancer"
+SERVICE_CONNECT = "service_connect"
 _NATIVE = (BLUE_GREEN, CANARY, LINEAR)
 _PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _MAX_BAKE_MINUTES = 1440
@@ -131,7 +133,9 @@ class DeploymentStrategy:
         Args:
             bake_time: both sets keep running after the shift, for instant rollback, 0-1440
                 minutes. Default: 10 minutes.
-            test_traffic: a test listener for the new tasks. Default: ``TestTraffic()``.
+            test_traffic: a test listener for the new tasks (behind a load balancer).
+                Default: ``TestTraffic()`` behind a load balancer; with Service Connect, the
+                requests that carry the header ``x-amzn-ecs-blue-green-test``.
             lifecycle_hooks: Lambda hooks, e.g. a smoke test. Default: none.
         """
         return cls._native(BLUE_GREEN, bake_time, test_traffic, lifecycle_hooks)
@@ -155,7 +159,7 @@ class DeploymentStrategy:
             step_bake_time: how long the canary runs before the rest shifts, 0-1440
                 minutes. Default: 10 minutes.
             bake_time: both sets kept after the full shift, 0-1440 minutes. Default: 10 minutes.
-            test_traffic: Default: ``TestTraffic()``.
+            test_traffic: Default: ``TestTraffic()`` (see ``blue_green``).
             lifecycle_hooks: Default: none.
         """
         return cls._native(
@@ -179,7 +183,7 @@ class DeploymentStrategy:
             step_percent: traffic added per step, 3-100 in steps of 0.1. Default: 10.
             step_bake_time: wait between steps, 0-1440 minutes. Default: 6 minutes.
             bake_time: both sets kept after the full shift, 0-1440 minutes. Default: 10 minutes.
-            test_traffic: Default: ``TestTraffic()``.
+            test_traffic: Default: ``TestTraffic()`` (see ``blue_green``).
             lifecycle_hooks: Default: none.
         """
         return cls._native(
@@ -202,7 +206,7 @@ class DeploymentStrategy:
             step_percent=step_percent,
             step_bake_time=step_bake_time,
             bake_time=bake_time,
-            test_traffic=test_traffic or TestTraffic(),
+            test_traffic=test_traffic,
             lifecycle_hooks=tuple(lifecycle_hooks),
         )
 
@@ -242,21 +246,40 @@ class DeploymentStrategy:
         return self.kind != ROLLING
 
     def check(
-        self, problems: Problems, *, shares_listener: bool, load_balanced: bool = True
+        self, problems: Problems, *, shares_listener: bool, traffic: str | None = LOAD_BALANCER
     ) -> None:
         """Record every problem with this strategy.
 
-        ``shares_listener``: the service routes on a shared listener; ``load_balanced``: it
-        has a load balancer (without one, only rolling deployments apply).
+        ``shares_listener``: the service routes on a shared listener; ``traffic``: what carries
+        its requests, ``LOAD_BALANCER``, ``SERVICE_CONNECT`` (ECS shifts it for blue/green,
+        canary and linear; CodeDeploy needs a load balancer) or None (only rolling applies).
         """
-        if not load_balanced and self.kind != ROLLING:
+        if traffic is None and self.kind != ROLLING:
             problems.add(
                 "deployment",
-                "shifts traffic between target groups, and this service has no load balancer",
+                "shifts traffic, and this service takes none (no load balancer, no published "
+                "Service Connect port)",
                 self.kind,
                 "use DeploymentStrategy.rolling()",
             )
             return
+        if traffic == SERVICE_CONNECT:
+            problems.require(
+                not self.uses_code_deploy,
+                "deployment",
+                "CodeDeploy blue/green needs a load balancer; ECS shifts Service Connect "
+                "traffic itself",
+                self.kind,
+                "use DeploymentStrategy.blue_green(), .canary() or .linear()",
+            )
+            problems.require(
+                self.test_traffic is None,
+                "deployment.test_traffic",
+                "is a test listener of a load balancer; Service Connect sends the requests that "
+                "carry the header 'x-amzn-ecs-blue-green-test' to the new tasks instead",
+                self.test_traffic,
+                "leave test_traffic out",
+            )
         if self.kind == ROLLING:
             problems.in_range("deployment.min_healthy_percent", self.min_healthy_percent, 0, 100)
             if problems.in_range(

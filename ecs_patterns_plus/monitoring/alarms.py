@@ -12,7 +12,7 @@ from constructs import Construct
 from .. import defaults
 from ..errors import checked
 from .checks import check_interface, check_load_balancing, check_service_name, problems_at
-from .metrics import LoadBalancerMetrics
+from .metrics import LoadBalancerMetrics, ServiceConnectMetrics
 from .thresholds import GOLDEN_SIGNALS, MonitoringThresholds, check_thresholds, show, warn_disabled
 
 
@@ -187,15 +187,17 @@ def golden_signal_alarm(
     scope: Construct,
     construct_id: str,
     *,
-    metrics: LoadBalancerMetrics,
+    metrics: LoadBalancerMetrics | ServiceConnectMetrics,
     topic: sns.ITopic,
     thresholds: MonitoringThresholds,
     name: str,
 ) -> cloudwatch.Alarm | None:
-    """One alarm on a target group's golden signals: it fires when any of them breaches.
+    """One alarm on a target group's (or a Service Connect port's) golden signals: it fires
+    when any of them breaches.
 
     The rollback alarm of a service: the target 5xx rate (minutes with at least
-    ``min_requests`` requests), the p99 response time and the unhealthy hosts, combined by
+    ``min_requests`` requests), the p99 response time and the unhealthy hosts (behind a
+    load balancer; Service Connect counts none), combined by
     metric math into one series (1 while any breaches, else 0) judged like every other alarm
     (``datapoints_to_alarm`` of ``evaluation_periods`` minutes). One alarm instead of three per
     target group keeps a service small; ``ServiceMonitoring`` without a service's alarms keeps
@@ -215,9 +217,9 @@ def golden_signal_alarm(
     if t.latency_p99 is not None:
         seconds = t.latency_p99.to_seconds(integral=False)
         using["p99"] = metrics.target("TargetResponseTime", "p99", "p99 response time")
-        breaches.append(f"(FILL(p99, 0) > {show(seconds)})")
+        breaches.append(f"(FILL(p99, 0) > {show(seconds * metrics.response_time_unit)})")
         said.append(f"p99 response time above {show(seconds)} s")
-    if t.unhealthy_hosts is not None:
+    if t.unhealthy_hosts is not None and metrics.health_checked:
         using["unhealthy"] = metrics.target("UnHealthyHostCount", "Maximum", "Unhealthy hosts")
         breaches.append(f"(FILL(unhealthy, 0) >= {show(t.unhealthy_hosts)})")
         said.append(f"{show(t.unhealthy_hosts)}+ targets fail the health check")
@@ -236,8 +238,13 @@ def golden_signal_alarm(
         topic=topic,
         thresholds=thresholds,
         description=f"{name}: {', or '.join(said)}. A running deployment rolls back. Check the "
-        "service's error logs, CPU and memory, downstream dependencies, the health check path "
-        "and port, and that the service security group admits the load balancer.",
+        "service's error logs, CPU and memory, downstream dependencies"
+        + (
+            ", the health check path and port, and that the service security group admits the "
+            "load balancer."
+            if metrics.health_checked
+            else " and the Service Connect access logs in the service's log group."
+        ),
     )
 
 

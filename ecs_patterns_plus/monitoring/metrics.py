@@ -44,6 +44,11 @@ def _target_group_full_name(target_group: elbv2.IApplicationTargetGroup) -> str:
 class LoadBalancerMetrics:
     """ALB metrics of one load balancer and one of its target groups."""
 
+    response_time_unit = 1
+    """``TargetResponseTime`` is in seconds."""
+    health_checked = True
+    """The load balancer counts unhealthy targets."""
+
     def __init__(
         self,
         load_balancer: elbv2.IApplicationLoadBalancer,
@@ -90,6 +95,29 @@ class LoadBalancerMetrics:
             label="Load balancer 5xx (% of requests)",
             period=defaults.ALARM_PERIOD,
         )
+
+
+class ServiceConnectMetrics:
+    """Service Connect metrics of a published port: what the proxies of its clients measure
+    of it (``AWS/ECS``, by ``TargetDiscoveryName``; HTTP, HTTP/2 and gRPC ports only).
+
+    Relied on: "Amazon ECS Service Connect metrics" in the ECS developer guide.
+    """
+
+    response_time_unit = 1000
+    """``TargetResponseTime`` is in milliseconds."""
+    health_checked = False
+    """Nothing counts unhealthy tasks: ECS replaces a task whose container health check fails."""
+
+    def __init__(self, discovery_name: str) -> None:
+        self.target_dimensions = {"TargetDiscoveryName": discovery_name}
+
+    def target(self, name: str, statistic: str, label: str | None = None) -> cloudwatch.Metric:
+        return metric(ECS, name, self.target_dimensions, statistic, label)
+
+    def requests_per_task(self) -> cloudwatch.Metric:
+        """Requests each task receives per minute (what autoscaling on requests tracks)."""
+        return self.target("RequestCountPerTarget", "Average", "Requests per task")
 
 
 def metric(

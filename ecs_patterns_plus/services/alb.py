@@ -20,7 +20,7 @@ from constructs import Construct
 from .. import defaults
 from ..autoscaling import ScalingOptions
 from ..deployment.binding import AlbTraffic
-from ..deployment.strategy import DeploymentStrategy
+from ..deployment.strategy import LOAD_BALANCER, DeploymentStrategy
 from ..errors import Problems, checked, duration_seconds, is_token
 from ..load_balancer import ListenerRouting, SecureLoadBalancer
 from ..monitoring.alarms import golden_signal_alarm
@@ -28,7 +28,8 @@ from ..monitoring.metrics import LoadBalancerMetrics
 from ..monitoring.thresholds import MonitoringThresholds
 from ..network import VpcEndpoints, same_vpc
 from ..task_definition import HardenedTaskDefinition
-from .core import ServiceCore
+from .backend import BackendService
+from .core import CoreService, ServiceCore
 
 _SUCCESS_CODES = re.compile(r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$")
 
@@ -82,6 +83,8 @@ class TargetHealthCheck:
 
 class _AlbFrontDoor:
     """A route of a ``SecureLoadBalancer`` to the service's target group (the core's front door)."""
+
+    traffic = LOAD_BALANCER
 
     def __init__(
         self,
@@ -190,7 +193,7 @@ class _AlbFrontDoor:
         )
 
     @property
-    def scaling_target_group(self) -> elbv2.ApplicationTargetGroup | None:
+    def requests_per_target(self) -> elbv2.ApplicationTargetGroup | None:
         return self.target_group
 
     @staticmethod
@@ -244,7 +247,7 @@ class _AlbFrontDoor:
         return [alarm] if alarm is not None else []
 
 
-class AlbFargateService(Construct):
+class AlbFargateService(CoreService):
     """A Fargate (or EC2) service in private subnets, reachable only through a SecureLoadBalancer route.
 
     The service core (``services.core``) behind an ALB front door: a target group tuned for
@@ -296,6 +299,9 @@ class AlbFargateService(Construct):
         scaling: autoscaling; ``None`` for a fixed task count. Default: ``ScalingOptions()``
             (CPU 50%, min = desired_count, max 10).
         vpc_subnets: where tasks run. Default: the VPC's private subnets.
+        connects_to: ``BackendService``s it calls over Service Connect: the service joins the
+            cluster's namespace as a client (each calls ``endpoint``, e.g.
+            ``http://orders:8080``) and each admits it to its port. Default: none.
 
     Attributes:
         service, target_group, security_group, listener_rule, load_balancer, scaling,
@@ -335,27 +341,9 @@ class AlbFargateService(Construct):
         https_egress: Sequence[ec2.IPeer] | None = None,
         scaling: ScalingOptions | None = ScalingOptions(),  # noqa: B008 - frozen, immutable
         vpc_subnets: ec2.SubnetSelection | None = None,
+        connects_to: Sequence[BackendService] = (),
     ) -> None:
-        core = ServiceCore(
-            cluster=cluster,
-            task_definition=task_definition,
-            desired_count=desired_count,
-            service_name=service_name,
-            health_check_grace_period=health_check_grace_period,
-            capacity_provider_strategy=capacity_provider_strategy,
-            placement_strategies=placement_strategies,
-            placement_constraints=placement_constraints,
-            deployment=deployment or DeploymentStrategy.rolling(),
-            rollback_alarms=rollback_alarms,
-            alarm_topic=alarm_topic,
-            alarm_thresholds=alarm_thresholds or MonitoringThresholds(),
-            deployment_alarms=deployment_alarms,
-            enable_exec=enable_exec,
-            endpoints=endpoints,
-            https_egress=https_egress,
-            scaling=scaling,
-            vpc_subnets=vpc_subnets,
-        )
+        core = ServiceCore.of(locals())
         door = _AlbFrontDoor(
             construct_id=construct_id,
             load_balancer=load_balancer,
@@ -371,23 +359,10 @@ class AlbFargateService(Construct):
 
         core.build(self, door)
         assert door.target_group is not None
-        self.task_definition = task_definition
+        self._adopt(core)
         self.load_balancer = load_balancer
-        self.security_group = core.security_group
-        self.service = core.service
         self.target_group = door.target_group
-        self.deployment = core.deployment
-        self.deployment_resources = core.resources
         self.listener_rule = core.resources.production_rule
-        self.alarm_topic = core.topic
-        self.alarm_thresholds = core.alarm_thresholds
         self.golden_signal_alarms: list[cloudwatch.IAlarm] = door.golden_signal_alarms
-        self.rollback_alarms: list[cloudwatch.IAlarm] = list(core.rollback)
-        self.scaling = core.scalable
         patterns = door.routing.path_patterns
         self.url = load_balancer.url + (patterns[0].rstrip("*") if patterns else "/")
-
-    @property
-    def connections(self) -> ec2.Connections:
-        """The tasks' connections: ``service.connections.allow_to(database, ec2.Port.tcp(5432))``."""
-        return self.service.connections

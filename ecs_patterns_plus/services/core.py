@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aws_cdk as cdk
@@ -33,6 +33,16 @@ from ..load_balancer import is_anywhere
 from ..monitoring.notifications import stack_alarm_topic
 from ..monitoring.thresholds import MonitoringThresholds, check_thresholds
 from ..network import VpcEndpoints, check_endpoints
+from .service_connect import (
+    Published,
+    Server,
+    ServiceConnectOptions,
+    check_joins,
+    check_published,
+    published,
+    service_connect_props,
+    write_tokens,
+)
 
 if TYPE_CHECKING:
     from ..task_definition import HardenedTaskDefinition
@@ -40,6 +50,9 @@ if TYPE_CHECKING:
 
 class FrontDoor(Protocol):
     """How traffic reaches a service's tasks: what a kind of service adds to the core."""
+
+    traffic: str
+    """What carries the requests, for the deployment strategy (``LOAD_BALANCER``, ...)."""
 
     def check(self, problems: Problems, core: ServiceCore) -> None:
         """Record problems with the front door's arguments (before anything is built)."""
@@ -55,8 +68,9 @@ class FrontDoor(Protocol):
         """Admit the front door to the tasks; return the traffic a deployment binds to."""
 
     @property
-    def scaling_target_group(self) -> elbv2.ApplicationTargetGroup | None:
-        """The target group whose requests per target autoscaling may track."""
+    def requests_per_target(self) -> elbv2.ApplicationTargetGroup | cloudwatch.IMetric | None:
+        """What autoscaling on requests per target tracks: the target group, or a metric of
+        the requests each task receives; None when nothing counts the requests."""
 
 
 @dataclass(kw_only=True)
@@ -85,6 +99,10 @@ class ServiceCore:
     https_egress: Sequence[ec2.IPeer] | None = None
     scaling: ScalingOptions | None = None
     vpc_subnets: ec2.SubnetSelection | None = None
+    service_connect: ServiceConnectOptions | None = None
+    """What the service publishes with Service Connect; None publishes nothing."""
+    connects_to: Sequence[Server] = ()
+    """The Service Connect servers the service calls (it joins their namespace as a client)."""
 
     # Built by ``build``:
     security_group: ec2.SecurityGroup = field(init=False)
@@ -93,7 +111,17 @@ class ServiceCore:
     rollback: list[cloudwatch.IAlarm] = field(init=False, default_factory=list)
     resources: DeploymentResources = field(init=False, default_factory=DeploymentResources)
     scalable: ecs.ScalableTaskCount | None = field(init=False, default=None)
+    published: Published | None = field(init=False, default=None)
     _launch: Launch | None = field(init=False, default=None)
+
+    @classmethod
+    def of(cls, arguments: dict[str, Any]) -> ServiceCore:
+        """The core of a front door's constructor ``arguments`` (its ``locals()``): each core
+        field it takes, the library's defaults where it passed None."""
+        values = {f.name: arguments[f.name] for f in fields(cls) if f.init and f.name in arguments}
+        values["deployment"] = values.get("deployment") or DeploymentStrategy.rolling()
+        values["alarm_thresholds"] = values.get("alarm_thresholds") or MonitoringThresholds()
+        return cls(**values)
 
     def check(
         self, problems: Problems, *, door: FrontDoor | None, shares_listener: bool = False
@@ -114,7 +142,7 @@ class ServiceCore:
             "health_check_grace_period", self.health_check_grace_period, 0, 7200
         )
         self.deployment.check(
-            problems, shares_listener=shares_listener, load_balanced=door is not None
+            problems, shares_listener=shares_listener, traffic=door.traffic if door else None
         )
         self._launch = check_launch(
             problems,
@@ -136,8 +164,26 @@ class ServiceCore:
         self._check_egress(problems)
         if self.rollback_alarms:
             check_thresholds(problems, "alarm_thresholds", self.alarm_thresholds)
+        if self.service_connect is not None:
+            check_published(problems, self.service_connect, definition)
+        check_joins(
+            problems,
+            cluster=self.cluster,
+            task_definition=definition,
+            connects_to=self.connects_to,
+            publishes=self.service_connect is not None,
+        )
         if door is not None:
             door.check(problems, self)
+        elif self.scaling is not None:
+            problems.require(
+                not self.scaling.requests_per_target,
+                "scaling.requests_per_target",
+                "needs something that counts the service's requests, and it has no load "
+                "balancer or published HTTP port",
+                self.scaling.requests_per_target,
+                "scale on CPU, memory or a step_scaling metric instead",
+            )
 
     @functools.cached_property
     def vpc(self) -> ec2.IVpc:
@@ -185,8 +231,14 @@ class ServiceCore:
             )
         if self.rollback_alarms:
             self.topic = self.alarm_topic or stack_alarm_topic(scope)
+        if self.service_connect is not None:
+            self.published = published(self.service_connect, self.task_definition, self.cluster)
         self.rollback = door.prepare(scope, self) if door is not None else []
         self.service = self._service(scope, door)
+        if self.service_connect is not None and self.published is not None:
+            write_tokens(self.service, self.service_connect, self.published)
+        for server in self.connects_to:
+            server.allow_from(self.service)
         traffic = door.attach(scope, self) if door is not None else None
         if self.endpoints is not None:
             # With HTTPS to anywhere the tasks reach the endpoints already: admit them only.
@@ -203,7 +255,7 @@ class ServiceCore:
                 self.service,
                 self.scaling,
                 desired_count=self.desired_count,
-                target_group=door.scaling_target_group if door is not None else None,
+                requests=door.requests_per_target if door is not None else None,
             )
 
     @property
@@ -266,8 +318,39 @@ class ServiceCore:
             availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED
             if self._rebalances_zones
             else None,
+            service_connect_configuration=service_connect_props(
+                scope, self.task_definition, self.service_connect, self.published
+            )
+            if self.published is not None or self.connects_to
+            else None,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
             **deployment.service_properties(),
             **placement,
         )
+
+
+class CoreService(Construct):
+    """A service construct built on a ``ServiceCore``: the attributes every kind shares.
+
+    Attributes:
+        service, security_group, task_definition, scaling, rollback_alarms, alarm_topic
+        (None without rollback alarms), alarm_thresholds, deployment, deployment_resources.
+    """
+
+    def _adopt(self, core: ServiceCore) -> None:
+        """Expose what ``core`` built (after ``core.build(self, door)``)."""
+        self.task_definition = core.task_definition
+        self.security_group = core.security_group
+        self.service = core.service
+        self.deployment = core.deployment
+        self.deployment_resources = core.resources
+        self.alarm_topic = core.topic
+        self.alarm_thresholds = core.alarm_thresholds
+        self.rollback_alarms: list[cloudwatch.IAlarm] = list(core.rollback)
+        self.scaling = core.scalable
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The tasks' connections: ``service.connections.allow_to(database, ec2.Port.tcp(5432))``."""
+        return self.service.connections

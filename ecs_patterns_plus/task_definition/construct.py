@@ -19,7 +19,7 @@ from ..retention import check_retention, retained_log_group
 from ..secrets import SecretValue
 from .images import check_image
 from .options import ContainerSpec, HealthCheckOptions, LogOptions, SidecarOptions, sidecar_spec
-from .validation import check_containers, check_logging, check_task
+from .validation import check_containers, check_logging, check_port_name, check_task
 
 _ROOT_USER = re.compile(r"^(0|root)(:.*)?$")
 
@@ -50,6 +50,13 @@ class HardenedTaskDefinition(Construct):
         container_name: the application container's name. Default: ``app``.
         container_port: the TCP port the application listens on; below 1024 works for the
             non-root user (the unprivileged-port sysctl is set). Default: none (jobs).
+        port_name: names ``container_port`` for Service Connect, which publishes named ports
+            (``BackendService``): up to 64 lower-case letters, digits, ``_`` and ``-``, e.g.
+            ``orders``. A named port also leaves 64 MiB of the task's memory to the Service
+            Connect proxy that ECS adds to the task. Default: none.
+        app_protocol: what the named port speaks: ``ecs.AppProtocol.http``, ``http2`` or
+            ``grpc`` (Service Connect then measures requests, 5xx and response time), or
+            ``None`` for plain TCP (connection counts only). Default: HTTP.
         environment: plain, non-secret variables; names that look like secrets
             (``PASSWORD``, ``TOKEN``, ``API_KEY``, ...) are refused. Default: none.
         secrets: variables read from Secrets Manager or SSM Parameter Store at start
@@ -81,8 +88,10 @@ class HardenedTaskDefinition(Construct):
 
     Attributes:
         task_definition, container (the essential application container), sidecars (by
-        name), container_name, container_port, log_group, encryption_key (of the log group),
-        execution_role, task_role, health_check_start_period, exec_enabled.
+        name), container_name, container_port, port_name, app_protocol (``None`` without a
+        port name), log_group, encryption_key (of the log group), execution_role, task_role,
+        health_check_start_period, exec_enabled, unreserved_memory_mib (task memory no
+        container's hard limit claims, left to the Service Connect proxy; ``None`` for tokens).
     """
 
     @checked
@@ -97,6 +106,8 @@ class HardenedTaskDefinition(Construct):
         family: str | None = None,
         container_name: str = defaults.CONTAINER_NAME,
         container_port: int | None = None,
+        port_name: str | None = None,
+        app_protocol: ecs.AppProtocol | None = defaults.SERVICE_CONNECT_APP_PROTOCOL,
         environment: Mapping[str, str] | None = None,
         secrets: Mapping[str, SecretValue] | None = None,
         command: Sequence[str] | None = None,
@@ -118,6 +129,7 @@ class HardenedTaskDefinition(Construct):
         # The application gets what the sidecars leave; CloudFormation cannot subtract tokens.
         memory_tokens = [is_token(memory_mib), *(is_token(s.memory_limit_mib) for s in sidecars)]
         share_unknown = memory_limit_mib is None and bool(sidecars) and any(memory_tokens)
+        proxy = defaults.SERVICE_CONNECT_PROXY_MEMORY_MIB if port_name is not None else 0
         app = ContainerSpec(
             argument="",
             name=container_name,
@@ -126,7 +138,7 @@ class HardenedTaskDefinition(Construct):
             if memory_limit_mib is not None
             else memory_mib
             if share_unknown
-            else memory_mib - sum(s.memory_limit_mib for s in sidecars),
+            else memory_mib - proxy - sum(s.memory_limit_mib for s in sidecars),
             cpu=None,
             port=container_port,
             command=command,
@@ -170,6 +182,7 @@ class HardenedTaskDefinition(Construct):
         )
         for item in containers:
             check_image(problems, f"{item.argument}image", item.image, scope)
+        check_port_name(problems, port_name, container_port)
         problems.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -177,6 +190,12 @@ class HardenedTaskDefinition(Construct):
         self.exec_enabled = enable_exec
         self.container_name = container_name
         self.container_port = container_port
+        self.port_name = port_name
+        self.app_protocol = app_protocol if port_name is not None else None
+        limits = [memory_mib, *(item.memory_limit_mib for item in containers)]
+        self.unreserved_memory_mib: int | None = (
+            None if any(is_token(limit) for limit in limits) else limits[0] - sum(limits[1:])
+        )
         self.health_check_start_period: cdk.Duration = (
             health_check.start_period if health_check else defaults.HEALTH_CHECK_START_PERIOD
         )
@@ -326,7 +345,14 @@ class HardenedTaskDefinition(Construct):
             command=list(item.command) if item.command is not None else None,
             environment=dict(item.environment) or None,
             secrets={name: value.to_ecs_secret() for name, value in item.secrets.items()} or None,
-            port_mappings=[ecs.PortMapping(container_port=item.port, protocol=ecs.Protocol.TCP)]
+            port_mappings=[
+                ecs.PortMapping(
+                    container_port=item.port,
+                    protocol=ecs.Protocol.TCP,
+                    name=None if item.sidecar else self.port_name,
+                    app_protocol=None if item.sidecar else self.app_protocol,
+                )
+            ]
             if item.port is not None
             else None,
             health_check=item.health_check.to_health_check() if item.health_check else None,

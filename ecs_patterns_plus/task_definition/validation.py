@@ -42,6 +42,8 @@ SUPPORTED_COMPATIBILITIES = (
 )
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+PORT_NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")
+"""ECS's rule for a port mapping name (what Service Connect publishes)."""
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOG_GROUP_NAME = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
 _PATH = re.compile(r"^(/[A-Za-z0-9._@+-]+)+$")
@@ -184,6 +186,28 @@ def check_containers(
             "application none",
             [s.cpu for s in sidecars],
             "raise cpu or lower the sidecars' cpu",
+        )
+
+
+def check_port_name(problems: Problems, port_name: str | None, container_port: int | None) -> None:
+    """A port name names the application's ``container_port`` in ECS's characters."""
+    if port_name is None:
+        return
+    problems.require(
+        container_port is not None,
+        "port_name",
+        "names the container port, and there is none",
+        port_name,
+        "pass container_port=8080 with it",
+    )
+    if not is_token(port_name):
+        problems.require(
+            bool(PORT_NAME.match(port_name)),
+            "port_name",
+            "must be 1-64 lower-case letters, digits, '_' or '-', not starting with '-' "
+            "(ECS's rule for port mapping names)",
+            port_name,
+            "e.g. 'orders'",
         )
 
 
