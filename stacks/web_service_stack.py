@@ -1,4 +1,4 @@
-"""WebServiceStack: the brief's `myapp-svc` web service, end to end."""
+"""WebServiceStack: the brief's `myapp-svc` web service and the backend it calls, end to end."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from constructs import Construct
 
 from ecs_patterns_plus import (
     AlbFargateService,
+    BackendService,
     DeploymentStrategy,
     DomainOptions,
     HardenedTaskDefinition,
@@ -36,6 +37,8 @@ class WebServiceStack(cdk.Stack):
     image, ``SPRING_PROFILES_ACTIVE=prod``, ``DB_PASSWORD`` from Secrets Manager, logs to
     ``/ecs/myapp``, a ``curl`` health check with a 60 s start period, ECS Exec prepared.
     Deployments follow the brief's sequence: 10 % canary, then promote (``deployment``).
+    The web service calls ``myapp-orders``, a backend service with no load balancer, over
+    Service Connect (``ORDERS_URL=http://orders:8080``); only the web service may reach it.
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class WebServiceStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         repository = ecr.Repository.from_repository_name(self, "Repository", "myapp")
+        self.orders = self._orders(repository, cluster, endpoints)
         db_password = secretsmanager.Secret.from_secret_name_v2(self, "DbPassword", "myapp/db-pass")
         task = HardenedTaskDefinition(
             self,
@@ -61,7 +65,8 @@ class WebServiceStack(cdk.Stack):
             container_name="web",
             image=ecs.ContainerImage.from_ecr_repository(repository, "web-1.0.0"),
             container_port=80,
-            environment={"SPRING_PROFILES_ACTIVE": "prod"},
+            port_name="web",
+            environment={"SPRING_PROFILES_ACTIVE": "prod", "ORDERS_URL": self.orders.endpoint},
             secrets={"DB_PASSWORD": SecretValue.from_secrets_manager(db_password)},
             logging=LogOptions(log_group_name="/ecs/myapp"),
             health_check=HealthCheckOptions(
@@ -94,6 +99,7 @@ class WebServiceStack(cdk.Stack):
             enable_exec=True,
             endpoints=endpoints,
             scaling=ScalingOptions(cpu_target_percent=50, requests_per_target=1000),
+            connects_to=[self.orders],
         )
         self.monitoring = ServiceMonitoring.for_service(
             self, "Monitoring", service=self.web, service_name="myapp-svc"
@@ -134,4 +140,43 @@ class WebServiceStack(cdk.Stack):
             ),
         )
         cdk.CfnOutput(self, "LogGroupName", value=task.log_group.log_group_name)
+        cdk.CfnOutput(
+            self,
+            "OrdersEndpoint",
+            description="What the web service calls over Service Connect",
+            value=self.orders.endpoint,
+        )
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+
+    def _orders(
+        self, repository: ecr.IRepository, cluster: ecs.ICluster, endpoints: VpcEndpoints | None
+    ) -> BackendService:
+        """``myapp-orders``: an internal HTTP API on port 8080, published as ``orders``."""
+        task = HardenedTaskDefinition(
+            self,
+            "OrdersTask",
+            family="myapp-orders-task",
+            container_name="orders",
+            image=ecs.ContainerImage.from_ecr_repository(repository, "orders-1.0.0"),
+            container_port=8080,
+            port_name="orders",
+            environment={"SPRING_PROFILES_ACTIVE": "prod"},
+            logging=LogOptions(log_group_name="/ecs/myapp-orders"),
+            health_check=HealthCheckOptions(
+                command=["CMD-SHELL", "curl -fsS http://localhost:8080/actuator/health || exit 1"],
+                start_period=cdk.Duration.seconds(60),
+            ),
+        )
+        orders = BackendService(
+            self,
+            "Orders",
+            cluster=cluster,
+            task_definition=task,
+            service_name="myapp-orders",
+            endpoints=endpoints,
+            scaling=ScalingOptions(cpu_target_percent=50, requests_per_target=1000),
+        )
+        self.orders_monitoring = ServiceMonitoring.for_service(
+            self, "OrdersMonitoring", service=orders, service_name="myapp-orders"
+        )
+        return orders

@@ -15,6 +15,7 @@ from ecs_patterns_plus import (
     DeploymentStrategy,
     HardenedCluster,
     HardenedTaskDefinition,
+    MonitoringThresholds,
     NamespaceOptions,
     ScalingOptions,
     ServiceConnectOptions,
@@ -167,16 +168,23 @@ def test_deployments_roll_back_on_what_service_connect_measures(scenarios: Synth
     key = logical_id(scenarios, "BackendDefaults", "Orders/RollbackAlarm")
     alarm = scenarios.template_json("BackendDefaults")["Resources"][key]["Properties"]
     metrics = {m["Id"]: m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m}
+    # Requests are the sum of the response codes the clients' proxies count: Service Connect
+    # publishes no RequestCount by TargetDiscoveryName.
     assert {m["MetricName"] for m in metrics.values()} == {
+        "HTTPCode_Target_2XX_Count",
+        "HTTPCode_Target_3XX_Count",
+        "HTTPCode_Target_4XX_Count",
         "HTTPCode_Target_5XX_Count",
-        "RequestCount",
         "TargetResponseTime",
     }
     for metric in metrics.values():
         assert metric["Namespace"] == "AWS/ECS"
         assert metric["Dimensions"] == [{"Name": "TargetDiscoveryName", "Value": "orders"}]
-    (expression,) = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
-    assert "(FILL(p99, 0) > 2000)" in expression  # 2 s, in the metric's milliseconds
+    expressions = {m["Id"]: m["Expression"] for m in alarm["Metrics"] if "Expression" in m}
+    assert "FILL(target_5xx, 0)" in expressions["requests"]  # every response code counts
+    (breached,) = [e for key, e in expressions.items() if key != "requests"]
+    assert "(FILL(p99, 0) > 2000)" in breached  # 2 s, in the metric's milliseconds
+    assert "100 * FILL(errors, 0) / FILL(requests, 1)" in breached
     service = _service(scenarios, "BackendDefaults", "Orders")
     assert service["DeploymentConfiguration"]["Alarms"]["AlarmNames"] == [{"Ref": key}]
     # A TCP port has no request metrics: the circuit breaker alone guards its rollouts.
@@ -334,6 +342,14 @@ def test_a_client_of_a_service_in_another_namespace_is_refused() -> None:
         (
             {"service_connect": ServiceConnectOptions(idle_timeout=cdk.Duration.millis(1500))},
             "service_connect.idle_timeout: must be whole seconds",
+        ),
+        (
+            {
+                "alarm_thresholds": MonitoringThresholds(
+                    latency_p99=cdk.Duration.seconds(cdk.Token.as_number({"Ref": "P99"}))
+                )
+            },
+            "alarm_thresholds.latency_p99: is a token, and Service Connect reports",
         ),
     ],
 )

@@ -17,6 +17,7 @@ from aws_cdk.assertions import Template
 
 from ecs_patterns_plus import (
     AlbFargateService,
+    BackendService,
     ExecCommandAudit,
     HardenedCluster,
     HardenedTaskDefinition,
@@ -28,7 +29,8 @@ from ecs_patterns_plus import (
     golden_signal_alarms,
     notification_topic,
 )
-from tests.scenarios.common import certificate
+from tests.scenarios.backend import _task as backend_task
+from tests.scenarios.common import certificate, existing_vpc
 from tests.scenarios.monitoring import LOAD_BALANCER_ARN, TARGET_GROUP_ARN
 from tests.synth import Synthesized
 from tests.util import resources_of, stack_for_errors
@@ -37,6 +39,7 @@ FARGATE = "MonitoringFargateService"
 IMPORTED = "MonitoringImportedService"
 GOLDEN = "MonitoringGoldenSignals"
 OFF = "MonitoringAlarmsOff"
+BACKEND = "MonitoringBackendService"
 ALARM = "AWS::CloudWatch::Alarm"
 RULE = "AWS::Events::Rule"
 SHARED_TOPIC = "EcsPatternsPlusAlarmTopic"
@@ -382,6 +385,187 @@ def test_golden_signals_use_full_names_of_l2_load_balancer_and_target_group() ->
         {"Name": "LoadBalancer", "Value": {"Fn::GetAtt": [lb_id, "LoadBalancerFullName"]}},
         {"Name": "TargetGroup", "Value": {"Fn::GetAtt": [tg_id, "TargetGroupFullName"]}},
     ]
+
+
+# --- Service Connect (a service without a load balancer) ------------------------------------
+
+SC_TARGET = [{"Name": "TargetDiscoveryName", "Value": "orders"}]
+LOAD_BALANCER_ONLY = ("UnhealthyHosts", "LoadBalancer5xxRate", "RejectedConnections")
+
+
+def _service_connect_monitoring(**thresholds: Any) -> tuple[ServiceMonitoring, dict[str, Any]]:
+    """A ServiceMonitoring of an imported service's Service Connect port ``orders``."""
+    stack = stack_for_errors()
+    monitoring = ServiceMonitoring(
+        stack,
+        "Monitoring",
+        service=_service(stack),
+        service_connect="orders",
+        thresholds=MonitoringThresholds(**thresholds),
+    )
+    return monitoring, Template.from_stack(stack).to_json()["Resources"]
+
+
+def _alarms_by_id(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Alarm properties by construct id (the logical id without its hash)."""
+    return {
+        key.removeprefix("Monitoring")[:-8]: value["Properties"]
+        for key, value in resources.items()
+        if value["Type"] == ALARM
+    }
+
+
+def _composite_members(resources: dict[str, Any]) -> list[str]:
+    (composite,) = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::CompositeAlarm"]
+    return [
+        part["Fn::GetAtt"][0]
+        for part in composite["Properties"]["AlarmRule"]["Fn::Join"][1]
+        if isinstance(part, dict)
+    ]
+
+
+def _widgets(dashboard: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The dashboard's widget properties by title (tokens in its body read as ``TOKEN``)."""
+    body = dashboard["Properties"]["DashboardBody"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    text = "".join(part if isinstance(part, str) else "TOKEN" for part in parts)
+    return {
+        widget["properties"].get("title", ""): widget["properties"]
+        for widget in json.loads(text)["widgets"]
+    }
+
+
+def test_service_connect_golden_signals_alarm_on_the_ports_target_metrics() -> None:
+    monitoring, resources = _service_connect_monitoring(latency_p99=cdk.Duration.millis(800))
+    alarms = _alarms_by_id(resources)
+    errors = alarms["Target5xxRate"]
+    codes = [f"target_{code}xx" for code in (2, 3, 4, 5)]
+    assert _expression(errors) == (
+        "IF(FILL(requests, 0) >= 10, 100 * FILL(errors, 0) / FILL(requests, 1), 0)"
+    )
+    # The requests are every response code the clients' proxies count (Service Connect
+    # publishes no RequestCount by TargetDiscoveryName).
+    (requests,) = [m["Expression"] for m in errors["Metrics"] if m["Id"] == "requests"]
+    assert requests == " + ".join(f"FILL({metric_id}, 0)" for metric_id in codes)
+    stats = _stats(errors)
+    assert sorted(stats) == ["errors", *codes]
+    for metric_id, stat in stats.items():
+        code = "5" if metric_id == "errors" else metric_id[7]
+        assert stat["Metric"] == {
+            "Namespace": "AWS/ECS",
+            "MetricName": f"HTTPCode_Target_{code}XX_Count",
+            "Dimensions": SC_TARGET,
+        }
+    assert errors["Threshold"] == 5
+    latency = alarms["TargetResponseTimeP99"]
+    assert (latency["Namespace"], latency["MetricName"], latency["ExtendedStatistic"]) == (
+        "AWS/ECS",
+        "TargetResponseTime",
+        "p99",
+    )
+    assert latency["Dimensions"] == SC_TARGET
+    # Service Connect measures response times in milliseconds, the load balancer in seconds.
+    assert (latency["Threshold"], latency["ComparisonOperator"]) == (800, "GreaterThanThreshold")
+    assert monitoring.golden_signal_alarms == [
+        monitoring.alarms[key] for key in ("target_5xx", "latency_p99")
+    ]
+    members = _composite_members(resources)
+    for construct_id in ("Target5xxRate", "TargetResponseTimeP99"):
+        assert any(member.startswith(f"Monitoring{construct_id}") for member in members)
+
+
+def test_service_connect_gets_no_load_balancer_alarms_or_warnings() -> None:
+    _, resources = _service_connect_monitoring()
+    assert "AWS/ApplicationELB" not in json.dumps(resources)
+    assert not set(LOAD_BALANCER_ONLY) & set(_alarms_by_id(resources))
+    # Turning off what Service Connect cannot measure is no loss; turning off a golden signal is.
+    monitoring, _ = _service_connect_monitoring(
+        latency_p99=None,
+        unhealthy_hosts=None,
+        load_balancer_5xx_percent=None,
+        rejected_connections=None,
+    )
+    warnings = [str(e.data) for e in monitoring.node.metadata if e.type == "aws:cdk:warning"]
+    assert len(warnings) == 1
+    assert "ecs-patterns-plus:alarm-disabled-latency-p99" in warnings[0]
+
+
+@pytest.mark.scenarios(BACKEND)
+def test_for_service_reuses_a_backend_services_rollback_alarm(scenarios: Synthesized) -> None:
+    alarms = resources_of(scenarios, BACKEND, ALARM)
+    on_service_connect = [key for key in alarms if "TargetDiscoveryName" in json.dumps(alarms[key])]
+    assert on_service_connect == [_logical_id(scenarios, BACKEND, ALARM, "OrdersRollbackAlarm")]
+    rollback = _alarm(scenarios, BACKEND, "OrdersRollbackAlarm")
+    assert "(FILL(p99, 0) > 800)" in _expression(rollback)  # the service's 800 ms, in ms
+    for stat in _stats(rollback).values():
+        assert stat["Metric"]["Namespace"] == "AWS/ECS"
+        assert stat["Metric"]["Dimensions"] == [
+            {"Name": "TargetDiscoveryName", "Value": "orders-prod"}
+        ]
+    assert not any(
+        key.startswith(f"Monitoring{construct_id}")
+        for key in alarms
+        for construct_id in ("Target5xxRate", "TargetResponseTimeP99", *LOAD_BALANCER_ONLY)
+    )
+    assert "AWS/ApplicationELB" not in json.dumps(scenarios.template_json(BACKEND))
+    resources = scenarios.template_json(BACKEND)["Resources"]
+    assert _logical_id(scenarios, BACKEND, ALARM, "OrdersRollbackAlarm") in _composite_members(
+        resources
+    )
+
+
+@pytest.mark.scenarios(BACKEND)
+def test_dashboard_shows_service_connect_panels(scenarios: Synthesized) -> None:
+    (dashboard,) = resources_of(scenarios, BACKEND, "AWS::CloudWatch::Dashboard").values()
+    widgets = _widgets(dashboard)
+    target = ["TargetDiscoveryName", "orders-prod"]
+    server = ["DiscoveryName", "orders-prod"]
+    requests = widgets["Service Connect requests and errors"]["metrics"]
+    assert ["AWS/ECS", "RequestCount", *server] == requests[0][:4]
+    assert ["AWS/ECS", "HTTPCode_Target_5XX_Count", *target] in [m[:4] for m in requests]
+    assert any("FILL(target_5xx, 0)" in m[-1].get("expression", "") for m in requests)
+    latency = widgets["Service Connect response time (ms)"]
+    p99 = latency["metrics"][-1]
+    assert (p99[:4], p99[4]["stat"]) == (["AWS/ECS", "TargetResponseTime", *target], "p99")
+    assert latency["annotations"]["horizontal"] == [
+        {"value": 800, "label": "p99 alarm", "yAxis": "left"}
+    ]
+    connections = widgets["Service Connect connections"]["metrics"]
+    assert ["AWS/ECS", "ActiveConnectionCount", *server] == connections[0][:4]
+    assert not any("Target response time" in title for title in widgets)
+
+
+def _backend(stack: cdk.Stack, app_protocol: ecs.AppProtocol | None) -> BackendService:
+    platform = HardenedCluster(stack, "Platform", vpc=existing_vpc(stack))
+    return BackendService(
+        stack,
+        "Orders",
+        cluster=platform.cluster,
+        task_definition=backend_task(
+            stack, "OrdersTask", port_name="orders", app_protocol=app_protocol
+        ),
+    )
+
+
+def test_for_service_takes_a_backend_services_rollback_alarm_as_its_golden_signals() -> None:
+    stack = stack_for_errors()
+    orders = _backend(stack, ecs.AppProtocol.http)
+    monitoring = ServiceMonitoring.for_service(stack, "Monitoring", service=orders)
+    assert monitoring.golden_signal_alarms == orders.golden_signal_alarms
+    assert monitoring.alarms["golden_signals"] is orders.golden_signal_alarms[0]
+    assert not {"target_5xx", "latency_p99", "unhealthy_hosts"} & set(monitoring.alarms)
+
+
+def test_a_tcp_backend_gets_no_service_connect_alarms_or_panels() -> None:
+    stack = stack_for_errors()
+    ledger = _backend(stack, None)
+    monitoring = ServiceMonitoring.for_service(stack, "Monitoring", service=ledger)
+    assert monitoring.golden_signal_alarms == []
+    assert not {"golden_signals", "target_5xx", "latency_p99"} & set(monitoring.alarms)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    assert "TargetDiscoveryName" not in json.dumps(resources)
+    (dashboard,) = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    assert not any("Service Connect" in title for title in _widgets(dashboard))
 
 
 # --- notification topic --------------------------------------------------------------------
@@ -819,6 +1003,22 @@ def test_golden_signal_function_refuses_bad_thresholds() -> None:
             "expected an elbv2.IApplicationLoadBalancer; got str 'x'",
         ),
         ({"service_name": "orders api"}, "service_name", "must be 1 to 100 letters"),
+        ({"service_connect": "Orders"}, "service_connect", "must be a discovery name"),
+        (
+            {"service_connect": "orders", "with_load_balancer": True},
+            "service_connect",
+            "cannot go with load_balancer",
+        ),
+        (
+            {
+                "service_connect": "orders",
+                "thresholds": MonitoringThresholds(
+                    latency_p99=cdk.Duration.seconds(cdk.Token.as_number({"Ref": "P99"}))
+                ),
+            },
+            "thresholds.latency_p99",
+            "a token cannot be converted to the milliseconds",
+        ),
         ({"service_name": ""}, "service_name", "must be 1 to 100 letters"),
     ],
 )
@@ -965,3 +1165,14 @@ def test_for_service_monitors_an_alb_fargate_service() -> None:
     composite = next(iter(template.find_resources("AWS::CloudWatch::CompositeAlarm").values()))
     golden_id = next(key for key in alarms if key.startswith("WebRollbackAlarm"))
     assert golden_id in json.dumps(composite["Properties"]["AlarmRule"])
+
+
+@pytest.mark.scenarios(BACKEND)
+def test_monitoring_a_service_on_the_shared_topic_adds_no_second_dead_letter_queue(
+    scenarios: Synthesized,
+) -> None:
+    """``for_service`` passes the service's topic, the stack's shared one: the monitoring then
+    uses the stack's notification dead-letter queue too, not one of its own."""
+    queues = resources_of(scenarios, BACKEND, "AWS::SQS::Queue")
+    assert [key for key in queues if "NotificationDeadLetterQueue" in key] == list(queues)
+    assert len(queues) == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -792,6 +793,171 @@ def test_diagram_draws_monitoring_apart_and_dashboards_without_edges(
     assert "  ServiceD69D759B -.-> n_Alarms\n" in source
     assert "  ClusterEB0386A7 -.-> n_Event_rules\n" in source
     assert not [line for line in source.splitlines() if "Dashboard" in line and "->" in line]
+
+
+SNAPSHOTS = Path(__file__).parent / "__snapshots__" / "test_snapshots"
+
+
+def scenario_diagram(name: str) -> str:
+    """The diagram of a scenario's snapshot template."""
+    return diagram(load_templates(SNAPSHOTS / f"test_scenario[{name}].json")[name])
+
+
+def connect_service(name: str, *published: Mapping[str, object]) -> dict[str, object]:
+    """A Service Connect service (``<name>``, in group ``<name>Sg``, task ``<name>Task``).
+
+    A server when it publishes ports, a client only otherwise.
+    """
+    connect: dict[str, object] = {"Enabled": True, "Namespace": "shop"}
+    if published:
+        connect["Services"] = list(published)
+    return {
+        "Type": "AWS::ECS::Service",
+        "Properties": {
+            "Cluster": {"Ref": "Cluster"},
+            "TaskDefinition": {"Ref": f"{name}Task"},
+            "NetworkConfiguration": {
+                "AwsvpcConfiguration": {
+                    "SecurityGroups": [{"Fn::GetAtt": [f"{name}Sg", "GroupId"]}]
+                }
+            },
+            "ServiceConnectConfiguration": connect,
+        },
+    }
+
+
+def connect_template(
+    services: dict[str, dict[str, object]], ports: dict[str, int], *admitted: tuple[str, str, int]
+) -> dict[str, object]:
+    """A stack of ``services`` whose tasks map named ``ports``; ``admitted``: (server, client, port).
+
+    Each (server, client, port) is an ingress rule on the server's group from the client's.
+    """
+    template: dict[str, dict[str, object]] = {
+        "Cluster": {"Type": "AWS::ECS::Cluster"},
+        "LbSg": {"Type": "AWS::EC2::SecurityGroup"},
+    }
+    for name, service in services.items():
+        template[name] = service
+        template[f"{name}Sg"] = {"Type": "AWS::EC2::SecurityGroup"}
+        template[f"{name}Task"] = {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "ContainerDefinitions": [
+                    {
+                        "Name": "app",
+                        "PortMappings": [
+                            {"Name": port_name, "ContainerPort": port}
+                            for port_name, port in ports.items()
+                        ],
+                    }
+                ]
+            },
+        }
+    for server, client, port in admitted:
+        template[f"{server}From{client}{port}"] = {
+            "Type": "AWS::EC2::SecurityGroupIngress",
+            "Properties": {
+                "GroupId": {"Fn::GetAtt": [f"{server}Sg", "GroupId"]},
+                "SourceSecurityGroupId": {"Fn::GetAtt": [f"{client}Sg", "GroupId"]},
+                "IpProtocol": "tcp",
+                "FromPort": port,
+                "ToPort": port,
+            },
+        }
+    return {"Resources": template}
+
+
+def connect_edges(source: str) -> list[str]:
+    return [line.strip() for line in source.splitlines() if "Service Connect" in line]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "name"),
+    [("BackendDefaults", "backenddefaults-platform"), ("BackendOptions", "shop.internal")],
+)
+def test_diagram_draws_the_cloud_map_namespace_with_the_cluster(scenario: str, name: str) -> None:
+    source = scenario_diagram(scenario)
+    ecs = source.split('subgraph n_ECS["ECS"]\n', 1)[1].split("  end\n")[0]
+    assert (
+        '    PlatformClusterDefaultServiceDiscoveryNamespaceC5E30653["Cloud Map namespace'
+        f'<br/>Platform/Cluster/DefaultServiceDiscoveryNamespace<br/>{name}"]\n'
+    ) in ecs
+    assert (
+        "  PlatformCluster6842C9C4 --> PlatformClusterDefaultServiceDiscoveryNamespaceC5E30653\n"
+    ) in source
+
+
+def test_diagram_leaves_out_the_vpc_of_a_private_dns_namespace() -> None:
+    source = diagram(
+        {
+            "Resources": {
+                "Vpc": {"Type": "AWS::EC2::VPC"},
+                "Namespace": {
+                    "Type": "AWS::ServiceDiscovery::PrivateDnsNamespace",
+                    "Properties": {"Name": "shop.internal", "Vpc": {"Ref": "Vpc"}},
+                },
+            }
+        }
+    )
+    assert '    Namespace["Cloud Map namespace<br/>Namespace<br/>shop.internal"]\n' in source
+    assert "-->" not in source
+
+
+def test_diagram_draws_service_connect_from_the_client_to_the_server() -> None:
+    # The web service calls orders; orders calls nobody.
+    assert connect_edges(scenario_diagram("BackendDefaults")) == [
+        'WebServiceD04B5F3E -- "Service Connect orders:8080" --> OrdersServiceD066556E'
+    ]
+    # Clients call ledger at ledger.shop:5432; its proxy listens on the container port (8080).
+    # Inventory publishes a port too, but admits no client.
+    assert connect_edges(scenario_diagram("BackendOptions")) == [
+        'InventoryService6EC5EA44 -- "Service Connect ledger.shop:5432" --> LedgerService260746E8'
+    ]
+
+
+def test_diagram_draws_no_service_connect_call_that_no_rule_admits() -> None:
+    orders = {"PortName": "orders", "ClientAliases": [{"DnsName": "orders", "Port": 80}]}
+    services = {"Web": connect_service("Web"), "Orders": connect_service("Orders", orders)}
+    ports = {"orders": 8080, "admin": 9090}
+    assert connect_edges(diagram(connect_template(services, ports))) == []
+    # Rules from a group that is no client's, and from the client on a port not published.
+    assert (
+        connect_edges(
+            diagram(
+                connect_template(services, ports, ("Orders", "Lb", 8080), ("Orders", "Web", 9090))
+            )
+        )
+        == []
+    )
+    assert connect_edges(diagram(connect_template(services, ports, ("Orders", "Web", 8080)))) == [
+        'Web -- "Service Connect orders:80" --> Orders'
+    ]
+
+
+def test_diagram_draws_a_service_connect_call_to_each_server_a_client_may_call() -> None:
+    services = {
+        "Web": connect_service("Web"),
+        "Worker": connect_service("Worker"),
+        "Orders": connect_service(
+            "Orders", {"PortName": "orders", "ClientAliases": [{"DnsName": "orders", "Port": 80}]}
+        ),
+        "Ledger": connect_service("Ledger", {"PortName": "ledger"}),  # no alias: its port name
+    }
+    source = diagram(
+        connect_template(
+            services,
+            {"orders": 8080, "ledger": 8080},
+            ("Orders", "Web", 8080),
+            ("Ledger", "Web", 8080),
+            ("Ledger", "Worker", 8080),
+        )
+    )
+    assert connect_edges(source) == [
+        'Web -- "Service Connect ledger" --> Ledger',
+        'Web -- "Service Connect orders:80" --> Orders',
+        'Worker -- "Service Connect ledger" --> Ledger',
+    ]
 
 
 def test_readme_block_is_rewritten_between_markers(tmp_path: Path) -> None:

@@ -42,10 +42,10 @@ class NamespaceOptions:
     Args:
         name: the namespace's name. Default: ``<stack name>-<construct id>`` in lower case,
             unique in the account and Region like the stack's name.
-        private_dns: a private DNS namespace (its names also resolve through the VPC's DNS;
-            Cloud Map creates a Route 53 private hosted zone, $0.50 a month) instead of an
-            HTTP namespace (names resolve only in the Service Connect proxy, no hosted zone).
-            Default: False.
+        private_dns: a private DNS namespace (Cloud Map creates a Route 53 private hosted
+            zone for it, $0.50 a month), for DNS-based Cloud Map discovery that shares the
+            namespace, instead of an HTTP namespace; Service Connect resolves its names in the
+            proxy either way. Default: False.
     """
 
     name: str | None = None

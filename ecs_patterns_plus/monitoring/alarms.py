@@ -92,11 +92,14 @@ GOLDEN_KEYS = {
 
 def golden_signals(
     scope: Construct,
-    metrics: LoadBalancerMetrics,
+    metrics: LoadBalancerMetrics | ServiceConnectMetrics,
     topic: sns.ITopic,
     thresholds: MonitoringThresholds,
     name: str,
 ) -> dict[str, cloudwatch.Alarm]:
+    """The golden-signal alarms of a target group or a Service Connect port, by their key in
+    ``ServiceMonitoring.alarms``: target 5xx rate, p99 response time and, behind a load
+    balancer, unhealthy hosts (Service Connect counts none)."""
     alarms: dict[str, cloudwatch.Alarm] = {}
     if thresholds.target_5xx_percent is not None:
         alarms["target_5xx"] = service_alarm(
@@ -116,14 +119,14 @@ def golden_signals(
             scope,
             "TargetResponseTimeP99",
             metric=metrics.target("TargetResponseTime", "p99"),
-            threshold=seconds,
+            threshold=seconds * metrics.response_time_unit,
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             topic=topic,
             thresholds=thresholds,
             description=f"{name}: p99 response time above {show(seconds)} s. Check CPU and "
             "memory, downstream dependencies and recent deployments.",
         )
-    if thresholds.unhealthy_hosts is not None:
+    if thresholds.unhealthy_hosts is not None and metrics.health_checked:
         alarms["unhealthy_hosts"] = service_alarm(
             scope,
             "UnhealthyHosts",
@@ -209,7 +212,7 @@ def golden_signal_alarm(
     said: list[str] = []
     if t.target_5xx_percent is not None:
         using["errors"] = metrics.target("HTTPCode_Target_5XX_Count", "Sum", "Target 5xx")
-        using["requests"] = metrics.target("RequestCount", "Sum", "Requests")
+        using["requests"] = metrics.requests()
         counted = f"FILL(requests, 0) >= {show(t.min_requests)} AND FILL(requests, 0) > 0"
         rate = f"IF({counted}, 100 * FILL(errors, 0) / FILL(requests, 1), 0)"
         breaches.append(f"({rate} >= {show(t.target_5xx_percent)})")

@@ -13,6 +13,7 @@ from .metrics import (
     ECS,
     ERROR_LINES,
     LoadBalancerMetrics,
+    ServiceConnectMetrics,
     insights_metric,
     rule_matches,
     service_metric,
@@ -30,6 +31,7 @@ class Dashboard:
         monitoring: ServiceMonitoring,
         log_group: logs.ILogGroup | None,
         lb: LoadBalancerMetrics | None,
+        service_connect: ServiceConnectMetrics | None,
     ) -> None:
         self.m = monitoring
         name = monitoring.name
@@ -55,6 +57,8 @@ class Dashboard:
         self.dashboard.add_widgets(self._utilization(), self._tasks())
         if lb is not None:
             self.dashboard.add_widgets(*self._load_balancer(lb))
+        if service_connect is not None:
+            self.dashboard.add_widgets(*self._service_connect(service_connect))
         self.dashboard.add_widgets(self._deployments(), self._log_errors())
         if log_group is not None:
             self.dashboard.add_widgets(
@@ -75,12 +79,16 @@ class Dashboard:
             cloudwatch.TextWidget(markdown=_runbook(monitoring), width=24, height=9)
         )
 
-    def _annotation(self, field: str, label: str) -> list[cloudwatch.HorizontalAnnotation]:
+    def _annotation(
+        self, field: str, label: str, unit: float = 1
+    ) -> list[cloudwatch.HorizontalAnnotation]:
+        """The threshold ``field`` as a line; a duration in seconds times ``unit`` (the
+        metric's units per second, e.g. ``response_time_unit``)."""
         value = getattr(self.m.thresholds, field)
         if value is None:
             return []
         if isinstance(value, cdk.Duration):
-            value = value.to_seconds(integral=False)
+            value = value.to_seconds(integral=False) * unit
         return [cloudwatch.HorizontalAnnotation(value=value, label=label)]
 
     def _utilization(self) -> cloudwatch.GraphWidget:
@@ -134,17 +142,7 @@ class Dashboard:
                 width=8,
                 height=6,
             ),
-            cloudwatch.GraphWidget(
-                title="Target response time (s)",
-                left=[
-                    lb.target("TargetResponseTime", f"p{percentile}", f"p{percentile}")
-                    for percentile in (50, 90, 99)
-                ],
-                left_annotations=self._annotation("latency_p99", "p99 alarm"),
-                left_y_axis=cloudwatch.YAxisProps(min=0),
-                width=8,
-                height=6,
-            ),
+            self._response_time("Target response time (s)", lb),
             cloudwatch.GraphWidget(
                 title="Targets and connections",
                 left=[
@@ -159,6 +157,51 @@ class Dashboard:
                 ],
                 left_y_axis=cloudwatch.YAxisProps(min=0),
                 right_y_axis=cloudwatch.YAxisProps(min=0),
+                width=8,
+                height=6,
+            ),
+        ]
+
+    def _response_time(
+        self, title: str, metrics: LoadBalancerMetrics | ServiceConnectMetrics
+    ) -> cloudwatch.GraphWidget:
+        """p50, p90 and p99 response time, with the p99 alarm's threshold in the metric's unit."""
+        return cloudwatch.GraphWidget(
+            title=title,
+            left=[
+                metrics.target("TargetResponseTime", f"p{percentile}", f"p{percentile}")
+                for percentile in (50, 90, 99)
+            ],
+            left_annotations=self._annotation(
+                "latency_p99", "p99 alarm", metrics.response_time_unit
+            ),
+            left_y_axis=cloudwatch.YAxisProps(min=0),
+            width=8,
+            height=6,
+        )
+
+    def _service_connect(self, sc: ServiceConnectMetrics) -> list[cloudwatch.IWidget]:
+        return [
+            cloudwatch.GraphWidget(
+                title="Service Connect requests and errors",
+                left=[
+                    sc.server("RequestCount", "Sum", "Requests"),
+                    sc.target("HTTPCode_Target_4XX_Count", "Sum", "Target 4xx"),
+                    sc.target("HTTPCode_Target_5XX_Count", "Sum", "Target 5xx"),
+                ],
+                right=[sc.target_5xx_rate(self.m.thresholds.min_requests)],
+                right_y_axis=cloudwatch.YAxisProps(min=0, max=100, label="%", show_units=False),
+                width=8,
+                height=6,
+            ),
+            self._response_time("Service Connect response time (ms)", sc),
+            cloudwatch.GraphWidget(
+                title="Service Connect connections",
+                left=[
+                    sc.server("ActiveConnectionCount", "Average", "Active connections"),
+                    sc.server("NewConnectionCount", "Sum", "New connections"),
+                ],
+                left_y_axis=cloudwatch.YAxisProps(min=0),
                 width=8,
                 height=6,
             ),

@@ -68,6 +68,10 @@ class LoadBalancerMetrics:
     def target(self, name: str, statistic: str, label: str | None = None) -> cloudwatch.Metric:
         return metric(_ALB, name, self.target_dimensions, statistic, label)
 
+    def requests(self) -> cloudwatch.Metric:
+        """The requests the target group received, per minute."""
+        return self.target("RequestCount", "Sum", "Requests")
+
     def target_5xx_rate(self, min_requests: int) -> cloudwatch.MathExpression:
         return cloudwatch.MathExpression(
             expression=(
@@ -76,7 +80,7 @@ class LoadBalancerMetrics:
             ),
             using_metrics={
                 "target_5xx": self.target("HTTPCode_Target_5XX_Count", "Sum", "Target 5xx"),
-                "target_requests": self.target("RequestCount", "Sum", "Requests"),
+                "target_requests": self.requests(),
             },
             label="Target 5xx (% of requests)",
             period=defaults.ALARM_PERIOD,
@@ -111,9 +115,46 @@ class ServiceConnectMetrics:
 
     def __init__(self, discovery_name: str) -> None:
         self.target_dimensions = {"TargetDiscoveryName": discovery_name}
+        self.server_dimensions = {"DiscoveryName": discovery_name}
 
     def target(self, name: str, statistic: str, label: str | None = None) -> cloudwatch.Metric:
         return metric(ECS, name, self.target_dimensions, statistic, label)
+
+    def server(self, name: str, statistic: str, label: str | None = None) -> cloudwatch.Metric:
+        """What the port's own proxies measure (``RequestCount``, ``ActiveConnectionCount``,
+        ``NewConnectionCount``, ``ProcessedBytes``; by ``DiscoveryName``)."""
+        return metric(ECS, name, self.server_dimensions, statistic, label)
+
+    def requests(self) -> cloudwatch.MathExpression:
+        """The requests the port answered, per minute: the sum of the response-code counts
+        its clients' proxies report (``RequestCount`` is only the server proxies', by
+        ``DiscoveryName``, and misses requests that reach no task)."""
+        codes = {
+            f"target_{code}xx": self.target(
+                f"HTTPCode_Target_{code}XX_Count", "Sum", f"Target {code}xx"
+            )
+            for code in (2, 3, 4, 5)
+        }
+        return cloudwatch.MathExpression(
+            expression=" + ".join(f"FILL({metric_id}, 0)" for metric_id in codes),
+            using_metrics=codes,
+            label="Requests",
+            period=defaults.ALARM_PERIOD,
+        )
+
+    def target_5xx_rate(self, min_requests: int) -> cloudwatch.MathExpression:
+        return cloudwatch.MathExpression(
+            expression=(
+                f"IF(FILL(requests, 0) >= {min_requests}, "
+                "100 * FILL(errors, 0) / FILL(requests, 1), 0)"
+            ),
+            using_metrics={
+                "errors": self.target("HTTPCode_Target_5XX_Count", "Sum", "Target 5xx"),
+                "requests": self.requests(),
+            },
+            label="Target 5xx (% of requests)",
+            period=defaults.ALARM_PERIOD,
+        )
 
     def requests_per_task(self) -> cloudwatch.Metric:
         """Requests each task receives per minute (what autoscaling on requests tracks)."""

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any, Protocol
 
+import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -15,8 +16,9 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import defaults
-from ..encryption import stack_key
-from ..errors import Problems, checked
+from ..encryption import shared_scope, stack_key
+from ..errors import Problems, checked, duration_seconds, is_token
+from ..task_definition.validation import PORT_NAME
 from .alarms import (
     GOLDEN_KEYS,
     alarm,
@@ -32,6 +34,7 @@ from .metrics import (
     ECS,
     ERROR_LINES,
     LoadBalancerMetrics,
+    ServiceConnectMetrics,
     insights_metric,
     rule_matches,
     service_metric,
@@ -46,6 +49,7 @@ from .notifications import (
 )
 from .thresholds import (
     LOAD_BALANCER_SIGNALS,
+    SERVICE_CONNECT_SIGNALS,
     MonitoringThresholds,
     check_thresholds,
     show,
@@ -65,12 +69,14 @@ class ServiceMonitoring(Construct):
     """Alarms, a dashboard, deployment and task event notifications and log queries for a service.
 
     Alarms (each notifies ``topic`` on ALARM and OK): CPU and memory utilization, running
-    tasks below desired, abnormal task stops (restart loop), and with a load balancer the
+    tasks below desired, abnormal task stops (restart loop), with a load balancer the
     load balancer 5xx rate, target 5xx rate, p99 target response time, unhealthy hosts and
-    rejected connections. ``service_unhealthy`` is a composite of the alarms that mean users
-    are affected. EventBridge rules report failed and rolled-back deployments, tasks that
-    exit non-zero, fail health checks or fail to start (image pull, secrets), and service
-    warnings (e.g. unable to place tasks), each with a hint on what to check.
+    rejected connections, and with a Service Connect port the target 5xx rate and p99 target
+    response time its clients' proxies measure. ``service_unhealthy`` is a composite of the
+    alarms that mean users are affected. EventBridge rules report failed and rolled-back
+    deployments, tasks that exit non-zero, fail health checks or fail to start (image pull,
+    secrets), and service warnings (e.g. unable to place tasks), each with a hint on what to
+    check.
 
     Args:
         service: the ECS service (Fargate or EC2; Container Insights on its cluster for the
@@ -79,6 +85,10 @@ class ServiceMonitoring(Construct):
             balancer alarms or panels.
         target_group: the service's target group on ``load_balancer``. Default: none
             (required with ``load_balancer``).
+        service_connect: the discovery name of the HTTP, HTTP/2 or gRPC port the service
+            publishes with Service Connect (``BackendService.published.discovery_name``), for
+            its golden-signal alarms and panels; not with ``load_balancer``. Default: no
+            Service Connect alarms or panels.
         log_group: the service's log group, for the error metric filter and the Logs
             Insights queries. Default: no log metrics or queries.
         topic: SNS topic every alarm and rule notifies; its policy gets a statement for
@@ -92,17 +102,18 @@ class ServiceMonitoring(Construct):
         notify_deployments: also notify every deployment start and completion, not only
             failures and rollbacks. Default: False.
         dashboard: create the CloudWatch dashboard. Default: True.
-        golden_signal_alarms: alarms that already watch this target group's golden signals
-            (e.g. ``AlbFargateService.golden_signal_alarms``, its rollback alarms): reused
-            instead of created twice. Default: created here.
+        golden_signal_alarms: alarms that already watch this target group's (or Service
+            Connect port's) golden signals (e.g. ``AlbFargateService.golden_signal_alarms``,
+            its rollback alarms): reused instead of created twice. Default: created here.
 
     Attributes:
         topic, encryption_key (of the dead-letter queue), dead_letter_queue (undeliverable
         notifications; the stack's shared one unless ``topic`` or ``encryption_key`` is given),
-        alarms (name -> alarm), golden_signal_alarms (target 5xx rate, p99 latency,
-        unhealthy hosts: the rollback alarms), service_unhealthy (composite alarm, ``None``
-        when every alarm it combines is off), dashboard (``None`` when off), event_rules
-        (name -> rule), metric_filters (name -> filter), queries (name -> saved query).
+        alarms (name -> alarm), golden_signal_alarms (target 5xx rate, p99 latency and,
+        behind a load balancer, unhealthy hosts: the rollback alarms), service_unhealthy
+        (composite alarm, ``None`` when every alarm it combines is off), dashboard (``None``
+        when off), event_rules (name -> rule), metric_filters (name -> filter), queries
+        (name -> saved query).
     """
 
     @checked
@@ -114,6 +125,7 @@ class ServiceMonitoring(Construct):
         service: ecs.IBaseService,
         load_balancer: elbv2.IApplicationLoadBalancer | None = None,
         target_group: elbv2.IApplicationTargetGroup | None = None,
+        service_connect: str | None = None,
         log_group: logs.ILogGroup | None = None,
         topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
@@ -126,6 +138,7 @@ class ServiceMonitoring(Construct):
         problems = Problems(scope, construct_id)
         check_load_balancing(problems, load_balancer, target_group, required=False)
         check_thresholds(problems, "thresholds", thresholds)
+        _check_service_connect(problems, service_connect, load_balancer, thresholds)
         check_service_name(problems, service_name)
         problems.raise_if_any()
         super().__init__(scope, construct_id)
@@ -133,24 +146,32 @@ class ServiceMonitoring(Construct):
         self.service = service
         self.thresholds = thresholds
         self.name = service_name or service.service_name
+        measured = (
+            LOAD_BALANCER_SIGNALS
+            if load_balancer is not None
+            else SERVICE_CONNECT_SIGNALS
+            if service_connect is not None
+            else ()
+        )
         warn_disabled(
             self,
             thresholds,
             tuple(
                 item.name
                 for item in fields(thresholds)
-                if load_balancer is not None or item.name not in LOAD_BALANCER_SIGNALS
+                if item.name in measured or item.name not in LOAD_BALANCER_SIGNALS
             ),
         )
 
-        own = topic is not None or encryption_key is not None
+        shared = topic is not None and topic is shared_scope(self).node.try_find_child("AlarmTopic")
+        own = (topic is not None and not shared) or encryption_key is not None
         if encryption_key is not None:
             self.topic: sns.ITopic = topic or notification_topic(
                 self, "Topic", encryption_key=encryption_key
             )
         else:
             self.topic = topic or stack_alarm_topic(self)
-        if topic is not None:
+        if topic is not None and not shared:  # the shared topic allows alarms already
             allow_alarms_to_publish(topic)
         self.dead_letter_queue = (
             encrypted_dead_letter_queue(self, encryption_key or stack_key(self))
@@ -167,14 +188,18 @@ class ServiceMonitoring(Construct):
             if load_balancer is not None and target_group is not None
             else None
         )
+        self._service_connect_metrics = (
+            ServiceConnectMetrics(service_connect) if service_connect is not None else None
+        )
         self._notifier = Notifier(self, self.topic, self.dead_letter_queue)
         self.event_rules = self._notifier.rules
 
         self._service_alarms()
         self.golden_signal_alarms: list[cloudwatch.IAlarm] = []
-        if self._lb_metrics is not None:
+        golden_metrics = self._lb_metrics or self._service_connect_metrics
+        if golden_metrics is not None:
             golden = (
-                golden_signals(self, self._lb_metrics, self.topic, thresholds, self.name)
+                golden_signals(self, golden_metrics, self.topic, thresholds, self.name)
                 if golden_signal_alarms is None
                 else {
                     GOLDEN_KEYS.get(item.node.id, item.node.id): item
@@ -183,6 +208,7 @@ class ServiceMonitoring(Construct):
             )
             self.alarms.update(golden)
             self.golden_signal_alarms = list(golden.values())
+        if self._lb_metrics is not None:
             self._load_balancer_alarms(self._lb_metrics)
         service_rules(self._notifier, self.service, self.name, notify_deployments)
         self._task_failure_alarm()
@@ -196,7 +222,9 @@ class ServiceMonitoring(Construct):
         )
         self.service_unhealthy = self._composite()
         self.dashboard = (
-            Dashboard(self, log_group, self._lb_metrics).dashboard if dashboard else None
+            Dashboard(self, log_group, self._lb_metrics, self._service_connect_metrics).dashboard
+            if dashboard
+            else None
         )
 
     @classmethod
@@ -218,8 +246,10 @@ class ServiceMonitoring(Construct):
 
         Reads ``service.service`` (the ECS service) and, when present,
         ``service.load_balancer`` (an application load balancer, or a construct holding one
-        as ``.load_balancer`` such as ``SecureLoadBalancer``), ``service.target_group`` and
-        ``service.log_group`` (or ``service.task_definition.log_group``),
+        as ``.load_balancer`` such as ``SecureLoadBalancer``), ``service.target_group``,
+        ``service.published`` (a Service Connect port such as ``BackendService``'s: its
+        discovery name, when it speaks HTTP, HTTP/2 or gRPC), ``service.log_group`` (or
+        ``service.task_definition.log_group``),
         ``service.golden_signal_alarms`` (reused, not duplicated), ``service.alarm_thresholds``
         and ``service.alarm_topic``; the other arguments are those of the constructor.
         ``thresholds`` and ``topic`` default to the service's, so the reused rollback alarms
@@ -231,6 +261,7 @@ class ServiceMonitoring(Construct):
             service=service.service,
             load_balancer=_unwrap(getattr(service, "load_balancer", None), "load_balancer_arn"),
             target_group=getattr(service, "target_group", None),
+            service_connect=_http_discovery_name(getattr(service, "published", None)),
             log_group=getattr(service, "log_group", None)
             or getattr(getattr(service, "task_definition", None), "log_group", None),
             topic=topic or getattr(service, "alarm_topic", None),
@@ -481,6 +512,50 @@ def _shared_undelivered_alarm(scope: Construct) -> cloudwatch.IAlarm:
     found = queue.node.scope.node.find_child("UndeliveredNotifications")  # type: ignore[union-attr]
     assert isinstance(found, cloudwatch.Alarm)
     return found
+
+
+def _check_service_connect(
+    problems: Problems,
+    discovery_name: str | None,
+    load_balancer: elbv2.IApplicationLoadBalancer | None,
+    thresholds: MonitoringThresholds,
+) -> None:
+    """Record problems with a Service Connect discovery name and with thresholds it cannot
+    take (a token response time: Service Connect's is in milliseconds)."""
+    if discovery_name is None:
+        return
+    problems.require(
+        load_balancer is None,
+        "service_connect",
+        "cannot go with load_balancer: the golden signals are then the target group's",
+        discovery_name,
+        "pass either load_balancer and target_group, or service_connect",
+    )
+    problems.require(
+        is_token(discovery_name) or bool(PORT_NAME.match(discovery_name)),
+        "service_connect",
+        "must be a discovery name: 1-64 lower-case letters, digits, '_' or '-', not "
+        "starting with '-'",
+        discovery_name,
+        "pass the published port's discovery name (BackendService.published.discovery_name)",
+    )
+    latency = thresholds.latency_p99
+    problems.require(
+        not isinstance(latency, cdk.Duration) or duration_seconds(latency) is not None,
+        "thresholds.latency_p99",
+        "a token cannot be converted to the milliseconds Service Connect measures response "
+        "times in",
+        latency,
+        "pass a literal duration, e.g. cdk.Duration.seconds(2)",
+    )
+
+
+def _http_discovery_name(published: Any) -> str | None:
+    """The discovery name of a Service Connect port (``Published``) that counts requests:
+    HTTP, HTTP/2 or gRPC, not TCP."""
+    if published is None or published.app_protocol is None:
+        return None
+    return published.discovery_name
 
 
 def _unwrap(value: Any, attribute: str) -> Any:

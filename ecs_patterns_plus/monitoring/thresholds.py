@@ -68,6 +68,9 @@ GOLDEN_SIGNALS = ("target_5xx_percent", "latency_p99", "unhealthy_hosts")
 #: Thresholds of the alarms that exist only with a load balancer.
 LOAD_BALANCER_SIGNALS = (*GOLDEN_SIGNALS, "load_balancer_5xx_percent", "rejected_connections")
 
+#: Thresholds of the golden signals Service Connect measures (it counts no unhealthy hosts).
+SERVICE_CONNECT_SIGNALS = ("target_5xx_percent", "latency_p99")
+
 # (field, low, high) of every numeric threshold; whole numbers are typed ``int``.
 _NUMBER_RANGES: tuple[tuple[str, float, float], ...] = (
     ("cpu_percent", 1, 100),

@@ -1,10 +1,14 @@
 """Mermaid architecture diagrams drawn from synthesized templates.
 
 A diagram shows what a reader needs to picture the stack (load balancers, listeners,
-target groups, services, task definitions, the cluster, the VPC and its endpoints, log
-groups, keys, buckets, alarms) and the Refs/GetAtts between them. Plumbing (subnets,
-routes, security group rules, IAM) is left out; endpoints, NAT gateways and alarms are
-drawn as one node each.
+target groups, services, task definitions, the cluster and its Cloud Map namespace, the VPC
+and its endpoints, log groups, keys, buckets, alarms) and the Refs/GetAtts between them.
+Plumbing (subnets, routes, security group rules, IAM) is left out; endpoints, NAT gateways
+and alarms are drawn as one node each.
+
+Service Connect calls are drawn too, as labelled edges from each client service to each
+server it calls (``-- "Service Connect orders:8080" -->``): a call is a server's published
+port that one of its security groups admits from one of the client's.
 
 ``python -m ecs_patterns_plus.review.diagrams DIR [--readme README.md]`` prints the diagrams
 of every template under DIR, or rewrites the README's diagrams block.
@@ -18,7 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .templates import Template, cdk_path, references, render, resources, short_id
+from .templates import (
+    Resource,
+    Template,
+    cdk_path,
+    references,
+    render,
+    resources,
+    security_group_rules,
+    short_id,
+)
 
 README_START = "<!-- diagrams:start -->"
 README_END = "<!-- diagrams:end -->"
@@ -48,6 +61,8 @@ KINDS: dict[str, Kind] = {
     "AWS::ApplicationAutoScaling::ScalableTarget": Kind("ECS", "Auto scaling", 4.5),
     "AWS::ECS::TaskDefinition": Kind("ECS", "Task definition", 5),
     "AWS::ECS::Cluster": Kind("ECS", "Cluster", 6),
+    "AWS::ServiceDiscovery::HttpNamespace": Kind("ECS", "Cloud Map namespace", 6.1),
+    "AWS::ServiceDiscovery::PrivateDnsNamespace": Kind("ECS", "Cloud Map namespace", 6.1),
     "AWS::EC2::VPC": Kind("Network", "VPC", 7),
     "AWS::EC2::NatGateway": Kind("Network", "NAT gateways", 7.1, folded=True),
     "AWS::EC2::VPCEndpoint": Kind("Network", "VPC endpoints", 7.2, folded=True),
@@ -79,7 +94,7 @@ LINKS = frozenset(
 )
 """Types drawn as an edge between the resources they join, not as a node."""
 
-QUIET_PROPERTIES = frozenset({"VpcId"})
+QUIET_PROPERTIES = frozenset({"VpcId", "Vpc"})
 """References under these properties are plumbing: drawing them would only add clutter."""
 
 GROUP_ORDER = ("Load balancing", "Jobs", "Deployment", "ECS", "Network", "Data", "Monitoring")
@@ -110,6 +125,8 @@ def diagram(template: Template) -> str:
                 if _type_of(items, nodes[target][1][0]) not in UNLINKED
             )
 
+    calls = _service_connect_calls(items)
+
     lines = ["flowchart LR"]
     groups = sorted(
         {kind.group for kind, _ in nodes.values()},
@@ -127,9 +144,13 @@ def diagram(template: Template) -> str:
             lines.append(f'    {node}["{_escape(label)}"]')
         lines.append("  end")
     for source, target in sorted({_orient(edge, nodes) for edge in edges if edge[0] != edge[1]}):
+        if (source, target) in calls or (target, source) in calls:
+            continue
         groups_of = {nodes[source][0].group, nodes[target][0].group}
         arrow = "-.->" if "Monitoring" in groups_of else "-->"
         lines.append(f"  {source} {arrow} {target}")
+    for (client, server), label in sorted(calls.items()):
+        lines.append(f'  {client} -- "{_escape(label)}" --> {server}')
     return "\n".join(lines) + "\n"
 
 
@@ -153,6 +174,84 @@ def _references(resource: dict[str, Any]) -> set[str]:
         if key not in QUIET_PROPERTIES
         for target, _ in references(value)
     }
+
+
+def _service_connect_calls(items: Mapping[str, Resource]) -> dict[tuple[str, str], str]:
+    """(client service, server service) -> edge label, for each server port a client may call.
+
+    A server publishes ports (``ServiceConnectConfiguration.Services``); the client is any
+    other Service Connect service whose security group an ingress rule of the server's group
+    admits on the port its proxy listens on (the container port of the named port mapping,
+    or ``IngressPortOverride``); ports that are not literal numbers are not compared.
+    """
+    groups = {
+        logical_id: {group for group, _ in references(_awsvpc(resource).get("SecurityGroups"))}
+        for logical_id, resource in items.items()
+        if resource["Type"] == "AWS::ECS::Service"
+        and render(_connect(resource).get("Enabled")) == "true"
+    }
+    rules = security_group_rules(items)
+    calls: dict[tuple[str, str], set[str]] = {}
+    for server in groups:
+        for published in _connect(items[server]).get("Services", []):
+            if not isinstance(published, dict):
+                continue
+            port = published.get("IngressPortOverride", _container_port(items, server, published))
+            admitted = {
+                source
+                for group in groups[server]
+                for direction, rule in rules.get(group, [])
+                if direction == "ingress" and _covers(rule, port)
+                for source, _ in references(rule.get("SourceSecurityGroupId"))
+            }
+            for client, client_groups in groups.items():
+                if client != server and client_groups & admitted:
+                    calls.setdefault((client, server), set()).add(_published_name(published))
+    return {pair: "Service Connect " + ", ".join(sorted(names)) for pair, names in calls.items()}
+
+
+def _connect(service: Resource) -> dict[str, Any]:
+    config = service.get("Properties", {}).get("ServiceConnectConfiguration")
+    return config if isinstance(config, dict) else {}
+
+
+def _awsvpc(service: Resource) -> dict[str, Any]:
+    network = service.get("Properties", {}).get("NetworkConfiguration", {})
+    config = network.get("AwsvpcConfiguration") if isinstance(network, dict) else None
+    return config if isinstance(config, dict) else {}
+
+
+def _container_port(
+    items: Mapping[str, Resource], service: str, published: Mapping[str, Any]
+) -> Any:
+    """The container port of the port mapping the published entry names, or None."""
+    task_definition = items[service].get("Properties", {}).get("TaskDefinition")
+    for target, _ in references(task_definition):
+        properties = items.get(target, {}).get("Properties", {})
+        for container in properties.get("ContainerDefinitions", []):
+            for mapping in container.get("PortMappings", []):
+                if mapping.get("Name") == published.get("PortName"):
+                    return mapping.get("ContainerPort")
+    return None
+
+
+def _covers(rule: Mapping[str, Any], port: Any) -> bool:
+    """Whether ``rule`` admits TCP ``port``."""
+    protocol = str(rule.get("IpProtocol", "-1")).lower()
+    if protocol in ("-1", "all"):
+        return True
+    low, high = rule.get("FromPort"), rule.get("ToPort")
+    literal = all(isinstance(value, int) for value in (port, low, high))
+    return protocol in ("tcp", "6") and (not literal or low <= port <= high)
+
+
+def _published_name(published: Mapping[str, Any]) -> str:
+    """How clients call a published port: the first client alias's ``name:port``."""
+    alias = (published.get("ClientAliases") or [{}])[0]
+    name = render(
+        alias.get("DnsName") or published.get("DiscoveryName") or published.get("PortName")
+    )
+    return f"{name}:{render(alias['Port'])}" if "Port" in alias else name
 
 
 def _orient(edge: tuple[str, str], nodes: Mapping[str, tuple[Kind, list[str]]]) -> tuple[str, str]:
@@ -200,6 +299,8 @@ def _detail(resource: dict[str, Any]) -> str:
         return f"{properties['Cpu']} CPU / {properties.get('Memory', '?')} MiB"
     if kind == "AWS::Logs::LogGroup" and isinstance(properties.get("LogGroupName"), str):
         return str(properties["LogGroupName"])
+    if kind.startswith("AWS::ServiceDiscovery::") and isinstance(properties.get("Name"), str):
+        return str(properties["Name"])
     return ""
 
 

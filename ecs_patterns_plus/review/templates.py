@@ -290,3 +290,36 @@ def leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
 
 def _is_intrinsic(value: dict[str, Any]) -> bool:
     return len(value) == 1 and next(iter(value)).startswith(("Ref", "Fn::"))
+
+
+RULE_TYPES = {  # standalone security group rules, by direction
+    "AWS::EC2::SecurityGroupIngress": "ingress",
+    "AWS::EC2::SecurityGroupEgress": "egress",
+}
+
+
+def security_group_rules(
+    resources_by_id: Mapping[str, Resource],
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Group -> [(direction, rule without its description)], inline and standalone rules."""
+    result: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for logical_id, resource in resources_by_id.items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::EC2::SecurityGroup":
+            result.setdefault(logical_id, [])
+            for key, direction in (
+                ("SecurityGroupIngress", "ingress"),
+                ("SecurityGroupEgress", "egress"),
+            ):
+                for rule in properties.get(key, []):
+                    result[logical_id].append((direction, _rule(rule)))
+        elif resource["Type"] in RULE_TYPES:
+            group_ref = properties.get("GroupId")
+            targets = [target for target, _ in references(group_ref)]
+            group = targets[0] if len(targets) == 1 else render(group_ref)
+            result.setdefault(group, []).append((RULE_TYPES[resource["Type"]], _rule(properties)))
+    return result
+
+
+def _rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in rule.items() if key not in ("Description", "GroupId")}

@@ -85,6 +85,7 @@ class _AlbFrontDoor:
     """A route of a ``SecureLoadBalancer`` to the service's target group (the core's front door)."""
 
     traffic = LOAD_BALANCER
+    admits = "the load balancer on the container port"
 
     def __init__(
         self,

@@ -17,7 +17,7 @@ from constructs import Construct
 from .. import defaults
 from ..autoscaling import ScalingOptions
 from ..deployment.strategy import SERVICE_CONNECT, DeploymentStrategy
-from ..errors import Problems, checked
+from ..errors import Problems, checked, duration_seconds
 from ..monitoring.alarms import golden_signal_alarm
 from ..monitoring.metrics import ServiceConnectMetrics
 from ..monitoring.thresholds import MonitoringThresholds
@@ -32,6 +32,7 @@ class _ServiceConnectFrontDoor:
     balancer): its rollback alarm and request metric come from Service Connect."""
 
     traffic = SERVICE_CONNECT
+    admits = "named Service Connect clients on the container port"
 
     def __init__(self) -> None:
         self.metrics: ServiceConnectMetrics | None = None
@@ -39,6 +40,15 @@ class _ServiceConnectFrontDoor:
 
     def check(self, problems: Problems, core: ServiceCore) -> None:
         http = core.task_definition.app_protocol is not None
+        latency = core.alarm_thresholds.latency_p99
+        problems.require(
+            not (http and core.rollback_alarms and latency and duration_seconds(latency) is None),
+            "alarm_thresholds.latency_p99",
+            "is a token, and Service Connect reports response times in milliseconds, which a "
+            "token in seconds cannot be converted to",
+            latency,
+            "pass a literal duration, or rollback_alarms=False",
+        )
         if core.scaling is not None:
             problems.require(
                 http or not core.scaling.requests_per_target,
@@ -167,8 +177,9 @@ class BackendService(CoreService):
 
     @checked
     def allow_from(self, *clients: ec2.IConnectable) -> None:
-        """Admit ``clients`` (services, jobs, security groups) to the published port, where
-        the Service Connect proxy listens; nobody else reaches it."""
+        """Admit ``clients`` to the published port, where the Service Connect proxy listens:
+        ECS services in the namespace built another way (a library service says
+        ``connects_to=[this]`` instead); nobody else reaches it."""
         for client in clients:
             self.service.connections.allow_from(
                 client,

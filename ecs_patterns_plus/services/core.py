@@ -53,6 +53,8 @@ class FrontDoor(Protocol):
 
     traffic: str
     """What carries the requests, for the deployment strategy (``LOAD_BALANCER``, ...)."""
+    admits: str
+    """Who the service's security group admits, in its description."""
 
     def check(self, problems: Problems, core: ServiceCore) -> None:
         """Record problems with the front door's arguments (before anything is built)."""
@@ -222,7 +224,7 @@ class ServiceCore:
             scope,
             "SecurityGroup",
             vpc=self.vpc,
-            description="Service tasks: the load balancer on the container port; HTTPS out",
+            description=f"Service tasks: {door.admits if door else 'nobody'}; HTTPS out",
             allow_all_outbound=False,
         )
         for peer in (ec2.Peer.any_ipv4(),) if self.https_egress is None else self.https_egress:

@@ -6,9 +6,11 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
 from ecs_patterns_plus import (
+    BackendService,
     ExecCommandAudit,
     HardenedCluster,
     MonitoringThresholds,
+    ServiceConnectOptions,
     ServiceMonitoring,
     compliance,
     golden_signal_alarms,
@@ -17,6 +19,7 @@ from ecs_patterns_plus import (
 from ecs_patterns_plus.encryption import create_key, encrypted_log_group
 
 from . import scenario
+from .backend import _task as backend_task
 from .common import existing_vpc
 
 LOAD_BALANCER_ARN = (
@@ -168,3 +171,18 @@ def alarms_off(stack: cdk.Stack) -> None:
         thresholds=MonitoringThresholds(cpu_percent=None, target_5xx_percent=None),
         dashboard=False,
     )
+
+
+@scenario("MonitoringBackendService")
+def backend_service(stack: cdk.Stack) -> None:
+    """A backend service with no load balancer: its golden signals come from Service Connect."""
+    platform = HardenedCluster(stack, "Platform", vpc=existing_vpc(stack))
+    orders = BackendService(
+        stack,
+        "Orders",
+        cluster=platform.cluster,
+        task_definition=backend_task(stack, "OrdersTask", port_name="orders"),
+        service_connect=ServiceConnectOptions(discovery_name="orders-prod"),
+        alarm_thresholds=MonitoringThresholds(latency_p99=cdk.Duration.millis(800)),
+    )
+    ServiceMonitoring.for_service(stack, "Monitoring", service=orders, service_name="orders")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..templates import Resource, references, render
+from ..templates import Resource, render, security_group_rules
 from .common import Sign, multiset_diff
 
 
@@ -22,10 +22,6 @@ class SecurityGroupChange:
     flags: tuple[str, ...] = ()
 
 
-_RULE_TYPES = {
-    "AWS::EC2::SecurityGroupIngress": "ingress",
-    "AWS::EC2::SecurityGroupEgress": "egress",
-}
 _PEERS = (
     "CidrIp",
     "CidrIpv6",
@@ -51,8 +47,8 @@ def security_group_changes(
 
     Added rules are flagged when open to the internet or to every protocol and port.
     """
-    old_rules = _security_group_rules(old)
-    new_rules = _security_group_rules(new)
+    old_rules = security_group_rules(old)
+    new_rules = security_group_rules(new)
     result = []
     for group in sorted(set(old_rules) | set(new_rules)):
         for sign, (direction, rule) in multiset_diff(
@@ -69,33 +65,6 @@ def security_group_changes(
                 )
             )
     return result
-
-
-def _security_group_rules(
-    resources_by_id: Mapping[str, Resource],
-) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """Group -> [(direction, rule without its description)], inline and standalone rules."""
-    result: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for logical_id, resource in resources_by_id.items():
-        properties = resource.get("Properties", {})
-        if resource["Type"] == "AWS::EC2::SecurityGroup":
-            result.setdefault(logical_id, [])
-            for key, direction in (
-                ("SecurityGroupIngress", "ingress"),
-                ("SecurityGroupEgress", "egress"),
-            ):
-                for rule in properties.get(key, []):
-                    result[logical_id].append((direction, _rule(rule)))
-        elif resource["Type"] in _RULE_TYPES:
-            group_ref = properties.get("GroupId")
-            targets = [target for target, _ in references(group_ref)]
-            group = targets[0] if len(targets) == 1 else render(group_ref)
-            result.setdefault(group, []).append((_RULE_TYPES[resource["Type"]], _rule(properties)))
-    return result
-
-
-def _rule(rule: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in rule.items() if key not in ("Description", "GroupId")}
 
 
 def _render_rule(direction: str, rule: Mapping[str, Any]) -> str:
