@@ -1,5 +1,6 @@
 """Hardened, reusable AWS CDK constructs for Amazon ECS on Fargate and EC2."""
 
+from .authentication import RouteAuthentication
 from .autoscaling import ScalingOptions, ScheduledScalingOptions, StepScalingOptions
 from .cluster import Ec2Ami, Ec2Capacity, Ec2CapacityOptions, HardenedCluster, NamespaceOptions
 from .compliance import enable_compliance_checks
@@ -15,10 +16,13 @@ from .monitoring import (
     notification_topic,
 )
 from .network import SecureVpc, VpcEndpoints
+from .network_load_balancer import NlbListener, SecureNetworkLoadBalancer
 from .secrets import SecretValue
 from .services import (
     AlbFargateService,
     BackendService,
+    NlbFargateService,
+    NlbHealthCheck,
     ServiceConnectOptions,
     ServiceConnectTls,
     TargetHealthCheck,
@@ -47,12 +51,17 @@ __all__ = [
     "LogOptions",
     "MonitoringThresholds",
     "NamespaceOptions",
+    "NlbFargateService",
+    "NlbHealthCheck",
+    "NlbListener",
     "OneOffTask",
+    "RouteAuthentication",
     "ScalingOptions",
     "ScheduledScalingOptions",
     "ScheduledTask",
     "SecretValue",
     "SecureLoadBalancer",
+    "SecureNetworkLoadBalancer",
     "SecureVpc",
     "ServiceConnectOptions",
     "ServiceConnectTls",

@@ -92,6 +92,35 @@ EXEC_LOGGING = ecs.ExecuteCommandLogging.OVERRIDE
 CAPACITY_PROVIDER_STRATEGY = (ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1),)
 """Cluster default: on-demand Fargate. Services opt into FARGATE_SPOT weights explicitly."""
 
+# --- Network Load Balancer -------------------------------------------------------------------
+
+NLB_LISTENER_PROTOCOL = "TLS"
+"""A listener terminates TLS (ACM certificate, ``TLS_POLICY``) unless asked for TCP or UDP:
+the regulatory packs want encryption in transit at the load balancer (ELBv2ACMCertificateRequired)."""
+
+NLB_CROSS_ZONE = True
+"""Spread connections over the targets of every AZ: with two tasks in two AZs, one unhealthy
+task would otherwise leave its AZ's share of clients without a target."""
+
+NLB_HEALTH_INTERVAL = Duration.seconds(10)
+"""Probe every 10 s (AWS default 30 s): with 2 healthy probes a new task takes traffic in 20 s."""
+
+NLB_HEALTH_TIMEOUT = Duration.seconds(5)
+"""A probe that takes 5 s fails (AWS: 10 s for TCP and HTTP)."""
+
+NLB_HEALTHY_THRESHOLD = 2
+"""Two good probes turn a task healthy (AWS default 5: 150 s per rollout batch)."""
+
+NLB_UNHEALTHY_THRESHOLD = 2
+"""Two failed probes take a task out (20 s)."""
+
+NLB_HEALTH_SUCCESS_CODES = "200-399"
+"""HTTP(S) health checks: a redirect counts as alive, as AWS's NLB default says."""
+
+NLB_CONNECTION_TERMINATION = True
+"""Close the connections of a deregistered task when its deregistration delay ends, so that
+long-lived connections (MQTT, gRPC streams) move to the new tasks instead of pinning the old."""
+
 # --- Service Connect -------------------------------------------------------------------------
 # Relied on: "Amazon ECS Service Connect" and "Service Connect configuration" in the ECS
 # developer guide, and the TimeoutConfiguration API reference.
@@ -460,6 +489,10 @@ health check is caught before the old tasks are gone)."""
 ALARM_REJECTED_CONNECTIONS = 1
 """Any connection rejected because the load balancer hit its connection limit."""
 
+ALARM_TARGET_RESETS = 10
+"""TCP resets sent by a Network Load Balancer's targets per minute: a new revision that
+crashes or refuses connections resets them, while a few a minute are normal client churn."""
+
 ALARM_TASK_FAILURES = 3
 """3 abnormal task stops (non-zero exit, failed health check, failed to start) within the
 window: a restart loop."""
@@ -553,3 +586,26 @@ before production traffic shifts: a failure rolls back before users see the new 
 
 CODE_DEPLOY_CONFIG = codedeploy.EcsDeploymentConfig.CANARY_10_PERCENT_5_MINUTES
 """CodeDeploy: the brief's canary (10 %, then the rest after 5 minutes)."""
+
+# --- Route authentication --------------------------------------------------------------------
+# Relied on: "Authenticate users using an Application Load Balancer" in the ELB user guide
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-authenticate-users.html)
+# and the AuthenticateOidcActionConfig / AuthenticateCognitoActionConfig API reference.
+
+AUTHENTICATION_SESSION_TIMEOUT = Duration.hours(1)
+"""An authenticated session lasts one hour (AWS default: 7 days). The session cookie is a bearer
+credential: with an IdP that issues no refresh token, a disabled account or a stolen cookie keeps
+working until the session times out. After an hour the load balancer sends the user back to the
+IdP, which signs a user with a live IdP session in again without a prompt."""
+
+AUTHENTICATION_SCOPE = "openid"
+"""The claims requested from the IdP: ``openid``, the one scope with which an IdP returns the ID
+token the load balancer validates (AWS's default too). Add ``email`` or ``profile`` as needed."""
+
+AUTHENTICATION_ON_UNAUTHENTICATED = elbv2.UnauthenticatedAction.AUTHENTICATE
+"""A request without a session is redirected to the IdP's sign-in page (AWS's default); APIs
+called by scripts and single-page apps pass ``UnauthenticatedAction.DENY`` to get HTTP 401."""
+
+IDP_EGRESS_PORT = 443
+"""The load balancer calls the IdP's token and user info endpoints over HTTPS (IPv4 only), from
+its own security group, which otherwise sends only to its targets."""

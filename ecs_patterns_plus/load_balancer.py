@@ -10,7 +10,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
@@ -20,8 +19,10 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from . import compliance, defaults
+from .authentication import RouteAuthentication, allow_identity_provider, check_listener
 from .encryption import encrypted_log_group, stack_key
 from .errors import Problems, checked, is_token
+from .log_buckets import access_log_buckets, check_log_region
 
 MAX_RULE_PRIORITY = 50000
 MAX_CONDITION_VALUES = 5
@@ -52,11 +53,15 @@ class ListenerRouting:
         priority: listener-rule priority, 1 (first) to 50000; unique per load balancer.
         path_patterns: e.g. ``["/api/*"]``. Default: all paths.
         host_headers: e.g. ``["api.example.com"]``. Default: any host.
+        authentication: sign users in before forwarding, ``RouteAuthentication.oidc(...)``
+            or ``.cognito(...)`` (see ``authentication``); deployment test listeners forward
+            without it. Default: none.
     """
 
     priority: int
     path_patterns: Sequence[str] = ()
     host_headers: Sequence[str] = ()
+    authentication: RouteAuthentication | None = None
 
     def validate(self, problems: Problems, argument: str) -> None:
         """Record problems with this routing under ``argument`` (e.g. ``routing``)."""
@@ -100,6 +105,8 @@ class ListenerRouting:
             wildcards,
             "use fewer wildcards",
         )
+        if self.authentication is not None:
+            self.authentication.validate(problems, f"{argument}.authentication")
 
     @property
     def matches_everything(self) -> bool:
@@ -141,7 +148,7 @@ class SecureLoadBalancer(Construct):
     Attributes:
         load_balancer, listener, security_group, certificate, access_logs_bucket,
         server_access_logs_bucket (None for a passed-in bucket), web_acl, waf_log_group,
-        redirect_listener, alias_record, url.
+        redirect_listener, alias_record, url, internet_facing.
     """
 
     @checked
@@ -172,15 +179,7 @@ class SecureLoadBalancer(Construct):
             "hosted_zone=...) to create one with DNS validation",
         )
         problems.seconds_in_range("idle_timeout", idle_timeout, 1, 4000)
-        if access_logs_bucket is None:
-            region = cdk.Stack.of(scope).region
-            problems.require(
-                not cdk.Token.is_unresolved(region),
-                "access_logs_bucket",
-                "ALB access logs need the stack's region to be known at synth time",
-                region,
-                "give the stack env=cdk.Environment(region=...)",
-            )
+        check_log_region(problems, scope, access_logs_bucket)
         if domain is not None:
             _check_domain(problems, domain)
         if internet_facing:
@@ -205,6 +204,7 @@ class SecureLoadBalancer(Construct):
         super().__init__(scope, construct_id)
 
         self.vpc = vpc
+        self.internet_facing = internet_facing
         self._priorities: dict[str, set[int]] = {}
         self._routes: dict[str, dict[tuple[frozenset[str], frozenset[str]], int]] = {}
         self._default_owner: str | None = None
@@ -221,7 +221,7 @@ class SecureLoadBalancer(Construct):
             vpc=vpc,
             internet_facing=internet_facing,
             vpc_subnets=ec2.SubnetSelection(
-                subnet_type=ec2.SubnetType.PUBLIC if internet_facing else _private_subnet_type(vpc)
+                subnet_type=ec2.SubnetType.PUBLIC if internet_facing else private_subnet_type(vpc)
             ),
             security_group=self.security_group,
             load_balancer_name=load_balancer_name,
@@ -271,15 +271,10 @@ class SecureLoadBalancer(Construct):
         if internet_facing and any(is_anywhere(peer) for peer in sources):
             compliance.PUBLIC_ALB_INGRESS.apply(self.security_group)
 
-        self.server_access_logs_bucket: s3.Bucket | None = None
-        if access_logs_bucket is None:
-            self.server_access_logs_bucket = _log_bucket(self, "ServerAccessLogsBucket")
-            compliance.FINAL_ACCESS_LOG_BUCKET.apply(self.server_access_logs_bucket)
-            access_logs_bucket = _log_bucket(
-                self, "AccessLogsBucket", server_access_logs_bucket=self.server_access_logs_bucket
-            )
-        self.access_logs_bucket = access_logs_bucket
-        self.load_balancer.log_access_logs(access_logs_bucket, prefix="alb")
+        self.access_logs_bucket, self.server_access_logs_bucket = access_log_buckets(
+            self, access_logs_bucket
+        )
+        self.load_balancer.log_access_logs(self.access_logs_bucket, prefix="alb")
 
         self.waf_log_group: logs.LogGroup | None = None
         if web_acl is None:
@@ -374,6 +369,14 @@ class SecureLoadBalancer(Construct):
         so a clash is reported before any of their resources exist.
         """
         routing.validate(problems, argument)
+        if routing.authentication is not None:
+            check_listener(
+                problems,
+                routing.authentication,
+                argument,
+                listener or self.listener,
+                reaches_internet=self.internet_facing or bool(self.vpc.private_subnets),
+            )
         key = (listener or self.listener).node.id
         used = self._priorities.get(key, set())
         if not is_token(routing.priority):
@@ -443,6 +446,9 @@ class SecureLoadBalancer(Construct):
     ) -> elbv2.ApplicationListenerRule:
         """Forward the requests ``routing`` matches to ``target_group``; returns the rule.
 
+        With ``routing.authentication`` the rule signs the user in first, and the load
+        balancer's security group may call identity providers on 443.
+
         Args:
             construct_id: the rule's id, unique in ``scope``.
             target_group: where the matching requests go.
@@ -475,17 +481,22 @@ class SecureLoadBalancer(Construct):
         conditions.append(
             elbv2.ListenerCondition.path_patterns(list(routing.path_patterns) or ["/*"])
         )
+        action = None
+        if routing.authentication is not None:
+            action = routing.authentication.action(elbv2.ListenerAction.forward([target_group]))
+            allow_identity_provider(self.security_group)
         return elbv2.ApplicationListenerRule(
             owner,
             construct_id,
             listener=listener,
             priority=routing.priority,
             conditions=conditions,
-            target_groups=[target_group],
+            target_groups=None if action else [target_group],
+            action=action,
         )
 
 
-def _private_subnet_type(vpc: ec2.IVpc) -> ec2.SubnetType:
+def private_subnet_type(vpc: ec2.IVpc) -> ec2.SubnetType:
     return (
         ec2.SubnetType.PRIVATE_WITH_EGRESS
         if vpc.private_subnets
@@ -526,70 +537,6 @@ def _check_domain(problems: Problems, domain: DomainOptions) -> None:
 def is_anywhere(peer: ec2.IPeer) -> bool:
     """True for the any-IPv4 / any-IPv6 peers."""
     return peer.unique_id in ("0.0.0.0/0", "::/0")
-
-
-def _log_bucket(
-    scope: Construct, construct_id: str, *, server_access_logs_bucket: s3.IBucket | None = None
-) -> s3.Bucket:
-    """A private, SSL-only, versioned, SSE-S3 log bucket with lifecycle expiry, kept on delete."""
-    bucket = s3.Bucket(
-        scope,
-        construct_id,
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        enforce_ssl=True,
-        minimum_tls_version=defaults.LOG_BUCKET_MINIMUM_TLS_VERSION,
-        versioned=True,
-        # Object Lock on (CT.S3.PR.9) without a default retention: log delivery refuses
-        # buckets with one, and the lifecycle rule must still expire old logs.
-        object_lock_enabled=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        removal_policy=defaults.DATA_REMOVAL_POLICY,
-        lifecycle_rules=[
-            s3.LifecycleRule(
-                id="ExpireLogs",
-                expiration=defaults.ACCESS_LOG_EXPIRATION,
-                noncurrent_version_expiration=defaults.NONCURRENT_LOG_EXPIRATION,
-                abort_incomplete_multipart_upload_after=defaults.INCOMPLETE_UPLOAD_EXPIRATION,
-            )
-        ],
-    )
-    # Native EventBridge notifications (CT.S3.PR.4) without CDK's notification Lambda.
-    cfn_bucket = bucket.node.default_child
-    assert isinstance(cfn_bucket, s3.CfnBucket)
-    cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-        event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
-            event_bridge_enabled=True
-        )
-    )
-    if server_access_logs_bucket is not None:
-        _log_server_access(cfn_bucket, bucket, server_access_logs_bucket)
-    compliance.LOG_BUCKET_ENCRYPTION.apply(bucket)
-    return bucket
-
-
-def _log_server_access(cfn_bucket: s3.CfnBucket, source: s3.IBucket, target: s3.IBucket) -> None:
-    """S3 server access logging of ``source`` into ``target``, granted by bucket policy.
-
-    Written here rather than through ``server_access_logs_bucket``: without the app's feature
-    flag ``@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy`` CDK would grant with an ACL,
-    which an owner-enforced bucket refuses. The policy is the one that flag writes.
-    """
-    prefix = defaults.SERVER_ACCESS_LOG_PREFIX
-    cfn_bucket.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
-        destination_bucket_name=target.bucket_name, log_file_prefix=prefix
-    )
-    target.add_to_resource_policy(
-        iam.PolicyStatement(
-            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
-            actions=["s3:PutObject"],
-            resources=[target.arn_for_objects(f"{prefix}*")],
-            conditions={
-                "ArnLike": {"aws:SourceArn": source.bucket_arn},
-                "StringEquals": {"aws:SourceAccount": cdk.Stack.of(source).account},
-            },
-        )
-    )
 
 
 def _managed_web_acl(scope: Construct) -> tuple[wafv2.CfnWebACL, logs.LogGroup]:

@@ -270,7 +270,8 @@ def test_access_logs_need_a_region() -> None:
     stack = cdk.Stack(new_app(), "Agnostic")
     vpc = SecureVpc(stack, "Network", endpoints=()).vpc
     with pytest.raises(
-        ValidationError, match=r"access_logs_bucket: ALB access logs need the stack's region"
+        ValidationError,
+        match=r"access_logs_bucket: load balancer access logs need the stack's region",
     ):
         SecureLoadBalancer(stack, "Web", vpc=vpc, certificate=certificate(stack))
 

@@ -972,3 +972,63 @@ def test_readme_block_is_rewritten_between_markers(tmp_path: Path) -> None:
     (tmp_path / "OTHER.md").write_text("no markers\n")
     with pytest.raises(ValueError, match="no <!-- diagrams:start -->"):
         update_readme(tmp_path / "OTHER.md", {})
+
+
+# --- Authentication on a route ------------------------------------------------------------------
+
+
+def _route_template(*, authenticated: bool) -> dict[str, object]:
+    """A SecureLoadBalancer with one route to /admin/*, with or without Cognito sign-in."""
+    from aws_cdk import aws_cognito as cognito
+    from aws_cdk.assertions import Template
+
+    from ecs_patterns_plus import ListenerRouting, RouteAuthentication, SecureLoadBalancer
+
+    stack = cdk.Stack(new_app(), "Web", env=cdk.Environment(region="ap-northeast-2"))
+    vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", **VPC)
+    certificate = acm.Certificate.from_certificate_arn(
+        stack, "Certificate", "arn:aws:acm:ap-northeast-2:111122223333:certificate/example"
+    )
+    load_balancer = SecureLoadBalancer(stack, "LoadBalancer", vpc=vpc, certificate=certificate)
+    authentication = RouteAuthentication.cognito(
+        user_pool=cognito.UserPool.from_user_pool_id(stack, "Pool", "ap-northeast-2_AbCdEfGhI"),
+        user_pool_client=cognito.UserPoolClient.from_user_pool_client_id(
+            stack, "Client", "1example23456789"
+        ),
+        user_pool_domain=cognito.UserPoolDomain.from_domain_name(stack, "Domain", "myapp-auth"),
+    )
+    load_balancer.add_route(
+        "AdminRoute",
+        target_group=elbv2.ApplicationTargetGroup(
+            stack, "Admin", vpc=vpc, port=8080, target_type=elbv2.TargetType.IP
+        ),
+        routing=ListenerRouting(
+            priority=10,
+            path_patterns=["/admin/*"],
+            authentication=authentication if authenticated else None,
+        ),
+    )
+    return Template.from_stack(stack).to_json()
+
+
+def test_route_whose_authentication_is_removed_is_flagged() -> None:
+    with_sign_in = _route_template(authenticated=True)
+    without = _route_template(authenticated=False)
+    removed = review({"Web": with_sign_in}, {"Web": without}).stacks[0].load_balancing
+    (rule,) = [change for change in removed if change.setting == "Actions"]
+    assert rule == LoadBalancingChange(
+        stack="Web",
+        logical_id="LoadBalancerAdminRouteE63240E1",
+        resource_type="AWS::ElasticLoadBalancingV2::ListenerRule",
+        setting="Actions",
+        old=(
+            "authenticate-cognito OnUnauthenticatedRequest=authenticate Scope=openid "
+            "SessionTimeout=3600 UserPoolArn=arn:aws:cognito-idp:ap-northeast-2:"
+            "${AWS::AccountId}:userpool/ap-northeast-2_AbCdEfGhI "
+            "UserPoolClientId=1example23456789 UserPoolDomain=myapp-auth; forward ${AdminC75D2A91}"
+        ),
+        new="forward ${AdminC75D2A91}",
+        flags=("authentication removed",),
+    )
+    added = review({"Web": without}, {"Web": with_sign_in}).stacks[0].load_balancing
+    assert [change.flags for change in added] == [()]

@@ -34,6 +34,7 @@ CANARY = "canary"
 LINEAR = "linear"
 CODE_DEPLOY = "code_deploy_blue_green"
 LOAD_BALANCER = "load_balancer"
+NETWORK_LOAD_BALANCER = "network_load_balancer"
 SERVICE_CONNECT = "service_connect"
 _NATIVE = (BLUE_GREEN, CANARY, LINEAR)
 _PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -252,7 +253,8 @@ class DeploymentStrategy:
 
         ``shares_listener``: the service routes on a shared listener; ``traffic``: what carries
         its requests, ``LOAD_BALANCER``, ``SERVICE_CONNECT`` (ECS shifts it for blue/green,
-        canary and linear; CodeDeploy needs a load balancer) or None (only rolling applies).
+        canary and linear; CodeDeploy needs a load balancer), ``NETWORK_LOAD_BALANCER``
+        (rolling) or None (only rolling applies).
         """
         if traffic is None and self.kind != ROLLING:
             problems.add(
@@ -261,6 +263,16 @@ class DeploymentStrategy:
                 "Service Connect port)",
                 self.kind,
                 "use DeploymentStrategy.rolling()",
+            )
+            return
+        if traffic == NETWORK_LOAD_BALANCER and self.kind != ROLLING:
+            problems.add(
+                "deployment",
+                "NlbFargateService rolls out in place; traffic-shifting strategies are built "
+                "for Application Load Balancer routes and Service Connect here (ECS-native "
+                "blue/green on a Network Load Balancer also waits 10 minutes per traffic shift)",
+                self.kind,
+                "use DeploymentStrategy.rolling() (min/max healthy percent bound each batch)",
             )
             return
         if traffic == SERVICE_CONNECT:

@@ -33,6 +33,8 @@ class MonitoringThresholds:
         unhealthy_hosts: unhealthy targets, 1 to 1000 (golden signal). Default: 1.
         rejected_connections: connections the load balancer rejected per minute, 1 to
             1,000,000. Default: 1.
+        target_resets: TCP connections the targets of a Network Load Balancer reset per
+            minute, 1 to 1,000,000 (its rollback alarm, with ``unhealthy_hosts``). Default: 10.
         task_failures: abnormal task stops (non-zero exit, failed health check, failed to
             start) within ``task_failure_window``, 1 to 1000: a restart loop. Default: 3.
         task_failure_window: whole minutes, 1 to 60, a literal (the alarm's period).
@@ -54,6 +56,7 @@ class MonitoringThresholds:
     latency_p99: cdk.Duration | None = defaults.ALARM_LATENCY_P99
     unhealthy_hosts: int | None = defaults.ALARM_UNHEALTHY_HOSTS
     rejected_connections: int | None = defaults.ALARM_REJECTED_CONNECTIONS
+    target_resets: int | None = defaults.ALARM_TARGET_RESETS
     task_failures: int | None = defaults.ALARM_TASK_FAILURES
     task_failure_window: cdk.Duration = defaults.ALARM_TASK_FAILURE_WINDOW
     log_errors: int | None = None
@@ -66,7 +69,12 @@ class MonitoringThresholds:
 GOLDEN_SIGNALS = ("target_5xx_percent", "latency_p99", "unhealthy_hosts")
 
 #: Thresholds of the alarms that exist only with a load balancer.
-LOAD_BALANCER_SIGNALS = (*GOLDEN_SIGNALS, "load_balancer_5xx_percent", "rejected_connections")
+LOAD_BALANCER_SIGNALS = (
+    *GOLDEN_SIGNALS,
+    "load_balancer_5xx_percent",
+    "rejected_connections",
+    "target_resets",
+)
 
 #: Thresholds of the golden signals Service Connect measures (it counts no unhealthy hosts).
 SERVICE_CONNECT_SIGNALS = ("target_5xx_percent", "latency_p99")
@@ -80,6 +88,7 @@ _NUMBER_RANGES: tuple[tuple[str, float, float], ...] = (
     ("target_5xx_percent", 0.01, 100),
     ("unhealthy_hosts", 1, 1000),
     ("rejected_connections", 1, 1_000_000),
+    ("target_resets", 1, 1_000_000),
     ("task_failures", 1, 1000),
     ("log_errors", 1, 1_000_000),
     ("min_requests", 0, 1_000_000),

@@ -1,14 +1,17 @@
-"""Services: one core (``ServiceCore``) and its front doors (an ALB route, a Service Connect port)."""
+"""Services: one core (``ServiceCore``) and its front doors (an ALB route, an NLB listener, a Service Connect port)."""
 
 from .alb import AlbFargateService, TargetHealthCheck
 from .backend import BackendService
 from .core import FrontDoor, ServiceCore
+from .nlb import NlbFargateService, NlbHealthCheck
 from .service_connect import ServiceConnectOptions, ServiceConnectTls
 
 __all__ = [
     "AlbFargateService",
     "BackendService",
     "FrontDoor",
+    "NlbFargateService",
+    "NlbHealthCheck",
     "ServiceConnectOptions",
     "ServiceConnectTls",
     "ServiceCore",

@@ -21,7 +21,7 @@ from .. import defaults
 from ..autoscaling import ScalingOptions
 from ..deployment.binding import AlbTraffic
 from ..deployment.strategy import LOAD_BALANCER, DeploymentStrategy
-from ..errors import Problems, checked, duration_seconds, is_token
+from ..errors import Problems, checked, is_token
 from ..load_balancer import ListenerRouting, SecureLoadBalancer
 from ..monitoring.alarms import golden_signal_alarm
 from ..monitoring.metrics import LoadBalancerMetrics
@@ -118,13 +118,24 @@ class _AlbFrontDoor:
             "build it with HardenedTaskDefinition(..., container_port=8080)",
         )
         self.health_check.validate(problems, "health_check")
-        self._check_grace_period(problems, core)
+        core.check_derived_grace_period(
+            problems, self.health_check.interval, self.health_check.healthy_threshold
+        )
         problems.seconds_in_range("deregistration_delay", self.deregistration_delay, 0, 3600)
         problems.seconds_in_range("slow_start", self.slow_start, 30, 900)
         if core.deployment.uses_code_deploy:
             self.load_balancer.check_default_action(problems, self.construct_id)
         else:
             self.load_balancer.check_route(problems, self.routing)
+        problems.require(
+            self.routing.authentication is None or not core.deployment.shifts_traffic,
+            "routing.authentication",
+            "cannot be combined with a traffic-shifting deployment: ECS shifts weights in the "
+            "production rule's forward action, and its guide warns that blue/green deployments "
+            "fail on rules that also authenticate",
+            core.deployment.kind,
+            "use DeploymentStrategy.rolling() for an authenticated route",
+        )
         problems.require(
             same_vpc(core.vpc, self.load_balancer.vpc),
             "load_balancer",
@@ -135,29 +146,8 @@ class _AlbFrontDoor:
         )
 
     def grace_period(self, core: ServiceCore) -> cdk.Duration:
-        check = self.health_check
-        start = duration_seconds(core.task_definition.health_check_start_period)
-        interval = duration_seconds(check.interval)
-        assert start is not None and interval is not None  # checked: no token here
-        return cdk.Duration.seconds(int(start + (check.healthy_threshold + 1) * interval))
-
-    def _check_grace_period(self, problems: Problems, core: ServiceCore) -> None:
-        """The derived grace period is arithmetic: it needs literal durations and threshold."""
-        if core.health_check_grace_period is not None:
-            return
-        check = self.health_check
-        parts = (
-            duration_seconds(core.task_definition.health_check_start_period),
-            duration_seconds(check.interval),
-            check.healthy_threshold,
-        )
-        problems.require(
-            not any(part is None or is_token(part) for part in parts),
-            "health_check_grace_period",
-            "is derived from the health checks' start period, interval and healthy threshold, "
-            "and one of them is a token",
-            None,
-            "pass health_check_grace_period=cdk.Duration.seconds(...) (a token works there)",
+        return core.derived_grace_period(
+            self.health_check.interval, self.health_check.healthy_threshold
         )
 
     def prepare(self, scope: Construct, core: ServiceCore) -> list[cloudwatch.IAlarm]:

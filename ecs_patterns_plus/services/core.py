@@ -27,7 +27,7 @@ from .. import defaults
 from ..autoscaling import ScalingOptions, apply_scaling, check_scaling
 from ..deployment.binding import AlbTraffic, DeploymentResources
 from ..deployment.strategy import DeploymentStrategy
-from ..errors import Problems, is_token
+from ..errors import Problems, duration_seconds, is_token
 from ..launch import Launch, check_launch, has_private_subnets, private_subnets
 from ..load_balancer import is_anywhere
 from ..monitoring.notifications import stack_alarm_topic
@@ -186,6 +186,34 @@ class ServiceCore:
                 self.scaling.requests_per_target,
                 "scale on CPU, memory or a step_scaling metric instead",
             )
+
+    def derived_grace_period(self, interval: cdk.Duration, healthy_threshold: int) -> cdk.Duration:
+        """The container's start period plus ``healthy_threshold + 1`` health-check intervals
+        of the load balancer (checked by ``check_derived_grace_period``)."""
+        start = duration_seconds(self.task_definition.health_check_start_period)
+        every = duration_seconds(interval)
+        assert start is not None and every is not None  # checked: no token here
+        return cdk.Duration.seconds(int(start + (healthy_threshold + 1) * every))
+
+    def check_derived_grace_period(
+        self, problems: Problems, interval: cdk.Duration, healthy_threshold: int
+    ) -> None:
+        """The derived grace period is arithmetic: it needs literal durations and threshold."""
+        if self.health_check_grace_period is not None:
+            return
+        parts = (
+            duration_seconds(self.task_definition.health_check_start_period),
+            duration_seconds(interval),
+            healthy_threshold,
+        )
+        problems.require(
+            not any(part is None or is_token(part) for part in parts),
+            "health_check_grace_period",
+            "is derived from the health checks' start period, interval and healthy threshold, "
+            "and one of them is a token",
+            None,
+            "pass health_check_grace_period=cdk.Duration.seconds(...) (a token works there)",
+        )
 
     @functools.cached_property
     def vpc(self) -> ec2.IVpc:

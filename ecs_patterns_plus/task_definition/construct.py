@@ -50,6 +50,8 @@ class HardenedTaskDefinition(Construct):
         container_name: the application container's name. Default: ``app``.
         container_port: the TCP port the application listens on; below 1024 works for the
             non-root user (the unprivileged-port sysctl is set). Default: none (jobs).
+        port_protocol: the transport of ``container_port``: ``ecs.Protocol.TCP``, or ``UDP``
+            behind a UDP listener of a ``SecureNetworkLoadBalancer``. Default: TCP.
         port_name: names ``container_port`` for Service Connect, which publishes named ports
             (``BackendService``): up to 64 lower-case letters, digits, ``_`` and ``-``, e.g.
             ``orders``. A named port also leaves 64 MiB of the task's memory to the Service
@@ -106,6 +108,7 @@ class HardenedTaskDefinition(Construct):
         family: str | None = None,
         container_name: str = defaults.CONTAINER_NAME,
         container_port: int | None = None,
+        port_protocol: ecs.Protocol = ecs.Protocol.TCP,
         port_name: str | None = None,
         app_protocol: ecs.AppProtocol | None = defaults.SERVICE_CONNECT_APP_PROTOCOL,
         environment: Mapping[str, str] | None = None,
@@ -191,6 +194,7 @@ class HardenedTaskDefinition(Construct):
         self.container_name = container_name
         self.container_port = container_port
         self.port_name = port_name
+        self.port_protocol = port_protocol
         self.app_protocol = app_protocol if port_name is not None else None
         limits = [memory_mib, *(item.memory_limit_mib for item in containers)]
         self.unreserved_memory_mib: int | None = (
@@ -348,7 +352,7 @@ class HardenedTaskDefinition(Construct):
             port_mappings=[
                 ecs.PortMapping(
                     container_port=item.port,
-                    protocol=ecs.Protocol.TCP,
+                    protocol=ecs.Protocol.TCP if item.sidecar else self.port_protocol,
                     name=None if item.sidecar else self.port_name,
                     app_protocol=None if item.sidecar else self.app_protocol,
                 )

@@ -40,3 +40,60 @@ def no_deletion_protection(stack: cdk.Stack) -> None:
     SecureLoadBalancer(
         stack, "Web", vpc=vpc, certificate=certificate(stack), deletion_protection=False
     )
+
+
+@scenario("LoadBalancerAuthentication")
+def authentication(stack: cdk.Stack) -> None:
+    """An OIDC route for a portal and a Cognito route for an API, both rolling (ECS's
+    traffic-shifting strategies are refused on authenticated routes)."""
+    from aws_cdk import aws_cognito as cognito
+    from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+    from aws_cdk import aws_secretsmanager as secretsmanager
+
+    from ecs_patterns_plus import AlbFargateService, ListenerRouting, RouteAuthentication
+
+    from .service import _internal_load_balancer, _platform, _task
+
+    vpc, platform = _platform(stack)
+    load_balancer = _internal_load_balancer(stack, vpc)
+
+    def service(name: str, routing: ListenerRouting, **options: object) -> None:
+        AlbFargateService(
+            stack,
+            name,
+            cluster=platform.cluster,
+            task_definition=_task(stack, f"{name}Task", name=name.lower()),
+            load_balancer=load_balancer,
+            routing=routing,
+            **options,
+        )
+
+    login = "https://login.example.com/oauth2"
+    oidc = RouteAuthentication.oidc(
+        issuer="https://login.example.com",
+        authorization_endpoint=f"{login}/authorize",
+        token_endpoint=f"{login}/token",
+        user_info_endpoint=f"{login}/userinfo",
+        client_id="portal",
+        client_secret=secretsmanager.Secret.from_secret_name_v2(
+            stack, "PortalOidcSecret", "myapp/portal-oidc"
+        ),
+        client_secret_field="client_secret",
+    )
+    service(
+        "Portal",
+        ListenerRouting(priority=10, path_patterns=["/portal/*"], authentication=oidc),
+    )
+    user_pool = cognito.UserPool.from_user_pool_id(stack, "UserPool", "ap-northeast-2_AbCdEfGhI")
+    users = RouteAuthentication.cognito(
+        user_pool=user_pool,
+        user_pool_client=cognito.UserPoolClient.from_user_pool_client_id(
+            stack, "UserPoolClient", "1example23456789abcdefghij"
+        ),
+        user_pool_domain=cognito.UserPoolDomain.from_domain_name(
+            stack, "UserPoolDomain", "myapp-auth"
+        ),
+        session_timeout=cdk.Duration.minutes(30),
+        on_unauthenticated_request=elbv2.UnauthenticatedAction.DENY,
+    )
+    service("Api", ListenerRouting(priority=20, path_patterns=["/api/*"], authentication=users))

@@ -43,7 +43,8 @@ def load_balancing_changes(
 ) -> list[LoadBalancingChange]:
     """Every load-balancing setting (attributes one by one) that differs between ``old`` and ``new``.
 
-    Flags what weakens the setup: internet-facing, plain HTTP, no TLS 1.3, protections off.
+    Flags what weakens the setup: internet-facing, plain HTTP, no TLS 1.3, protections off,
+    a rule or listener that authenticated users before and no longer does.
     """
     result = []
     for logical_id, before, after in pairs(old, new, LOAD_BALANCING_TYPES):
@@ -76,7 +77,11 @@ def _load_balancing_settings(
             continue
         was, now = _lb_value(key, old.get(key)), _lb_value(key, new.get(key))
         if canonical(old.get(key)) != canonical(new.get(key)):
-            result.append((key, was, now, _lb_flags(resource_type, key, now, new)))
+            flags = _lb_flags(resource_type, key, now, new)
+            removed = _authenticates(old.get(key)) and not _authenticates(new.get(key))
+            if removed and after is not None:  # a rule deleted whole is a route gone
+                flags = (*flags, "authentication removed")
+            result.append((key, was, now, flags))
     return result
 
 
@@ -129,7 +134,34 @@ def _render_action(action: Any) -> str:
         )
     if kind == "fixed-response":
         return f"fixed-response {render(action.get('FixedResponseConfig', {}).get('StatusCode'))}"
+    if kind in _AUTHENTICATE:
+        config = action.get(_AUTHENTICATE[kind], {})
+        return " ".join(
+            [kind, *(f"{key}={_auth_value(key, config[key])}" for key in sorted(config))]
+        )
     return f"{kind} {render({k: v for k, v in action.items() if k != 'Type'})}".strip()
+
+
+_AUTHENTICATE = {
+    "authenticate-oidc": "AuthenticateOidcConfig",
+    "authenticate-cognito": "AuthenticateCognitoConfig",
+}
+"""The actions that sign users in before a rule's routing action, with their config key."""
+
+
+def _auth_value(key: str, value: Any) -> str:
+    """A setting of an authenticate action; a client secret only as its Secrets Manager reference."""
+    shown = render(value)
+    if key == "ClientSecret" and not shown.startswith("{{resolve:"):
+        return "(plain text, not shown)"
+    return shown
+
+
+def _authenticates(actions: Any) -> bool:
+    """True when a rule's (or listener's default) actions include an authenticate action."""
+    return isinstance(actions, list) and any(
+        isinstance(action, dict) and action.get("Type") in _AUTHENTICATE for action in actions
+    )
 
 
 def _lb_flags(
