@@ -27,6 +27,7 @@ from .services import (
     ServiceConnectTls,
     TargetHealthCheck,
 )
+from .shared_load_balancer import ImportedLoadBalancer
 from .task_definition import (
     HardenedTaskDefinition,
     HealthCheckOptions,
@@ -46,6 +47,7 @@ __all__ = [
     "HardenedCluster",
     "HardenedTaskDefinition",
     "HealthCheckOptions",
+    "ImportedLoadBalancer",
     "LifecycleHook",
     "ListenerRouting",
     "LogOptions",

@@ -256,6 +256,26 @@ TARGET_SUCCESS_CODES = "200-299"
 DEREGISTRATION_DELAY = Duration.seconds(30)
 """Drain in-flight requests for 30 s (ELB default 300 s holds every rollout batch 5 minutes)."""
 
+# --- ALB target protocol: end-to-end TLS, HTTP/2, gRPC --------------------------------------
+
+TARGET_PROTOCOL = "HTTP"
+"""The listener terminates TLS and forwards HTTP inside the VPC; ``"HTTPS"`` re-encrypts to the
+task (end-to-end TLS), which the ALB does not validate, so a self-signed certificate works."""
+
+TARGET_PROTOCOL_VERSION = "HTTP1"
+"""HTTP/1.1 to the tasks (the ELB default): every web framework speaks it, and the listener
+still serves HTTP/2 clients. ``"HTTP2"`` and ``"GRPC"`` need the HTTPS listener, which every
+``SecureLoadBalancer`` has."""
+
+TARGET_GRPC_HEALTH_PATH = "/AWS.ALB/healthcheck"
+"""The ELB default gRPC health method: no server implements it, so any gRPC server answers."""
+
+TARGET_GRPC_DEFAULT_METHOD_CODES = "12"
+"""UNIMPLEMENTED, what a live gRPC server answers to the default method (the ELB default)."""
+
+TARGET_GRPC_SUCCESS_CODES = "0"
+"""OK from a health method the application names (e.g. ``/grpc.health.v1.Health/Check``)."""
+
 # --- Task definition -------------------------------------------------------------------------
 
 TASK_CPU = 256

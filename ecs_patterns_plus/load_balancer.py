@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
@@ -23,6 +24,9 @@ from .authentication import RouteAuthentication, allow_identity_provider, check_
 from .encryption import encrypted_log_group, stack_key
 from .errors import Problems, checked, is_token
 from .log_buckets import access_log_buckets, check_log_region
+
+if TYPE_CHECKING:
+    from .deployment.strategy import DeploymentStrategy
 
 MAX_RULE_PRIORITY = 50000
 MAX_CONDITION_VALUES = 5
@@ -434,6 +438,10 @@ class SecureLoadBalancer(Construct):
             everything,
             "route the other service by path or host",
         )
+
+    def check_deployment(self, problems: Problems, deployment: DeploymentStrategy) -> None:
+        """Record problems with rolling ``deployment`` out behind this load balancer: none here
+        (it adds test listeners and lends its default action); ``ImportedLoadBalancer`` has some."""
 
     def add_route(
         self,

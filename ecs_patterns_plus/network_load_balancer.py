@@ -225,9 +225,12 @@ class SecureNetworkLoadBalancer(Construct):
         construct_id: str,
         listener: NlbListener,
         target_group: elbv2.INetworkTargetGroup,
+        *,
+        test_sources: Sequence[ec2.IPeer] | None = None,
     ) -> elbv2.NetworkListener:
         """Forward ``listener`` (checked with ``check_listener``) to ``target_group``, and
-        admit the allowed sources to its port. The listener is created in ``scope`` (the
+        admit the allowed sources to its port (a deployment's test listener: only
+        ``test_sources``, never those added later). The listener is created in ``scope`` (the
         service's construct), so a service in another stack keeps it in its own stack."""
         tls = listener.protocol == "TLS"
         certificate = listener.certificate or self.certificate
@@ -244,9 +247,12 @@ class SecureNetworkLoadBalancer(Construct):
             alpn_policy=listener.alpn_policy,
             default_action=elbv2.NetworkListenerAction.forward([target_group]),
         )
+        self._owners[listener.port] = scope.node.path
+        if test_sources is not None:
+            self._admit(test_sources, listener.port, listener)
+            return added
         self.listeners[listener.port] = added
         self._specs[listener.port] = listener
-        self._owners[listener.port] = scope.node.path
         self._admit(self._sources, listener.port, listener)
         return added
 

@@ -7,6 +7,7 @@ import aws_cdk as cdk
 from ecs_patterns_plus import enable_compliance_checks
 
 from .batch_stack import BatchStack
+from .broker_stack import BrokerStack
 from .config import AppConfig
 from .network_stack import NetworkStack
 from .platform_stack import PlatformStack
@@ -41,6 +42,15 @@ def build_app(app: cdk.App) -> dict[str, cdk.Stack]:
         deployment=config.deployment_strategy,
         env=env,
         stack_name=config.stack_name("web"),
+    )
+    stacks["Broker"] = BrokerStack(
+        app,
+        "Broker",
+        config=config,
+        cluster=platform.cluster,
+        endpoints=network.network.endpoints,
+        env=env,
+        stack_name=config.stack_name("broker"),
     )
     for stack in stacks.values():
         cdk.Tags.of(stack).add("project", "ecs-patterns-plus")

@@ -14,6 +14,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Template
 
 from ecs_patterns_plus import (
@@ -24,6 +25,7 @@ from ecs_patterns_plus import (
     HardenedTaskDefinition,
     ListenerRouting,
     MonitoringThresholds,
+    RouteAuthentication,
     ScalingOptions,
     ScheduledScalingOptions,
     SecureLoadBalancer,
@@ -323,6 +325,10 @@ def _service(**kwargs: Any) -> None:
             r"health_check.unhealthy_threshold",
         ),
         ({"health_check": TargetHealthCheck(success_codes="ok")}, r"health_check.success_codes"),
+        (
+            {"health_check": TargetHealthCheck(success_codes="200-599")},
+            r"health_check\.success_codes: must be HTTP codes or ranges from 200 to 499",
+        ),
         (
             {"deregistration_delay": Duration.seconds(4000)},
             r"deregistration_delay: must be between 0",
@@ -834,3 +840,150 @@ def test_rollback_alarm_thresholds_are_checked_under_the_argument_name_first() -
     # Refused while checking its arguments: neither the task definition's siblings nor any
     # part of the service exist.
     assert not [c for c in stack.node.find_all()[before:] if "RollbackAlarm" in c.node.path]
+
+
+# --- Target protocol: end-to-end TLS, HTTP/2, gRPC ---------------------------------------------
+
+
+@pytest.mark.scenarios("ServiceDefaults")
+def test_targets_speak_http1_over_http_by_default(scenarios: Synthesized) -> None:
+    group = _one(scenarios, "ServiceDefaults", TARGET_GROUP)
+    assert group["Protocol"] == "HTTP"
+    assert "ProtocolVersion" not in group  # the ELB default, HTTP1
+    assert "HealthCheckProtocol" not in group  # the ELB default, HTTP
+    assert group["HealthCheckPath"] == "/"
+
+
+@pytest.mark.scenarios("ServiceGrpc")
+def test_grpc_target_group_speaks_grpc_over_tls_to_the_tasks(scenarios: Synthesized) -> None:
+    group = _one(scenarios, "ServiceGrpc", TARGET_GROUP)
+    assert (group["Protocol"], group["ProtocolVersion"], group["Port"]) == ("HTTPS", "GRPC", 50051)
+
+
+@pytest.mark.scenarios("ServiceGrpc")
+def test_grpc_health_check_calls_a_method_and_counts_grpc_status_codes(
+    scenarios: Synthesized,
+) -> None:
+    group = _one(scenarios, "ServiceGrpc", TARGET_GROUP)
+    assert group["HealthCheckProtocol"] == "HTTPS"  # the ELB default would be HTTP
+    assert group["HealthCheckPath"] == "/grpc.health.v1.Health/Check"
+    assert group["Matcher"] == {"GrpcCode": "0"}  # OK from a method the service names
+
+
+@pytest.mark.scenarios("ServiceGrpc")
+def test_grpc_calls_are_routed_by_service_on_the_https_listener(scenarios: Synthesized) -> None:
+    rule = _one(scenarios, "ServiceGrpc", RULE)
+    listener = logical_id(scenarios, "ServiceGrpc", "LoadBalancer/LoadBalancer/Https")
+    assert rule["ListenerArn"] == {"Ref": listener}
+    assert [action["Type"] for action in rule["Actions"]] == ["forward"]
+    assert rule["Conditions"] == [
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/orders.v1.Orders/*"]}}
+    ]
+    props = scenarios.template_json("ServiceGrpc")["Resources"][listener]["Properties"]
+    assert props["Protocol"] == "HTTPS"
+
+
+def _target_group_of(**kwargs: Any) -> dict[str, Any]:
+    """The target group of one service built with ``kwargs``."""
+    groups = Template.from_stack(_two([kwargs])).find_resources(TARGET_GROUP)
+    (group,) = groups.values()
+    return dict(group["Properties"])
+
+
+def test_a_grpc_health_check_defaults_to_the_aws_method_and_unimplemented() -> None:
+    group = _target_group_of(protocol_version="GRPC")
+    assert (group["Protocol"], group["ProtocolVersion"]) == ("HTTP", "GRPC")
+    assert "HealthCheckProtocol" not in group
+    assert group["HealthCheckPath"] == "/AWS.ALB/healthcheck"
+    assert group["Matcher"] == {"GrpcCode": "12"}  # any live gRPC server answers UNIMPLEMENTED
+
+
+def test_end_to_end_tls_with_http2_probes_over_https_with_http_codes() -> None:
+    group = _target_group_of(target_protocol="HTTPS", protocol_version="HTTP2")
+    assert (group["Protocol"], group["ProtocolVersion"]) == ("HTTPS", "HTTP2")
+    assert group["HealthCheckProtocol"] == "HTTPS"
+    assert (group["HealthCheckPath"], group["Matcher"]) == ("/", {"HttpCode": "200-299"})
+
+
+@functools.cache
+def _sign_in() -> RouteAuthentication:
+    stack = _platform()[0]
+    return RouteAuthentication.oidc(
+        issuer="https://login.example.com",
+        authorization_endpoint="https://login.example.com/oauth2/authorize",
+        token_endpoint="https://login.example.com/oauth2/token",
+        user_info_endpoint="https://login.example.com/oauth2/userinfo",
+        client_id="portal",
+        client_secret=secretsmanager.Secret.from_secret_name_v2(stack, "Oidc", "myapp/oidc"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {
+                "protocol_version": "GRPC",
+                "health_check": TargetHealthCheck(
+                    path="/grpc.health.v1.Health/Check", success_codes="200-299"
+                ),
+            },
+            r"health_check.success_codes: are HTTP codes, but a GRPC target group's health "
+            r"check counts gRPC status codes; got '200-299'; e.g. '0' \(OK\)",
+        ),
+        (
+            {"protocol_version": "GRPC", "health_check": TargetHealthCheck(success_codes="0-100")},
+            r"health_check.success_codes: must be gRPC status codes or ranges, 0 to 99",
+        ),
+        (
+            {"health_check": TargetHealthCheck(success_codes="0")},
+            r"health_check.success_codes: are gRPC status codes, but an HTTP1 target group's "
+            r"health check counts HTTP codes; got '0'; .*or protocol_version='GRPC'",
+        ),
+        (
+            {"protocol_version": "HTTP2", "health_check": TargetHealthCheck(success_codes="12")},
+            r"health_check.success_codes: are gRPC status codes, but an HTTP2 target group's",
+        ),
+        (
+            {"protocol_version": "GRPC", "health_check": TargetHealthCheck(path="/health")},
+            r"health_check.path: must be a gRPC method, /package.Service/Method, for a GRPC "
+            r"target group; got '/health'",
+        ),
+        (
+            {"target_protocol": "TLS"},
+            r"target_protocol: must be one of HTTP, HTTPS; got 'TLS'; pass 'HTTP' or 'HTTPS'",
+        ),
+        (
+            {"protocol_version": "HTTP3"},
+            r"protocol_version: must be one of HTTP1, HTTP2, GRPC; got 'HTTP3'",
+        ),
+        (
+            {"target_protocol": 443},
+            r"target_protocol: expected a str; got int 443",
+        ),
+    ],
+)
+def test_target_protocols_aws_refuses_are_refused_before_the_service_exists(
+    kwargs: dict[str, Any], message: str
+) -> None:
+    stack = _platform()[0]
+    with pytest.raises(ValidationError, match=message) as raised:
+        _service(**kwargs)
+    assert stack.node.try_find_child(raised.value.path.rsplit("/", 1)[-1]) is None
+
+
+@pytest.mark.parametrize("version", ["HTTP2", "GRPC"])
+def test_an_authenticated_route_to_http2_or_grpc_targets_is_refused(version: str) -> None:
+    """AWS runs only forward actions in rules to HTTP/2 and gRPC target groups."""
+    stack = _platform()[0]
+    with pytest.raises(
+        ValidationError,
+        match=rf"routing.authentication: cannot be combined with protocol_version='{version}'",
+    ) as raised:
+        _service(
+            protocol_version=version,
+            routing=ListenerRouting(
+                priority=4900, path_patterns=["/a/*"], authentication=_sign_in()
+            ),
+        )
+    assert stack.node.try_find_child(raised.value.path.rsplit("/", 1)[-1]) is None

@@ -15,7 +15,7 @@ from tests.compliance_table import allowed, rows
 from tests.scenarios import load_all
 from tests.synth import Synthesized
 
-EXAMPLE_STACKS = ["Batch", "Network", "Platform", "WebService"]
+EXAMPLE_STACKS = ["Batch", "Broker", "Network", "Platform", "WebService"]
 COMPLIANT_SCENARIOS = [name for name, item in load_all().items() if item.compliant]
 
 ALLOWED_CHECKOV = {skip for row in rows() for skip in row.checkov}

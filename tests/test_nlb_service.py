@@ -21,13 +21,14 @@ from ecs_patterns_plus import (
     NlbListener,
     ScalingOptions,
     SecureNetworkLoadBalancer,
+    TestTraffic,
     ValidationError,
 )
 from tests.scenarios.common import CERTIFICATE_ARN, certificate, existing_vpc
 from tests.synth import Synthesized
 from tests.util import logical_id, resources_of, stack_for_errors
 
-TLS, MIXED = "NlbTls", "NlbTcpUdp"
+TLS, MIXED, CANARY = "NlbTls", "NlbTcpUdp", "NlbCanary"
 
 
 def _resource(synth: Synthesized, stack: str, path: str) -> dict[str, Any]:
@@ -249,8 +250,13 @@ def _build(stack: cdk.Stack, *, with_certificate: bool = True, **arguments: Any)
             "listener.protocol: must be one of the Network Load Balancer's protocols",
         ),
         (
-            {"deployment": DeploymentStrategy.blue_green()},
-            "deployment: NlbFargateService rolls out in place",
+            {"deployment": DeploymentStrategy.code_deploy_blue_green()},
+            "deployment: CDK's CodeDeploy deployment group for ECS takes Application Load "
+            "Balancer listeners only",
+        ),
+        (
+            {"deployment": DeploymentStrategy.blue_green(test_traffic=TestTraffic(port=8883))},
+            "deployment.test_traffic.port: is the production listener's port",
         ),
         (
             {"scaling": ScalingOptions(requests_per_target=100)},
@@ -314,3 +320,37 @@ def test_sources_added_later_reach_every_listener() -> None:
             )
         },
     )
+
+
+@pytest.mark.scenarios(CANARY)
+def test_ecs_shifts_traffic_between_two_target_groups_behind_a_test_listener(
+    scenarios: Synthesized,
+) -> None:
+    service = _service(scenarios, CANARY, "Broker")
+    assert service["DeploymentConfiguration"]["Strategy"] == "CANARY"
+    (balanced,) = service["LoadBalancers"]
+    blue = logical_id(scenarios, CANARY, "Broker/TargetGroup")
+    green = logical_id(scenarios, CANARY, "Broker/AlternateTargetGroup")
+    assert balanced["TargetGroupArn"] == {"Ref": blue}
+    advanced = balanced["AdvancedConfiguration"]
+    assert advanced["AlternateTargetGroupArn"] == {"Ref": green}
+    production = logical_id(scenarios, CANARY, "Broker/Listener")
+    test = logical_id(scenarios, CANARY, "Broker/TestListener")
+    assert advanced["ProductionListenerRule"] == {"Ref": production}
+    assert advanced["TestListenerRule"] == {"Ref": test}
+    role = logical_id(scenarios, CANARY, "Broker/TrafficShiftRole")
+    assert advanced["RoleArn"] == {"Fn::GetAtt": [role, "Arn"]}
+    listener = _resource(scenarios, CANARY, "Broker/TestListener")
+    assert (listener["Protocol"], listener["Port"]) == ("TLS", 9443)
+    assert listener["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    # Test traffic comes only from the test sources; production sources never reach 9443.
+    rules = _ingress(scenarios, CANARY, "LoadBalancer/SecurityGroup")
+    assert sorted((r["CidrIp"], r["FromPort"]) for r in rules) == [
+        ("10.0.0.0/16", 8883),
+        ("10.0.9.0/24", 9443),
+    ]
+    alarms = service["DeploymentConfiguration"]["Alarms"]["AlarmNames"]
+    assert alarms == [
+        {"Ref": logical_id(scenarios, CANARY, "Broker/RollbackAlarm")},
+        {"Ref": logical_id(scenarios, CANARY, "Broker/AlternateRollbackAlarm")},
+    ]

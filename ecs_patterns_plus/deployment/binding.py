@@ -168,7 +168,7 @@ def bind(
             role=resources.role,
         )
     ).attach_to_application_target_group(blue)
-    _drop_referenced_dependencies(service, rule, test_rule)
+    drop_referenced_dependencies(service, rule, test_rule)
     _add_lifecycle_hooks(scope, service, strategy)
     return resources
 
@@ -288,11 +288,10 @@ class _DependsOnWithout:
         return ids or None
 
 
-def _drop_referenced_dependencies(
-    service: ecs.BaseService, *rules: elbv2.ApplicationListenerRule
-) -> None:
-    """Native blue/green: CDK adds DependsOn for listener rules the service already
-    references in its AdvancedConfiguration (cfn-lint W3005); keep the other dependencies."""
+def drop_referenced_dependencies(service: ecs.BaseService, *rules: Construct) -> None:
+    """Native blue/green: CDK adds DependsOn for the listener rules (or NLB listeners) the
+    service already references in its AdvancedConfiguration (cfn-lint W3005); keep the other
+    dependencies."""
     resource = service.node.default_child
     assert isinstance(resource, cdk.CfnResource)
     referenced = [rule.node.default_child for rule in rules]

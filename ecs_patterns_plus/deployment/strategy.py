@@ -254,7 +254,7 @@ class DeploymentStrategy:
         ``shares_listener``: the service routes on a shared listener; ``traffic``: what carries
         its requests, ``LOAD_BALANCER``, ``SERVICE_CONNECT`` (ECS shifts it for blue/green,
         canary and linear; CodeDeploy needs a load balancer), ``NETWORK_LOAD_BALANCER``
-        (rolling) or None (only rolling applies).
+        (every ECS strategy; not CodeDeploy) or None (only rolling applies).
         """
         if traffic is None and self.kind != ROLLING:
             problems.add(
@@ -265,16 +265,15 @@ class DeploymentStrategy:
                 "use DeploymentStrategy.rolling()",
             )
             return
-        if traffic == NETWORK_LOAD_BALANCER and self.kind != ROLLING:
-            problems.add(
+        if traffic == NETWORK_LOAD_BALANCER:
+            problems.require(
+                not self.uses_code_deploy,
                 "deployment",
-                "NlbFargateService rolls out in place; traffic-shifting strategies are built "
-                "for Application Load Balancer routes and Service Connect here (ECS-native "
-                "blue/green on a Network Load Balancer also waits 10 minutes per traffic shift)",
+                "CDK's CodeDeploy deployment group for ECS takes Application Load Balancer "
+                "listeners only; ECS shifts Network Load Balancer traffic itself",
                 self.kind,
-                "use DeploymentStrategy.rolling() (min/max healthy percent bound each batch)",
+                "use DeploymentStrategy.blue_green(), .canary() or .linear()",
             )
-            return
         if traffic == SERVICE_CONNECT:
             problems.require(
                 not self.uses_code_deploy,

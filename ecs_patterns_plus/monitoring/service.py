@@ -255,12 +255,18 @@ class ServiceMonitoring(Construct):
         ``thresholds`` and ``topic`` default to the service's, so the reused rollback alarms
         and the new ones fire alike and notify one topic.
         """
+        # A Network Load Balancer's signals are in the service's own rollback alarm.
+        application = not isinstance(
+            getattr(service, "target_group", None), elbv2.NetworkTargetGroup
+        )
         return cls(
             scope,
             construct_id,
             service=service.service,
-            load_balancer=_unwrap(getattr(service, "load_balancer", None), "load_balancer_arn"),
-            target_group=getattr(service, "target_group", None),
+            load_balancer=_unwrap(getattr(service, "load_balancer", None), "load_balancer_arn")
+            if application
+            else None,
+            target_group=getattr(service, "target_group", None) if application else None,
             service_connect=_http_discovery_name(getattr(service, "published", None)),
             log_group=getattr(service, "log_group", None)
             or getattr(getattr(service, "task_definition", None), "log_group", None),

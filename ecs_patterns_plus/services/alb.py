@@ -31,7 +31,21 @@ from ..task_definition import HardenedTaskDefinition
 from .backend import BackendService
 from .core import CoreService, ServiceCore
 
-_SUCCESS_CODES = re.compile(r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$")
+_SUCCESS_CODES = re.compile(r"^[2-4]\d\d(-[2-4]\d\d)?(,[2-4]\d\d(-[2-4]\d\d)?)*$")
+"""HTTP codes or ranges an Application Load Balancer's health check takes: 200 to 499."""
+_GRPC_CODES = re.compile(r"^\d\d?(-\d\d?)?(,\d\d?(-\d\d?)?)*$")
+"""gRPC status codes 0-99, e.g. ``0`` or ``0-2,5`` (``Matcher.GrpcCode``)."""
+_GRPC_METHOD = re.compile(r"^/[A-Za-z_][\w.]*/[A-Za-z_]\w*$")
+"""A gRPC method path, ``/package.Service/Method``."""
+_TARGET_PROTOCOLS = {
+    "HTTP": elbv2.ApplicationProtocol.HTTP,
+    "HTTPS": elbv2.ApplicationProtocol.HTTPS,
+}
+_PROTOCOL_VERSIONS = {
+    "HTTP1": elbv2.ApplicationProtocolVersion.HTTP1,
+    "HTTP2": elbv2.ApplicationProtocolVersion.HTTP2,
+    "GRPC": elbv2.ApplicationProtocolVersion.GRPC,
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,46 +53,110 @@ class TargetHealthCheck:
     """The load balancer's health check of each task, tuned for fast, safe rollouts.
 
     A new task turns healthy after ``healthy_threshold x interval`` (20 s by default);
-    a failing one is taken out after ``unhealthy_threshold x interval`` (30 s).
+    a failing one is taken out after ``unhealthy_threshold x interval`` (30 s). It speaks the
+    service's ``target_protocol`` (HTTPS probes for HTTPS targets) and ``protocol_version``.
 
     Args:
-        path: the HTTP path to probe, e.g. ``/actuator/health``. Default: ``/``.
+        path: the HTTP path to probe, e.g. ``/actuator/health``; for a GRPC target group the
+            gRPC method to call, ``/package.Service/Method``. Default: ``/``; with GRPC,
+            ``/AWS.ALB/healthcheck``, which any live gRPC server answers UNIMPLEMENTED (12).
         interval: time between probes, 5-300 s. Default: 10 seconds.
         timeout: probe timeout, 2-120 s and below ``interval``. Default: 5 seconds.
         healthy_threshold: successes to turn healthy, 2-10. Default: 2.
         unhealthy_threshold: failures to turn unhealthy, 2-10. Default: 3.
-        success_codes: HTTP codes that count as healthy, e.g. ``200`` or ``200-299``.
-            Default: ``200-299``.
+        success_codes: HTTP codes that count as healthy, e.g. ``200`` or ``200-299``; for a
+            GRPC target group gRPC status codes 0-99, e.g. ``0`` (OK). Default: ``200-299``;
+            with GRPC, ``12`` for the default method and ``0`` for a method you name.
     """
 
-    path: str = defaults.TARGET_HEALTH_PATH
+    path: str | None = None
     interval: cdk.Duration = defaults.TARGET_HEALTH_INTERVAL
     timeout: cdk.Duration = defaults.TARGET_HEALTH_TIMEOUT
     healthy_threshold: int = defaults.TARGET_HEALTHY_THRESHOLD
     unhealthy_threshold: int = defaults.TARGET_UNHEALTHY_THRESHOLD
-    success_codes: str = defaults.TARGET_SUCCESS_CODES
+    success_codes: str | None = None
 
-    def validate(self, problems: Problems, argument: str) -> None:
-        """Record problems with this health check under ``argument`` (e.g. ``health_check``)."""
-        if not is_token(self.path):
-            problems.require(
-                self.path.startswith("/") and len(self.path) <= 1024,
-                f"{argument}.path",
-                "must be an absolute HTTP path",
-                self.path,
-                "e.g. '/actuator/health'",
-            )
+    def validate(
+        self,
+        problems: Problems,
+        argument: str,
+        protocol_version: str = defaults.TARGET_PROTOCOL_VERSION,
+    ) -> None:
+        """Record problems with this health check of a ``protocol_version`` target group
+        under ``argument`` (e.g. ``health_check``)."""
+        grpc = protocol_version == "GRPC"
+        if self.path is not None and not is_token(self.path):
+            if grpc:
+                problems.require(
+                    bool(_GRPC_METHOD.match(self.path)) and len(self.path) <= 1024,
+                    f"{argument}.path",
+                    "must be a gRPC method, /package.Service/Method, for a GRPC target group",
+                    self.path,
+                    "e.g. '/grpc.health.v1.Health/Check', or leave it out for the AWS default "
+                    f"{defaults.TARGET_GRPC_HEALTH_PATH!r}",
+                )
+            else:
+                problems.require(
+                    self.path.startswith("/") and len(self.path) <= 1024,
+                    f"{argument}.path",
+                    "must be an absolute HTTP path",
+                    self.path,
+                    "e.g. '/actuator/health'",
+                )
         problems.probe_timing(argument, self.interval, self.timeout)
         problems.in_range(f"{argument}.healthy_threshold", self.healthy_threshold, 2, 10)
         problems.in_range(f"{argument}.unhealthy_threshold", self.unhealthy_threshold, 2, 10)
-        if not is_token(self.success_codes):
-            problems.require(
-                bool(_SUCCESS_CODES.match(self.success_codes)),
-                f"{argument}.success_codes",
-                "must be HTTP codes or ranges",
-                self.success_codes,
-                "e.g. '200' or '200-299' or '200,302'",
+        codes = self.success_codes
+        if codes is not None and not is_token(codes):
+            grpc_codes, http_codes = _GRPC_CODES.match(codes), _SUCCESS_CODES.match(codes)
+            if grpc:
+                problems.require(
+                    bool(grpc_codes),
+                    f"{argument}.success_codes",
+                    "are HTTP codes, but a GRPC target group's health check counts gRPC status "
+                    "codes"
+                    if http_codes
+                    else "must be gRPC status codes or ranges, 0 to 99",
+                    codes,
+                    "e.g. '0' (OK) or '0,5'",
+                )
+            else:
+                problems.require(
+                    bool(http_codes),
+                    f"{argument}.success_codes",
+                    f"are gRPC status codes, but an {protocol_version} target group's health "
+                    "check counts HTTP codes"
+                    if grpc_codes
+                    else "must be HTTP codes or ranges from 200 to 499 (an Application Load "
+                    "Balancer's range)",
+                    codes,
+                    "e.g. '200' or '200-299' or '200,302'"
+                    + (", or protocol_version='GRPC' for a gRPC service" if grpc_codes else ""),
+                )
+
+    def to_health_check(self, target_protocol: str, protocol_version: str) -> elbv2.HealthCheck:
+        """The target group's health check, with the protocol's defaults filled in."""
+        grpc = protocol_version == "GRPC"
+        path = self.path
+        if path is None:
+            path = defaults.TARGET_GRPC_HEALTH_PATH if grpc else defaults.TARGET_HEALTH_PATH
+        codes = self.success_codes
+        if codes is None and grpc:
+            codes = (
+                defaults.TARGET_GRPC_DEFAULT_METHOD_CODES
+                if path == defaults.TARGET_GRPC_HEALTH_PATH
+                else defaults.TARGET_GRPC_SUCCESS_CODES
             )
+        return elbv2.HealthCheck(
+            protocol=elbv2.Protocol.HTTPS if target_protocol == "HTTPS" else None,
+            path=path,
+            interval=self.interval,
+            timeout=self.timeout,
+            healthy_threshold_count=self.healthy_threshold,
+            unhealthy_threshold_count=self.unhealthy_threshold,
+            healthy_grpc_codes=codes if grpc else None,
+            healthy_http_codes=None if grpc else codes or defaults.TARGET_SUCCESS_CODES,
+        )
 
 
 class _AlbFrontDoor:
@@ -96,6 +174,8 @@ class _AlbFrontDoor:
         health_check: TargetHealthCheck,
         deregistration_delay: cdk.Duration,
         slow_start: cdk.Duration | None,
+        target_protocol: str,
+        protocol_version: str,
     ) -> None:
         self.construct_id = construct_id
         self.load_balancer = load_balancer
@@ -104,6 +184,8 @@ class _AlbFrontDoor:
         self.health_check = health_check
         self.deregistration_delay = deregistration_delay
         self.slow_start = slow_start
+        self.target_protocol = target_protocol
+        self.protocol_version = protocol_version
         self.target_group: elbv2.ApplicationTargetGroup | None = None
         self.alternate_target_group: elbv2.ApplicationTargetGroup | None = None
         self.golden_signal_alarms: list[cloudwatch.IAlarm] = []
@@ -117,7 +199,8 @@ class _AlbFrontDoor:
             None,
             "build it with HardenedTaskDefinition(..., container_port=8080)",
         )
-        self.health_check.validate(problems, "health_check")
+        self._check_protocol(problems)
+        self.health_check.validate(problems, "health_check", self.protocol_version)
         core.check_derived_grace_period(
             problems, self.health_check.interval, self.health_check.healthy_threshold
         )
@@ -127,6 +210,7 @@ class _AlbFrontDoor:
             self.load_balancer.check_default_action(problems, self.construct_id)
         else:
             self.load_balancer.check_route(problems, self.routing)
+        self.load_balancer.check_deployment(problems, core.deployment)
         problems.require(
             self.routing.authentication is None or not core.deployment.shifts_traffic,
             "routing.authentication",
@@ -143,6 +227,29 @@ class _AlbFrontDoor:
             "in the load balancer's VPC",
             self.load_balancer.node.path,
             "put the load balancer in the cluster's VPC",
+        )
+
+    def _check_protocol(self, problems: Problems) -> None:
+        """The target protocol and version AWS takes (HTTP/2 and gRPC need an HTTPS listener,
+        which every SecureLoadBalancer listener, test listeners included, is)."""
+        for argument, value, allowed in (
+            ("target_protocol", self.target_protocol, _TARGET_PROTOCOLS),
+            ("protocol_version", self.protocol_version, _PROTOCOL_VERSIONS),
+        ):
+            problems.require(
+                value in allowed,
+                argument,
+                f"must be one of {', '.join(allowed)}",
+                value,
+                f"pass {' or '.join(repr(name) for name in allowed)}",
+            )
+        problems.require(
+            self.routing.authentication is None or self.protocol_version not in ("HTTP2", "GRPC"),
+            "routing.authentication",
+            f"cannot be combined with protocol_version={self.protocol_version!r}: rules that "
+            "forward to HTTP/2 and gRPC target groups take only the forward action",
+            self.protocol_version,
+            "authenticate in the application, or use protocol_version='HTTP1'",
         )
 
     def grace_period(self, core: ServiceCore) -> cdk.Duration:
@@ -196,24 +303,20 @@ class _AlbFrontDoor:
     def _target_group(
         self, scope: Construct, construct_id: str, core: ServiceCore
     ) -> elbv2.ApplicationTargetGroup:
-        check = self.health_check
+        version = self.protocol_version
         return elbv2.ApplicationTargetGroup(
             scope,
             construct_id,
             vpc=core.vpc,
             port=self._port(core),
-            protocol=elbv2.ApplicationProtocol.HTTP,
+            protocol=_TARGET_PROTOCOLS[self.target_protocol],
+            protocol_version=None
+            if version == defaults.TARGET_PROTOCOL_VERSION
+            else _PROTOCOL_VERSIONS[version],
             target_type=elbv2.TargetType.IP,
             deregistration_delay=self.deregistration_delay,
             slow_start=self.slow_start,
-            health_check=elbv2.HealthCheck(
-                path=check.path,
-                interval=check.interval,
-                timeout=check.timeout,
-                healthy_threshold_count=check.healthy_threshold,
-                unhealthy_threshold_count=check.unhealthy_threshold,
-                healthy_http_codes=check.success_codes,
-            ),
+            health_check=self.health_check.to_health_check(self.target_protocol, version),
         )
 
     def _watch(
@@ -249,12 +352,20 @@ class AlbFargateService(CoreService):
         task_definition: a ``HardenedTaskDefinition`` with a ``container_port``.
         load_balancer: the ``SecureLoadBalancer`` to receive traffic from; several services
             may share one, each with its own ``routing``. A service in another stack than
-            the load balancer keeps its routes in its own stack.
+            the load balancer keeps its routes in its own stack. An ``ImportedLoadBalancer``
+            (another team's ALB and listener) takes a route with paths or hosts.
         routing: which requests reach this service. Default: every path, at the lowest
             priority (50000), so more specific routes of other services win.
         desired_count: tasks to run (the floor when autoscaling). Default: 2.
         service_name: Default: generated by CloudFormation.
         health_check: the target group's health check. Default: ``TargetHealthCheck()``.
+        target_protocol: ``"HTTP"``, or ``"HTTPS"`` for end-to-end TLS: the container serves
+            TLS on its port with any certificate (the ALB does not validate it; a self-signed
+            one works) and the health check probes over HTTPS. Default: HTTP.
+        protocol_version: how the ALB talks to the tasks: ``"HTTP1"``, ``"HTTP2"`` or
+            ``"GRPC"`` (routes gRPC calls and health-checks a gRPC method with gRPC status
+            codes, see ``TargetHealthCheck``); HTTP2 and GRPC routes take no
+            ``routing.authentication``. Default: HTTP1.
         deregistration_delay: how long a stopping task drains in-flight requests.
             Default: 30 seconds (the ELB default of 300 s slows every rollout).
         slow_start: ramp a new task's share of requests over this time, 30-900 s.
@@ -316,6 +427,8 @@ class AlbFargateService(CoreService):
         desired_count: int = defaults.DESIRED_COUNT,
         service_name: str | None = None,
         health_check: TargetHealthCheck | None = None,
+        target_protocol: str = defaults.TARGET_PROTOCOL,
+        protocol_version: str = defaults.TARGET_PROTOCOL_VERSION,
         deregistration_delay: cdk.Duration = defaults.DEREGISTRATION_DELAY,
         slow_start: cdk.Duration | None = None,
         health_check_grace_period: cdk.Duration | None = None,
@@ -342,6 +455,8 @@ class AlbFargateService(CoreService):
             health_check=health_check or TargetHealthCheck(),
             deregistration_delay=deregistration_delay,
             slow_start=slow_start,
+            target_protocol=target_protocol,
+            protocol_version=protocol_version,
         )
         problems = Problems(scope, construct_id)
         core.check(problems, door=door, shares_listener=door.shares_listener)

@@ -9,21 +9,24 @@ preservation) and "CloudWatch metrics for your Network Load Balancer" (``AWS/Net
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import defaults
 from ..autoscaling import ScalingOptions
-from ..deployment.strategy import NETWORK_LOAD_BALANCER, DeploymentStrategy
+from ..deployment.binding import drop_referenced_dependencies, traffic_shift_role
+from ..deployment.strategy import NETWORK_LOAD_BALANCER, DeploymentStrategy, TestTraffic
 from ..errors import Problems, checked, is_token
 from ..monitoring.alarms import service_alarm
 from ..monitoring.metrics import metric
@@ -154,7 +157,10 @@ class _NlbFrontDoor:
         self.deregistration_delay = deregistration_delay
         self.preserve_client_ip = preserve_client_ip
         self.target_group: elbv2.NetworkTargetGroup | None = None
+        self.alternate_target_group: elbv2.NetworkTargetGroup | None = None
         self.network_listener: elbv2.NetworkListener | None = None
+        self.test_listener: elbv2.NetworkListener | None = None
+        self.traffic_shift_role: iam.IRole | None = None
         self.golden_signal_alarms: list[cloudwatch.IAlarm] = []
 
     def check(self, problems: Problems, core: ServiceCore) -> None:
@@ -167,6 +173,18 @@ class _NlbFrontDoor:
             "build it with HardenedTaskDefinition(..., container_port=8883)",
         )
         self.load_balancer.check_listener(problems, "listener", self.listener)
+        if core.deployment.shifts_traffic:
+            test = core.deployment.test_traffic or TestTraffic()
+            self.load_balancer.check_listener(
+                problems, "deployment.test_traffic", replace(self.listener, port=test.port)
+            )
+            problems.require(
+                test.port != self.listener.port,
+                "deployment.test_traffic.port",
+                "is the production listener's port",
+                test.port,
+                "pick another port for test traffic (default 9443)",
+            )
         self.health_check.validate(problems, "health_check", self.listener)
         problems.require(
             (definition.port_protocol == ecs.Protocol.UDP) == (self.listener.protocol == "UDP"),
@@ -203,14 +221,35 @@ class _NlbFrontDoor:
         return core.derived_grace_period(check.interval, check.healthy_threshold)
 
     def prepare(self, scope: Construct, core: ServiceCore) -> list[cloudwatch.IAlarm]:
+        self.target_group = self._target_group(scope, "TargetGroup", core)
+        if core.topic is not None:
+            alarm = _rollback_alarm(
+                scope, "RollbackAlarm", core, self.load_balancer, self.target_group
+            )
+            self.golden_signal_alarms = [alarm] if alarm is not None else []
+        alarms = list(self.golden_signal_alarms)
+        if core.deployment.shifts_traffic:
+            green = self.alternate_target_group = self._target_group(
+                scope, "AlternateTargetGroup", core
+            )
+            if core.topic is not None:
+                alarm = _rollback_alarm(
+                    scope, "AlternateRollbackAlarm", core, self.load_balancer, green
+                )
+                alarms += [alarm] if alarm is not None else []
+        return alarms
+
+    def _target_group(
+        self, scope: Construct, construct_id: str, core: ServiceCore
+    ) -> elbv2.NetworkTargetGroup:
         port = core.task_definition.container_port
         assert port is not None
         target_protocol = {"TLS": elbv2.Protocol.TCP}.get(
             self.listener.protocol, self.listener.elb_protocol
         )
-        self.target_group = elbv2.NetworkTargetGroup(
+        return elbv2.NetworkTargetGroup(
             scope,
-            "TargetGroup",
+            construct_id,
             vpc=core.vpc,
             port=port,
             protocol=target_protocol,
@@ -221,10 +260,6 @@ class _NlbFrontDoor:
             # UDP target groups always preserve the client IP; AWS refuses the attribute.
             preserve_client_ip=None if self.listener.carries_udp else self.preserve_client_ip,
         )
-        if core.topic is not None:
-            alarm = _rollback_alarm(scope, core, self.load_balancer, self.target_group)
-            self.golden_signal_alarms = [alarm] if alarm is not None else []
-        return list(self.golden_signal_alarms)
 
     def attach(self, scope: Construct, core: ServiceCore) -> None:
         assert self.target_group is not None
@@ -241,14 +276,39 @@ class _NlbFrontDoor:
             core.service.connections.allow_from(
                 self.load_balancer.load_balancer, allowed, "Network load balancer to the tasks"
             )
-        self.target_group.add_target(
-            core.service.load_balancer_target(
-                container_name=definition.container_name,
-                container_port=port,
-                protocol=definition.port_protocol,
-            )
+        target = functools.partial(
+            core.service.load_balancer_target,
+            container_name=definition.container_name,
+            container_port=port,
+            protocol=definition.port_protocol,
         )
-        core.service.node.add_dependency(self.network_listener)
+        if self.alternate_target_group is None:
+            self.target_group.add_target(target())
+            # The service must not start before its target group is on a listener (with
+            # traffic shifting, the service names both listeners: CloudFormation orders it).
+            core.service.node.add_dependency(self.network_listener)
+            return None
+        test = core.deployment.test_traffic or TestTraffic()
+        self.test_listener = self.load_balancer.add_listener(
+            scope,
+            "TestListener",
+            replace(self.listener, port=test.port),
+            self.target_group,
+            test_sources=test.sources,
+        )
+        self.traffic_shift_role = traffic_shift_role(scope)
+        target(
+            alternate_target=ecs.AlternateTarget(
+                "AlternateTarget",
+                alternate_target_group=self.alternate_target_group,
+                production_listener=ecs.ListenerRuleConfiguration.network_listener(
+                    self.network_listener
+                ),
+                test_listener=ecs.ListenerRuleConfiguration.network_listener(self.test_listener),
+                role=self.traffic_shift_role,
+            )
+        ).attach_to_network_target_group(self.target_group)
+        drop_referenced_dependencies(core.service, self.network_listener, self.test_listener)
         return None
 
     @property
@@ -258,6 +318,7 @@ class _NlbFrontDoor:
 
 def _rollback_alarm(
     scope: Construct,
+    construct_id: str,
     core: ServiceCore,
     load_balancer: SecureNetworkLoadBalancer,
     target_group: elbv2.NetworkTargetGroup,
@@ -287,7 +348,7 @@ def _rollback_alarm(
         return None
     return service_alarm(
         scope,
-        "RollbackAlarm",
+        construct_id,
         metric=cloudwatch.MathExpression(
             expression=" OR ".join(breaches),
             using_metrics=using,
@@ -322,8 +383,12 @@ class NlbFargateService(CoreService):
         preserve_client_ip: the tasks see the clients' IP addresses (TCP and TLS; always on
             for UDP); the service security group still admits only the load balancer's.
             Default: False (AWS's default for IP targets).
-        deployment: ``DeploymentStrategy.rolling()`` only. Default: rolling, min healthy
-            100 % / max 200 %, circuit breaker with rollback.
+        deployment: ``DeploymentStrategy.rolling()``, or ECS-native ``.blue_green()``,
+            ``.canary()`` or ``.linear()``: a second target group and a test listener on
+            ``test_traffic.port`` (the listener's protocol, open only to its ``sources``);
+            ECS adds 10 minutes to each traffic shift on a Network Load Balancer. CodeDeploy
+            is refused. Default: rolling, min healthy 100 % / max 200 %, circuit breaker
+            with rollback.
         rollback_alarms: create one alarm on unhealthy tasks and target connection resets
             (``alarm_thresholds.unhealthy_hosts`` and ``target_resets``) and roll deployments
             back on it. Default: True.
@@ -335,7 +400,8 @@ class NlbFargateService(CoreService):
         a Network Load Balancer counts no requests), vpc_subnets.
 
     Attributes:
-        service, target_group, listener (the ``elbv2.NetworkListener``), security_group,
+        service, target_group, alternate_target_group, test_listener (None for rolling),
+        traffic_shift_role, listener (the ``elbv2.NetworkListener``), security_group,
         load_balancer, scaling, task_definition, rollback_alarms, golden_signal_alarms,
         alarm_topic, alarm_thresholds, deployment, deployment_resources.
     """
@@ -390,4 +456,7 @@ class NlbFargateService(CoreService):
         self.load_balancer = load_balancer
         self.target_group = door.target_group
         self.listener = door.network_listener
+        self.alternate_target_group = door.alternate_target_group
+        self.test_listener = door.test_listener
+        self.traffic_shift_role = door.traffic_shift_role
         self.golden_signal_alarms: list[cloudwatch.IAlarm] = door.golden_signal_alarms

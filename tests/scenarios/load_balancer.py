@@ -97,3 +97,67 @@ def authentication(stack: cdk.Stack) -> None:
         on_unauthenticated_request=elbv2.UnauthenticatedAction.DENY,
     )
     service("Api", ListenerRouting(priority=20, path_patterns=["/api/*"], authentication=users))
+
+
+SHARED_LOAD_BALANCER_ARN = (
+    "arn:aws:elasticloadbalancing:ap-northeast-2:111122223333:"
+    "loadbalancer/app/shared-web/50dc6c495c0c9188"
+)
+SHARED_LISTENER_ARN = (
+    "arn:aws:elasticloadbalancing:ap-northeast-2:111122223333:"
+    "listener/app/shared-web/50dc6c495c0c9188/f2f7dc8efc522ab2"
+)
+SHARED_TEST_LISTENER_ARN = (
+    "arn:aws:elasticloadbalancing:ap-northeast-2:111122223333:"
+    "listener/app/shared-web/50dc6c495c0c9188/0e1f2a3b4c5d6e7f"
+)
+SHARED_SECURITY_GROUP_ID = "sg-0e0000000000000e1"
+
+
+@scenario("LoadBalancerImported")
+def imported(stack: cdk.Stack) -> None:
+    """Two services on another team's ALB and HTTPS listener: one rolling by path and scaling
+    on requests, one canary by host through the owner's test listener. Nothing is created for
+    the load balancer."""
+    from ecs_patterns_plus import (
+        AlbFargateService,
+        DeploymentStrategy,
+        ImportedLoadBalancer,
+        ListenerRouting,
+        ScalingOptions,
+    )
+
+    from .service import _platform, _task
+
+    vpc, platform = _platform(stack)
+    shared = ImportedLoadBalancer(
+        stack,
+        "SharedLoadBalancer",
+        load_balancer_arn=SHARED_LOAD_BALANCER_ARN,
+        listener_arn=SHARED_LISTENER_ARN,
+        test_listener_arn=SHARED_TEST_LISTENER_ARN,
+        security_group_id=SHARED_SECURITY_GROUP_ID,
+        vpc=vpc,
+        url="https://shared.example.com",
+    )
+    for name, routing, options in (
+        (
+            "Orders",
+            ListenerRouting(priority=310, path_patterns=["/orders/*"]),
+            {"scaling": ScalingOptions(requests_per_target=1000)},
+        ),
+        (
+            "Payments",
+            ListenerRouting(priority=320, host_headers=["payments.example.com"]),
+            {"deployment": DeploymentStrategy.canary()},
+        ),
+    ):
+        AlbFargateService(
+            stack,
+            name,
+            cluster=platform.cluster,
+            task_definition=_task(stack, f"{name}Task", name=name.lower()),
+            load_balancer=shared,
+            routing=routing,
+            **options,
+        )

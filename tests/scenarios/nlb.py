@@ -1,17 +1,21 @@
 """Scenarios for SecureNetworkLoadBalancer and NlbFargateService."""
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 
 from ecs_patterns_plus import (
+    DeploymentStrategy,
     HardenedCluster,
     HardenedTaskDefinition,
     NlbFargateService,
     NlbHealthCheck,
     NlbListener,
     SecureNetworkLoadBalancer,
+    TestTraffic,
 )
 
 from . import scenario
@@ -36,8 +40,7 @@ def _task(
     )
 
 
-@scenario("NlbTls")
-def nlb_tls(stack: cdk.Stack) -> None:
+def _broker(stack: cdk.Stack, **options: Any) -> None:
     """An internal MQTT broker: TLS 1.3 at the load balancer on 8883, TCP to the tasks."""
     vpc = existing_vpc(stack)
     platform = HardenedCluster(stack, "Platform", vpc=vpc)
@@ -55,7 +58,14 @@ def nlb_tls(stack: cdk.Stack) -> None:
         task_definition=_task(stack, "BrokerTask", 1883),
         load_balancer=load_balancer,
         listener=NlbListener(port=8883),
+        **options,
     )
+
+
+@scenario("NlbTls")
+def nlb_tls(stack: cdk.Stack) -> None:
+    """An internal MQTT broker, rolling."""
+    _broker(stack)
 
 
 @scenario("NlbTcpUdp", compliant=False)
@@ -86,4 +96,15 @@ def nlb_tcp_udp(stack: cdk.Stack) -> None:
         listener=NlbListener(port=5683, protocol="UDP"),
         health_check=NlbHealthCheck(port=8080),
         deregistration_delay=cdk.Duration.seconds(10),
+    )
+
+
+@scenario("NlbCanary")
+def nlb_canary(stack: cdk.Stack) -> None:
+    """The broker rolling out as a canary: green target group, TLS test listener."""
+    _broker(
+        stack,
+        deployment=DeploymentStrategy.canary(
+            percent=10, test_traffic=TestTraffic(sources=[ec2.Peer.ipv4("10.0.9.0/24")])
+        ),
     )

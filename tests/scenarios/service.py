@@ -206,3 +206,32 @@ def service_on_ec2(stack: cdk.Stack) -> None:
             ecs.PlacementStrategy.spread_across(ecs.BuiltInAttributes.AVAILABILITY_ZONE)
         ],
     )
+
+
+@scenario("ServiceGrpc")
+def service_grpc(stack: cdk.Stack) -> None:
+    """A gRPC service with end-to-end TLS: HTTPS targets, a gRPC health check of the
+    standard health service (gRPC status 0), a route by gRPC service path."""
+    vpc, platform = _platform(stack)
+    orders = ecr.Repository.from_repository_name(stack, "TaskRepository", "orders")
+    grpc_task = HardenedTaskDefinition(
+        stack,
+        "Task",
+        image=ecs.ContainerImage.from_ecr_repository(orders, "2.0.1"),
+        container_port=50051,
+        health_check=HealthCheckOptions(
+            command=["CMD", "/bin/grpc_health_probe", "-addr=:50051", "-tls", "-tls-no-verify"],
+            start_period=cdk.Duration.seconds(30),
+        ),
+    )
+    AlbFargateService(
+        stack,
+        "Orders",
+        cluster=platform.cluster,
+        task_definition=grpc_task,
+        load_balancer=_internal_load_balancer(stack, vpc),
+        routing=ListenerRouting(priority=10, path_patterns=["/orders.v1.Orders/*"]),
+        target_protocol="HTTPS",
+        protocol_version="GRPC",
+        health_check=TargetHealthCheck(path="/grpc.health.v1.Health/Check"),
+    )
