@@ -987,3 +987,73 @@ def test_an_authenticated_route_to_http2_or_grpc_targets_is_refused(version: str
             ),
         )
     assert stack.node.try_find_child(raised.value.path.rsplit("/", 1)[-1]) is None
+
+
+def _fronted(target_container: str, **sidecar: Any) -> cdk.Stack:
+    """A service whose application sits behind a sidecar (``envoy``)."""
+    from ecs_patterns_plus import SidecarOptions
+
+    stack = stack_for_errors()
+    vpc = existing_vpc(stack)
+    image = ecs.ContainerImage.from_registry(_IMAGE)
+    AlbFargateService(
+        stack,
+        "Web",
+        cluster=HardenedCluster(stack, "Platform", vpc=vpc).cluster,
+        task_definition=HardenedTaskDefinition(
+            stack,
+            "Task",
+            image=image,
+            container_port=8080,
+            memory_mib=1024,
+            sidecars=[SidecarOptions(name="envoy", image=image, **sidecar)],
+        ),
+        load_balancer=SecureLoadBalancer(
+            stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
+        ),
+        target_container=target_container,
+        target_protocol="HTTPS",
+    )
+    return stack
+
+
+def test_a_sidecar_in_front_of_the_application_takes_the_traffic() -> None:
+    template = Template.from_stack(_fronted("envoy", port=8443)).to_json()["Resources"]
+    (group,) = [r["Properties"] for r in template.values() if r["Type"] == TARGET_GROUP]
+    assert (group["Port"], group["Protocol"]) == (8443, "HTTPS")
+    (service,) = [r["Properties"] for r in template.values() if r["Type"] == SERVICE]
+    assert [(b["ContainerName"], b["ContainerPort"]) for b in service["LoadBalancers"]] == [
+        ("envoy", 8443)
+    ]
+    ingress = [
+        r["Properties"]
+        for r in template.values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+        and r["Properties"]["GroupId"]["Fn::GetAtt"][0].startswith("WebSecurityGroup")
+    ]
+    assert [(rule["FromPort"], rule["ToPort"]) for rule in ingress] == [(8443, 8443)]
+
+
+@pytest.mark.parametrize(
+    ("target", "sidecar", "expected"),
+    [
+        (
+            "proxy",
+            {"port": 8443},
+            "target_container: names no container of the task "
+            "definition with a port (with ports: app, envoy); got 'proxy'",
+        ),
+        (
+            "envoy",
+            {},
+            "target_container: names no container of the task definition with a "
+            "port (with ports: app); got 'envoy'",
+        ),
+    ],
+)
+def test_a_target_container_without_a_port_is_refused(
+    target: str, sidecar: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        _fronted(target, **sidecar)
+    assert expected in str(raised.value)

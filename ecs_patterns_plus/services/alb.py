@@ -176,8 +176,10 @@ class _AlbFrontDoor:
         slow_start: cdk.Duration | None,
         target_protocol: str,
         protocol_version: str,
+        target_container: str | None,
     ) -> None:
         self.construct_id = construct_id
+        self.target_container = target_container
         self.load_balancer = load_balancer
         self.shares_listener = routing is not None
         self.routing = routing or ListenerRouting(priority=defaults.CATCH_ALL_PRIORITY)
@@ -192,13 +194,25 @@ class _AlbFrontDoor:
         self.alternate_rollback_alarms: list[cloudwatch.IAlarm] = []
 
     def check(self, problems: Problems, core: ServiceCore) -> None:
-        problems.require(
-            core.task_definition.container_port is not None,
-            "task_definition",
-            "has no container port for the load balancer to send traffic to",
-            None,
-            "build it with HardenedTaskDefinition(..., container_port=8080)",
-        )
+        ports = core.task_definition.container_ports
+        if self.target_container is None:
+            problems.require(
+                core.task_definition.container_port is not None,
+                "task_definition",
+                "has no container port for the load balancer to send traffic to",
+                None,
+                "build it with HardenedTaskDefinition(..., container_port=8080)",
+            )
+        else:
+            problems.require(
+                self.target_container in ports,
+                "target_container",
+                "names no container of the task definition with a port"
+                + (f" (with ports: {', '.join(sorted(ports))})" if ports else ""),
+                self.target_container,
+                "name a container that listens, e.g. a TLS or Envoy sidecar built with "
+                "SidecarOptions(port=...)",
+            )
         self._check_protocol(problems)
         self.health_check.validate(problems, "health_check", self.protocol_version)
         core.check_derived_grace_period(
@@ -284,7 +298,7 @@ class _AlbFrontDoor:
             routing=self.routing,
             route_id=self.construct_id,
             route_scope=scope if in_own_stack else None,
-            container_name=core.task_definition.container_name,
+            container_name=self.target_container or core.task_definition.container_name,
             container_port=port,
             alternate_target_group=self.alternate_target_group,
             alternate_rollback_alarms=self.alternate_rollback_alarms,
@@ -294,9 +308,10 @@ class _AlbFrontDoor:
     def requests_per_target(self) -> elbv2.ApplicationTargetGroup | None:
         return self.target_group
 
-    @staticmethod
-    def _port(core: ServiceCore) -> int:
-        port = core.task_definition.container_port
+    def _port(self, core: ServiceCore) -> int:
+        """The port of the target container (the application's unless told otherwise)."""
+        definition = core.task_definition
+        port = definition.container_ports.get(self.target_container or definition.container_name)
         assert port is not None  # checked
         return port
 
@@ -366,6 +381,9 @@ class AlbFargateService(CoreService):
             ``"GRPC"`` (routes gRPC calls and health-checks a gRPC method with gRPC status
             codes, see ``TargetHealthCheck``); HTTP2 and GRPC routes take no
             ``routing.authentication``. Default: HTTP1.
+        target_container: the container the load balancer sends requests to, on its port,
+            e.g. a TLS or Envoy sidecar (``SidecarOptions(name="envoy", port=8443)``) in front
+            of the application. Default: the application container.
         deregistration_delay: how long a stopping task drains in-flight requests.
             Default: 30 seconds (the ELB default of 300 s slows every rollout).
         slow_start: ramp a new task's share of requests over this time, 30-900 s.
@@ -429,6 +447,7 @@ class AlbFargateService(CoreService):
         health_check: TargetHealthCheck | None = None,
         target_protocol: str = defaults.TARGET_PROTOCOL,
         protocol_version: str = defaults.TARGET_PROTOCOL_VERSION,
+        target_container: str | None = None,
         deregistration_delay: cdk.Duration = defaults.DEREGISTRATION_DELAY,
         slow_start: cdk.Duration | None = None,
         health_check_grace_period: cdk.Duration | None = None,
@@ -457,6 +476,7 @@ class AlbFargateService(CoreService):
             slow_start=slow_start,
             target_protocol=target_protocol,
             protocol_version=protocol_version,
+            target_container=target_container,
         )
         problems = Problems(scope, construct_id)
         core.check(problems, door=door, shares_listener=door.shares_listener)

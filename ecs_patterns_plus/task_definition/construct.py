@@ -90,7 +90,8 @@ class HardenedTaskDefinition(Construct):
 
     Attributes:
         task_definition, container (the essential application container), sidecars (by
-        name), container_name, container_port, port_name, app_protocol (``None`` without a
+        name), container_name, container_port, container_ports (container name -> port, the
+        sidecars' too), port_name, app_protocol (``None`` without a
         port name), log_group, encryption_key (of the log group), execution_role, task_role,
         health_check_start_period, exec_enabled, unreserved_memory_mib (task memory no
         container's hard limit claims, left to the Service Connect proxy; ``None`` for tokens).
@@ -195,6 +196,9 @@ class HardenedTaskDefinition(Construct):
         self.container_port = container_port
         self.port_name = port_name
         self.port_protocol = port_protocol
+        self.container_ports: dict[str, int] = {
+            item.name: item.port for item in containers if item.port is not None
+        }
         self.app_protocol = app_protocol if port_name is not None else None
         limits = [memory_mib, *(item.memory_limit_mib for item in containers)]
         self.unreserved_memory_mib: int | None = (
