@@ -83,8 +83,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Start synthesizing for the selected tests as soon as they are known. The tests that
     need no synthesis run first, while the workers synthesize; those that read findings run
     last, while the workers lint."""
+    if config.getoption("collectonly"):
+        return
+    from tests import test_readme
+
+    test_readme.start_whole_apps(
+        item.callspec.params["section"]
+        for item in items
+        if getattr(item, "originalname", "") == "test_whole_app_synthesizes_without_findings"
+    )
     plan = session_plan(items)
-    if (plan.example or plan.scenarios) and not config.getoption("collectonly"):
+    if plan.example or plan.scenarios:
         workdir = Path(tempfile.mkdtemp(prefix="ecs-patterns-plus-synth-"))
         config.stash[_SYNTHESIS] = synth_worker.Synthesis(workdir, WORKERS, plan)
         items.sort(key=_needs_synthesis)
@@ -92,6 +101,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Let the workers finish (end them if the run was cut short); remove what they wrote."""
+    from tests import test_readme
+
+    test_readme.stop_whole_apps()
     synthesis = session.config.stash.get(_SYNTHESIS, None)
     if synthesis is not None:
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED

@@ -259,3 +259,36 @@ def test_the_guard_package_is_unpacked_once_into_the_cache(
     private = _unpacked_guard_package()
     assert not private.is_relative_to(tmp_path)
     assert len(list((private / "rules").glob("ct-*.guard"))) > 200
+
+
+def test_a_linter_reads_each_template_content_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Findings are kept by template content and linter pins: unchanged templates are not
+    linted again, changed ones are, and findings come back from the cache as they were."""
+    from tests import validators
+
+    monkeypatch.setattr(validators, "LINT_CACHE", tmp_path / "cache")
+    first, second = tmp_path / "A.template.json", tmp_path / "B.template.json"
+    first.write_text('{"Resources": {"A": {"Type": "AWS::SNS::Topic"}}}')
+    second.write_text('{"Resources": {"B": {"Type": "AWS::SQS::Queue"}}}')
+    read: list[list[str]] = []
+
+    def lint(templates: list[Path]) -> dict[str, list[str]]:
+        read.append(sorted(t.name for t in templates))
+        return {t.name: [f"W1 {t.name}"] for t in templates if t.name.startswith("A")}
+
+    expected = {"A.template.json": ["W1 A.template.json"], "B.template.json": []}
+    assert validators._remembered("tool", [first, second], lint) == expected
+    assert validators._remembered("tool", [first, second], lint) == expected
+    second.write_text('{"Resources": {"B2": {"Type": "AWS::SQS::Queue"}}}')
+    assert validators._remembered("tool", [first, second], lint) == expected
+    assert (
+        validators._remembered("other", [first], lint)["A.template.json"]
+        == expected["A.template.json"]
+    )
+    assert read == [
+        ["A.template.json", "B.template.json"],
+        ["B.template.json"],
+        ["A.template.json"],
+    ]

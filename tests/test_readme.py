@@ -13,9 +13,12 @@ import json
 import linecache
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,29 +166,66 @@ def run_in(namespace: dict[str, Any], example: Example) -> None:
         ) from error
 
 
-def run_as_cdk_app(example: Example, workdir: Path) -> Path:
-    """Run ``example`` as `cdk synth` runs an app; the cloud assembly's directory."""
+def _start_cdk_app(example: Example, workdir: Path) -> subprocess.Popen[str]:
+    """Start ``example`` as `cdk synth` runs an app, writing into ``workdir/cdk.out``."""
     (workdir / "app.py").write_text(example.source)
-    outdir = workdir / "cdk.out"
     environment = {
         **os.environ,
         "CDK_CONTEXT_JSON": json.dumps(FEATURE_FLAGS),
-        "CDK_OUTDIR": str(outdir),
+        "CDK_OUTDIR": str(workdir / "cdk.out"),
     }
-    done = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "app.py"],
         cwd=workdir,
         env=environment,
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
     )
-    if done.returncode != 0:
+
+
+_STARTED: dict[str, tuple[subprocess.Popen[str], Path]] = {}
+"""Whole-app examples started early, by section (``start_whole_apps``)."""
+_WORKDIRS: list[Path] = []
+
+
+def start_whole_apps(sections: Iterable[str]) -> None:
+    """Start the whole-app examples of ``sections`` in the background as soon as the session
+    knows it runs them: each is a process of its own, which a core the in-process tests leave
+    idle can run meanwhile."""
+    for section in sections:
+        if section not in _STARTED:
+            workdir = Path(tempfile.mkdtemp(prefix="ecs-patterns-plus-readme-"))
+            _WORKDIRS.append(workdir)
+            _STARTED[section] = (_start_cdk_app(BY_SECTION[section], workdir), workdir)
+
+
+def stop_whole_apps() -> None:
+    """End the examples started early that no test waited for (an interrupted session), and
+    remove what they all wrote."""
+    for process, _ in _STARTED.values():
+        process.kill()
+        process.wait()
+    _STARTED.clear()
+    for workdir in _WORKDIRS:
+        shutil.rmtree(workdir, ignore_errors=True)
+    _WORKDIRS.clear()
+
+
+def run_as_cdk_app(example: Example, workdir: Path) -> Path:
+    """Run ``example`` as `cdk synth` runs an app (or wait for it, if it was started early);
+    the cloud assembly's directory."""
+    process, workdir = _STARTED.pop(example.section, None) or (
+        _start_cdk_app(example, workdir),
+        workdir,
+    )
+    _, stderr = process.communicate()
+    if process.returncode != 0:
         raise AssertionError(
             f"README example under {example.section!r} (line {example.line}) failed, "
-            f"exit {done.returncode}:\n{done.stderr[-4000:]}"
+            f"exit {process.returncode}:\n{stderr[-4000:]}"
         )
-    return outdir
+    return workdir / "cdk.out"
 
 
 def test_the_readme_has_its_examples() -> None:

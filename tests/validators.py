@@ -1,4 +1,5 @@
-"""checkov and cfn-lint on synthesized templates, each run once per synthesis worker.
+"""checkov and cfn-lint on synthesized templates, each run once per synthesis worker on the
+templates they have not linted before (``LINT_CACHE``).
 
 The synthesis workers run both right after synthesizing (``lint_outdirs``), in parallel,
 and leave the results beside the templates; the tests read them back
@@ -7,10 +8,12 @@ and leave the results beside the templates; the tests read them back
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.synth import CFN_LINT_RESULTS, CHECKOV_RESULTS, ROOT
@@ -21,13 +24,53 @@ CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
 def lint_outdirs(outdirs: list[Path]) -> None:
     """Run checkov and cfn-lint once each on every template in ``outdirs`` (stack names are
-    unique across them); write the findings into each directory."""
+    unique across them) that they have not read before; write the findings into each
+    directory."""
     templates = [t for d in outdirs for t in sorted(d.glob("*.template.json"))]
-    checkov = json.dumps(_run_checkov(templates))
-    cfn_lint = json.dumps(_run_cfn_lint(templates))
+    checkov = json.dumps(_remembered("checkov", templates, _run_checkov))
+    cfn_lint = json.dumps(_remembered("cfn-lint", templates, _run_cfn_lint))
     for outdir in outdirs:
         (outdir / CHECKOV_RESULTS).write_text(checkov)
         (outdir / CFN_LINT_RESULTS).write_text(cfn_lint)
+
+
+LINT_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecs_patterns_plus" / "lint"
+)
+"""Findings by template content and linter pins, as mypy keeps its cache: a template the
+pinned linter has read before is not read again (both linters are deterministic)."""
+_PINS = ("requirements-dev.txt", "requirements-checkov.txt")
+
+
+def _remembered(
+    tool: str, templates: list[Path], run: Callable[[list[Path]], dict[str, list[str]]]
+) -> dict[str, list[str]]:
+    """``run``'s findings by template name, running it only on templates whose content it
+    has not linted with the same pins."""
+    pins = hashlib.sha256(tool.encode())
+    for name in _PINS:
+        pins.update((ROOT / name).read_bytes())
+    found: dict[str, list[str]] = {}
+    unread: dict[Path, Path] = {}
+    for template in templates:
+        entry = (
+            LINT_CACHE
+            / tool
+            / f"{hashlib.sha256(pins.digest() + template.read_bytes()).hexdigest()}.json"
+        )
+        if entry.is_file():
+            found[template.name] = json.loads(entry.read_text())
+        else:
+            unread[template] = entry
+    if unread:
+        fresh = run(list(unread))
+        for template, entry in unread.items():
+            found[template.name] = fresh.get(template.name, [])
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            staging = entry.with_suffix(f".{os.getpid()}")
+            staging.write_text(json.dumps(found[template.name]))
+            staging.replace(entry)  # whole or absent: workers may race
+    return found
 
 
 def _run_checkov(templates: list[Path]) -> dict[str, list[str]]:
