@@ -989,8 +989,9 @@ def test_an_authenticated_route_to_http2_or_grpc_targets_is_refused(version: str
     assert stack.node.try_find_child(raised.value.path.rsplit("/", 1)[-1]) is None
 
 
-def _fronted(target_container: str, **sidecar: Any) -> cdk.Stack:
-    """A service whose application sits behind a sidecar (``envoy``)."""
+def _with_envoy(sidecar: dict[str, Any], task: dict[str, Any], **service: Any) -> cdk.Stack:
+    """A service on 8080 with an ``envoy`` sidecar (``sidecar`` options), more task
+    definition arguments ``task`` and service arguments ``service``."""
     from ecs_patterns_plus import SidecarOptions
 
     stack = stack_for_errors()
@@ -1007,14 +1008,19 @@ def _fronted(target_container: str, **sidecar: Any) -> cdk.Stack:
             container_port=8080,
             memory_mib=1024,
             sidecars=[SidecarOptions(name="envoy", image=image, **sidecar)],
+            **task,
         ),
         load_balancer=SecureLoadBalancer(
             stack, "LoadBalancer", vpc=vpc, certificate=certificate(stack)
         ),
-        target_container=target_container,
-        target_protocol="HTTPS",
+        **service,
     )
     return stack
+
+
+def _fronted(target_container: str, **sidecar: Any) -> cdk.Stack:
+    """A service whose application sits behind the sidecar."""
+    return _with_envoy(sidecar, {}, target_container=target_container, target_protocol="HTTPS")
 
 
 def test_a_sidecar_in_front_of_the_application_takes_the_traffic() -> None:
@@ -1056,4 +1062,137 @@ def test_a_target_container_without_a_port_is_refused(
 ) -> None:
     with pytest.raises(ValidationError) as raised:
         _fronted(target, **sidecar)
+    assert expected in str(raised.value)
+
+
+def _ported(routes: list[Any], **options: Any) -> cdk.Stack:
+    """A service on 8080 with an admin port 9090 and the sidecar on 9901."""
+    return _with_envoy(
+        {"port": 9901},
+        {"additional_ports": [9090]},
+        routing=ListenerRouting(priority=10, path_patterns=["/api/*"]),
+        additional_routes=routes,
+        **options,
+    )
+
+
+def _admin(**overrides: Any) -> Any:
+    from ecs_patterns_plus import PortRoute
+
+    options: dict[str, Any] = {
+        "name": "Admin",
+        "port": 9090,
+        "routing": ListenerRouting(priority=11, path_patterns=["/admin/*"]),
+        "health_check": TargetHealthCheck(path="/admin/health"),
+        **overrides,
+    }
+    return PortRoute(**options)
+
+
+def test_each_port_gets_its_own_target_group_route_and_rollback_alarm() -> None:
+    stack = _ported(
+        [
+            _admin(),
+            _admin(
+                name="Proxy",
+                port=9901,
+                container_name="envoy",
+                routing=ListenerRouting(priority=12, host_headers=["proxy.example.com"]),
+                health_check=None,
+            ),
+        ]
+    )
+    resources = Template.from_stack(stack).to_json()["Resources"]
+
+    def of(kind: str) -> dict[str, Any]:
+        return {key: r["Properties"] for key, r in resources.items() if r["Type"] == kind}
+
+    groups = of(TARGET_GROUP)
+    by_port = {group["Port"]: key for key, group in groups.items()}
+    assert sorted(by_port) == [8080, 9090, 9901]
+    assert groups[by_port[9090]]["HealthCheckPath"] == "/admin/health"
+    (service,) = of(SERVICE).values()
+    assert sorted((b["ContainerName"], b["ContainerPort"]) for b in service["LoadBalancers"]) == [
+        ("app", 8080),
+        ("app", 9090),
+        ("envoy", 9901),
+    ]
+    rules = {
+        rule["Actions"][0]["TargetGroupArn"]["Ref"]: rule["Conditions"]
+        for rule in of(RULE).values()
+    }
+    assert rules[by_port[9090]] == [
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/admin/*"]}}
+    ]
+    assert rules[by_port[9901]] == [
+        {"Field": "host-header", "HostHeaderConfig": {"Values": ["proxy.example.com"]}},
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}},
+    ]
+    ingress = sorted(
+        r["FromPort"]
+        for r in of("AWS::EC2::SecurityGroupIngress").values()
+        if r["GroupId"]["Fn::GetAtt"][0].startswith("WebSecurityGroup")
+    )
+    assert ingress == [8080, 9090, 9901]
+    alarms = service["DeploymentConfiguration"]["Alarms"]["AlarmNames"]
+    assert len(alarms) == 3  # the service's port, Admin's and Proxy's
+    (definition,) = of("AWS::ECS::TaskDefinition").values()
+    app = definition["ContainerDefinitions"][0]
+    assert [m["ContainerPort"] for m in app["PortMappings"]] == [8080, 9090]
+
+
+@pytest.mark.parametrize(
+    ("routes", "options", "expected"),
+    [
+        ([{"port": 9999}], {}, "additional_routes[0].port: is not a port of container 'app'"),
+        (
+            [{"container_name": "envoy"}],
+            {},
+            "additional_routes[0].port: is not a port of container 'envoy' (its ports: [9901])",
+        ),
+        (
+            [{"routing": ListenerRouting(priority=10, path_patterns=["/admin/*"])}],
+            {},
+            "additional_routes: repeat a name or a priority",
+        ),
+        (
+            [{}, {"routing": ListenerRouting(priority=12, path_patterns=["/x/*"])}],
+            {},
+            "additional_routes: repeat a name or a priority",
+        ),
+        ([{"name": "admin"}], {}, "additional_routes[0].name: must be PascalCase"),
+        (
+            [{"routing": ListenerRouting(priority=11)}],
+            {},
+            "additional_routes[0].routing: routes every request",
+        ),
+        (
+            [{}],
+            {"deployment": DeploymentStrategy.canary()},
+            "additional_routes: need a rolling deployment",
+        ),
+    ],
+)
+def test_additional_routes_that_cannot_work_are_refused(
+    routes: list[dict[str, Any]], options: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        _ported([_admin(**route) for route in routes], **options)
+    assert expected in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({"additional_ports": [80]}, "additional_ports[0]: must be between 1024 and 65535"),
+        ({"container_port": None, "additional_ports": [9090]}, "additional_ports: are more ports"),
+        ({"additional_ports": [8080]}, "port(s) [8080] are used twice"),
+    ],
+)
+def test_additional_ports_are_checked(arguments: dict[str, Any], expected: str) -> None:
+    options: dict[str, Any] = {"container_port": 8080, **arguments}
+    with pytest.raises(ValidationError) as raised:
+        HardenedTaskDefinition(
+            stack_for_errors(), "Task", image=ecs.ContainerImage.from_registry(_IMAGE), **options
+        )
     assert expected in str(raised.value)

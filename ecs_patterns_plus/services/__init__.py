@@ -1,6 +1,6 @@
 """Services: one core (``ServiceCore``) and its front doors (an ALB route, an NLB listener, a Service Connect port)."""
 
-from .alb import AlbFargateService, TargetHealthCheck
+from .alb import AlbFargateService, PortRoute, TargetHealthCheck
 from .backend import BackendService
 from .core import FrontDoor, ServiceCore
 from .nlb import NlbFargateService, NlbHealthCheck
@@ -12,6 +12,7 @@ __all__ = [
     "FrontDoor",
     "NlbFargateService",
     "NlbHealthCheck",
+    "PortRoute",
     "ServiceConnectOptions",
     "ServiceConnectTls",
     "ServiceCore",

@@ -31,6 +31,7 @@ from ..task_definition import HardenedTaskDefinition
 from .backend import BackendService
 from .core import CoreService, ServiceCore
 
+_PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _SUCCESS_CODES = re.compile(r"^[2-4]\d\d(-[2-4]\d\d)?(,[2-4]\d\d(-[2-4]\d\d)?)*$")
 """HTTP codes or ranges an Application Load Balancer's health check takes: 200 to 499."""
 _GRPC_CODES = re.compile(r"^\d\d?(-\d\d?)?(,\d\d?(-\d\d?)?)*$")
@@ -159,6 +160,28 @@ class TargetHealthCheck:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class PortRoute:
+    """Another port of the service's tasks, behind its own target group and route on the same
+    listener, e.g. an admin API or a sidecar's port.
+
+    Args:
+        name: PascalCase id, part of the construct ids (``<name>TargetGroup``,
+            ``<name>Route``, ``<name>RollbackAlarm``).
+        port: the container port, one of the container's (``container_port``,
+            ``additional_ports`` or a sidecar's ``port``).
+        routing: which requests reach it: paths or hosts, a priority of its own.
+        container_name: the container that listens. Default: the application container.
+        health_check: its target group's health check. Default: ``TargetHealthCheck()``.
+    """
+
+    name: str
+    port: int
+    routing: ListenerRouting
+    container_name: str | None = None
+    health_check: TargetHealthCheck | None = None
+
+
 class _AlbFrontDoor:
     """A route of a ``SecureLoadBalancer`` to the service's target group (the core's front door)."""
 
@@ -177,9 +200,12 @@ class _AlbFrontDoor:
         target_protocol: str,
         protocol_version: str,
         target_container: str | None,
+        additional_routes: Sequence[PortRoute] = (),
     ) -> None:
         self.construct_id = construct_id
         self.target_container = target_container
+        self.additional_routes = tuple(additional_routes)
+        self.additional_target_groups: dict[str, elbv2.ApplicationTargetGroup] = {}
         self.load_balancer = load_balancer
         self.shares_listener = routing is not None
         self.routing = routing or ListenerRouting(priority=defaults.CATCH_ALL_PRIORITY)
@@ -214,6 +240,7 @@ class _AlbFrontDoor:
                 "SidecarOptions(port=...)",
             )
         self._check_protocol(problems)
+        self._check_additional_routes(problems, core)
         self.health_check.validate(problems, "health_check", self.protocol_version)
         core.check_derived_grace_period(
             problems, self.health_check.interval, self.health_check.healthy_threshold
@@ -266,6 +293,60 @@ class _AlbFrontDoor:
             "authenticate in the application, or use protocol_version='HTTP1'",
         )
 
+    def _check_additional_routes(self, problems: Problems, core: ServiceCore) -> None:
+        definition = core.task_definition
+        names = [route.name for route in self.additional_routes]
+        priorities = [self.routing.priority, *(r.routing.priority for r in self.additional_routes)]
+        literal = [p for p in priorities if not is_token(p)]
+        problems.require(
+            len(set(names)) == len(names) and len(set(literal)) == len(literal),
+            "additional_routes",
+            "repeat a name or a priority (of routing or of each other)",
+            [(name, priority) for name, priority in zip(names, priorities[1:], strict=True)],
+            "give each route its own name and priority",
+        )
+        problems.require(
+            not self.additional_routes or not core.deployment.shifts_traffic,
+            "additional_routes",
+            "need a rolling deployment: ECS shifts traffic between two target groups of one port",
+            core.deployment.kind,
+            "use DeploymentStrategy.rolling(), or give the other port a service of its own",
+        )
+        for index, route in enumerate(self.additional_routes):
+            argument = f"additional_routes[{index}]"
+            problems.require(
+                bool(_PASCAL.match(route.name)),
+                f"{argument}.name",
+                "must be PascalCase letters and digits (it is part of construct ids)",
+                route.name,
+                "e.g. 'Admin'",
+            )
+            container = route.container_name or definition.container_name
+            ports = (
+                {definition.container_ports.get(container), *definition.additional_ports}
+                if container == definition.container_name
+                else {definition.container_ports.get(container)}
+            )
+            problems.require(
+                is_token(route.port) or route.port in ports,
+                f"{argument}.port",
+                f"is not a port of container {container!r} (its ports: "
+                f"{sorted(p for p in ports if p is not None)})",
+                route.port,
+                "add it to the task definition's additional_ports, or name the container",
+            )
+            problems.require(
+                bool(route.routing.path_patterns or route.routing.host_headers),
+                f"{argument}.routing",
+                "routes every request, which the service's own port takes",
+                route.routing.priority,
+                "give it path_patterns or host_headers",
+            )
+            self.load_balancer.check_route(problems, route.routing, argument=f"{argument}.routing")
+            (route.health_check or TargetHealthCheck()).validate(
+                problems, f"{argument}.health_check", self.protocol_version
+            )
+
     def grace_period(self, core: ServiceCore) -> cdk.Duration:
         return core.derived_grace_period(
             self.health_check.interval, self.health_check.healthy_threshold
@@ -281,7 +362,18 @@ class _AlbFrontDoor:
             self.alternate_rollback_alarms = self._watch(
                 scope, core, "AlternateRollbackAlarm", green
             )
-        return [*self.golden_signal_alarms, *self.alternate_rollback_alarms]
+        extra = []
+        for route in self.additional_routes:
+            group = self._target_group(
+                scope,
+                f"{route.name}TargetGroup",
+                core,
+                port=route.port,
+                health_check=route.health_check or TargetHealthCheck(),
+            )
+            self.additional_target_groups[route.name] = group
+            extra += self._watch(scope, core, f"{route.name}RollbackAlarm", group)
+        return [*self.golden_signal_alarms, *self.alternate_rollback_alarms, *extra]
 
     def attach(self, scope: Construct, core: ServiceCore) -> AlbTraffic:
         assert self.target_group is not None
@@ -292,6 +384,26 @@ class _AlbFrontDoor:
             "Load balancer to the container port",
         )
         in_own_stack = cdk.Stack.of(scope) is not cdk.Stack.of(self.load_balancer)
+        for route in self.additional_routes:
+            container = route.container_name or core.task_definition.container_name
+            core.service.connections.allow_from(
+                self.load_balancer.load_balancer,
+                ec2.Port.tcp(route.port),
+                f"Load balancer to {container} on {route.port}",
+            )
+            group = self.additional_target_groups[route.name]
+            group.add_target(
+                core.service.load_balancer_target(
+                    container_name=container, container_port=route.port
+                )
+            )
+            rule = self.load_balancer.add_route(
+                f"{self.construct_id}{route.name}Route",
+                target_group=group,
+                routing=route.routing,
+                scope=scope if in_own_stack else None,
+            )
+            core.service.node.add_dependency(rule)
         return AlbTraffic(
             load_balancer=self.load_balancer,
             target_group=self.target_group,
@@ -316,14 +428,21 @@ class _AlbFrontDoor:
         return port
 
     def _target_group(
-        self, scope: Construct, construct_id: str, core: ServiceCore
+        self,
+        scope: Construct,
+        construct_id: str,
+        core: ServiceCore,
+        *,
+        port: int | None = None,
+        health_check: TargetHealthCheck | None = None,
     ) -> elbv2.ApplicationTargetGroup:
         version = self.protocol_version
+        check = health_check or self.health_check
         return elbv2.ApplicationTargetGroup(
             scope,
             construct_id,
             vpc=core.vpc,
-            port=self._port(core),
+            port=port or self._port(core),
             protocol=_TARGET_PROTOCOLS[self.target_protocol],
             protocol_version=None
             if version == defaults.TARGET_PROTOCOL_VERSION
@@ -331,7 +450,7 @@ class _AlbFrontDoor:
             target_type=elbv2.TargetType.IP,
             deregistration_delay=self.deregistration_delay,
             slow_start=self.slow_start,
-            health_check=self.health_check.to_health_check(self.target_protocol, version),
+            health_check=check.to_health_check(self.target_protocol, version),
         )
 
     def _watch(
@@ -384,6 +503,9 @@ class AlbFargateService(CoreService):
         target_container: the container the load balancer sends requests to, on its port,
             e.g. a TLS or Envoy sidecar (``SidecarOptions(name="envoy", port=8443)``) in front
             of the application. Default: the application container.
+        additional_routes: more ports of the tasks, each behind its own target group, route
+            (paths or hosts) and rollback alarm (``PortRoute``); rolling deployments only.
+            Default: none.
         deregistration_delay: how long a stopping task drains in-flight requests.
             Default: 30 seconds (the ELB default of 300 s slows every rollout).
         slow_start: ramp a new task's share of requests over this time, 30-900 s.
@@ -424,7 +546,8 @@ class AlbFargateService(CoreService):
             ``http://orders:8080``) and each admits it to its port. Default: none.
 
     Attributes:
-        service, target_group, security_group, listener_rule, load_balancer, scaling,
+        service, target_group, additional_target_groups (by route name), security_group,
+        listener_rule, load_balancer, scaling,
         task_definition, url, rollback_alarms (both target groups), golden_signal_alarms
         (the primary target group's, for ``ServiceMonitoring``), alarm_topic (None without
         rollback alarms), alarm_thresholds,
@@ -448,6 +571,7 @@ class AlbFargateService(CoreService):
         target_protocol: str = defaults.TARGET_PROTOCOL,
         protocol_version: str = defaults.TARGET_PROTOCOL_VERSION,
         target_container: str | None = None,
+        additional_routes: Sequence[PortRoute] = (),
         deregistration_delay: cdk.Duration = defaults.DEREGISTRATION_DELAY,
         slow_start: cdk.Duration | None = None,
         health_check_grace_period: cdk.Duration | None = None,
@@ -477,6 +601,7 @@ class AlbFargateService(CoreService):
             target_protocol=target_protocol,
             protocol_version=protocol_version,
             target_container=target_container,
+            additional_routes=additional_routes,
         )
         problems = Problems(scope, construct_id)
         core.check(problems, door=door, shares_listener=door.shares_listener)
@@ -488,6 +613,7 @@ class AlbFargateService(CoreService):
         self._adopt(core)
         self.load_balancer = load_balancer
         self.target_group = door.target_group
+        self.additional_target_groups = door.additional_target_groups
         self.listener_rule = core.resources.production_rule
         self.golden_signal_alarms: list[cloudwatch.IAlarm] = door.golden_signal_alarms
         patterns = door.routing.path_patterns

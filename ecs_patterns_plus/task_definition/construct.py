@@ -52,6 +52,9 @@ class HardenedTaskDefinition(Construct):
             non-root user (the unprivileged-port sysctl is set). Default: none (jobs).
         port_protocol: the transport of ``container_port``: ``ecs.Protocol.TCP``, or ``UDP``
             behind a UDP listener of a ``SecureNetworkLoadBalancer``. Default: TCP.
+        additional_ports: more TCP ports the application container listens on, 1024-65535,
+            e.g. an admin or metrics port (``AlbFargateService(additional_routes=...)`` routes
+            each). Default: none.
         port_name: names ``container_port`` for Service Connect, which publishes named ports
             (``BackendService``): up to 64 lower-case letters, digits, ``_`` and ``-``, e.g.
             ``orders``. A named port also leaves 64 MiB of the task's memory to the Service
@@ -91,7 +94,7 @@ class HardenedTaskDefinition(Construct):
     Attributes:
         task_definition, container (the essential application container), sidecars (by
         name), container_name, container_port, container_ports (container name -> port, the
-        sidecars' too), port_name, app_protocol (``None`` without a
+        sidecars' too), additional_ports, port_name, app_protocol (``None`` without a
         port name), log_group, encryption_key (of the log group), execution_role, task_role,
         health_check_start_period, exec_enabled, unreserved_memory_mib (task memory no
         container's hard limit claims, left to the Service Connect proxy; ``None`` for tokens).
@@ -110,6 +113,7 @@ class HardenedTaskDefinition(Construct):
         container_name: str = defaults.CONTAINER_NAME,
         container_port: int | None = None,
         port_protocol: ecs.Protocol = ecs.Protocol.TCP,
+        additional_ports: Sequence[int] = (),
         port_name: str | None = None,
         app_protocol: ecs.AppProtocol | None = defaults.SERVICE_CONNECT_APP_PROTOCOL,
         environment: Mapping[str, str] | None = None,
@@ -145,6 +149,7 @@ class HardenedTaskDefinition(Construct):
             else memory_mib - proxy - sum(s.memory_limit_mib for s in sidecars),
             cpu=None,
             port=container_port,
+            extra_ports=tuple(additional_ports),
             command=command,
             environment=dict(environment or {}),
             secrets=dict(secrets or {}),
@@ -199,6 +204,7 @@ class HardenedTaskDefinition(Construct):
         self.container_ports: dict[str, int] = {
             item.name: item.port for item in containers if item.port is not None
         }
+        self.additional_ports: tuple[int, ...] = tuple(additional_ports)
         self.app_protocol = app_protocol if port_name is not None else None
         limits = [memory_mib, *(item.memory_limit_mib for item in containers)]
         self.unreserved_memory_mib: int | None = (
@@ -359,7 +365,8 @@ class HardenedTaskDefinition(Construct):
                     protocol=ecs.Protocol.TCP if item.sidecar else self.port_protocol,
                     name=None if item.sidecar else self.port_name,
                     app_protocol=None if item.sidecar else self.app_protocol,
-                )
+                ),
+                *(ecs.PortMapping(container_port=port) for port in item.extra_ports),
             ]
             if item.port is not None
             else None,

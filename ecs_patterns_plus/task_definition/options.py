@@ -159,6 +159,7 @@ class ContainerSpec:
     essential: bool = True
     app_waits_for: ecs.ContainerDependencyCondition | None = None
     sidecar: bool = False
+    extra_ports: Sequence[int] = ()
 
 
 def sidecar_spec(index: int, options: SidecarOptions) -> ContainerSpec:

@@ -164,7 +164,12 @@ def check_containers(
         names,
         "give every sidecar its own name, different from container_name",
     )
-    ports = [c.port for c in containers if c.port is not None and not is_token(c.port)]
+    ports = [
+        port
+        for c in containers
+        for port in (c.port, *c.extra_ports)
+        if port is not None and not is_token(port)
+    ]
     taken = sorted({p for p in ports if ports.count(p) > 1})
     problems.require(
         not taken,
@@ -256,6 +261,15 @@ def _check_container(problems: Problems, item: ContainerSpec) -> None:
     )
     if item.port is not None:
         problems.in_range(f"{arg}port" if item.sidecar else "container_port", item.port, 1, 65535)
+    for index, port in enumerate(item.extra_ports):
+        problems.in_range(f"additional_ports[{index}]", port, 1024, 65535)
+    problems.require(
+        item.port is not None or not item.extra_ports,
+        "additional_ports",
+        "are more ports besides container_port, and there is none",
+        list(item.extra_ports),
+        "pass container_port too",
+    )
     if item.sidecar:
         problems.require(
             is_token(item.memory_limit_mib) or item.memory_limit_mib >= MIN_CONTAINER_MEMORY_MIB,
