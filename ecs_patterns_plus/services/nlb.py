@@ -324,7 +324,13 @@ def _rollback_alarm(
     target_group: elbv2.NetworkTargetGroup,
 ) -> cloudwatch.Alarm | None:
     """One alarm on what a Network Load Balancer measures of its targets: unhealthy tasks, or
-    tasks resetting connections (a revision that crashes or refuses them)."""
+    tasks resetting connections (a revision that crashes or refuses them).
+
+    TLS errors stay out: ``TargetTLSNegotiationErrorCount`` exists only for TLS target groups,
+    which this front door does not create (TLS ends at the listener), and
+    ``ClientTLSNegotiationErrorCount`` counts handshakes between clients and the load
+    balancer, which no task revision changes: rolling back on it would undo good deployments.
+    """
     t = core.alarm_thresholds
     dimensions = {
         "LoadBalancer": load_balancer.load_balancer.load_balancer_full_name,
