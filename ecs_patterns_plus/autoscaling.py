@@ -260,24 +260,8 @@ def apply_scaling(
             scale_in_cooldown=scale_in,
             scale_out_cooldown=scale_out,
         )
-    if not scaling.requests_per_target or requests is None:
-        pass
-    elif isinstance(requests, elbv2.ApplicationTargetGroup):
-        count.scale_on_request_count(
-            "Requests",
-            requests_per_target=scaling.requests_per_target,
-            target_group=requests,
-            scale_in_cooldown=scale_in,
-            scale_out_cooldown=scale_out,
-        )
-    else:
-        count.scale_to_track_custom_metric(
-            "Requests",
-            metric=requests,
-            target_value=scaling.requests_per_target,
-            scale_in_cooldown=scale_in,
-            scale_out_cooldown=scale_out,
-        )
+    if scaling.requests_per_target and requests is not None:
+        _track_requests(count, scaling, requests)
     for step in scaling.step_scaling:
         count.scale_on_metric(
             step.name,
@@ -296,3 +280,31 @@ def apply_scaling(
             time_zone=item.time_zone,
         )
     return count
+
+
+def _track_requests(
+    count: ecs.ScalableTaskCount,
+    scaling: ScalingOptions,
+    requests: elbv2.ApplicationTargetGroup | cloudwatch.IMetric,
+) -> None:
+    """Hold ``scaling.requests_per_target`` requests per task: the ALB's predefined metric
+    for a target group, else ``requests`` (Service Connect's requests per task)."""
+    per_task = scaling.requests_per_target
+    assert per_task is not None
+    scale_in, scale_out = scaling.scale_in_cooldown, scaling.scale_out_cooldown
+    if isinstance(requests, elbv2.ApplicationTargetGroup):
+        count.scale_on_request_count(
+            "Requests",
+            requests_per_target=per_task,
+            target_group=requests,
+            scale_in_cooldown=scale_in,
+            scale_out_cooldown=scale_out,
+        )
+    else:
+        count.scale_to_track_custom_metric(
+            "Requests",
+            metric=requests,
+            target_value=per_task,
+            scale_in_cooldown=scale_in,
+            scale_out_cooldown=scale_out,
+        )
