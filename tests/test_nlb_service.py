@@ -3,6 +3,7 @@ mistakes refused before anything is built."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -354,3 +355,62 @@ def test_ecs_shifts_traffic_between_two_target_groups_behind_a_test_listener(
         {"Ref": logical_id(scenarios, CANARY, "Broker/RollbackAlarm")},
         {"Ref": logical_id(scenarios, CANARY, "Broker/AlternateRollbackAlarm")},
     ]
+
+
+def _monitored(monitoring: Any = None) -> dict[str, Any]:
+    """The resources of the broker service and its monitoring: ``for_service``, or the
+    constructor with ``monitoring(service)``'s arguments."""
+    from ecs_patterns_plus import ServiceMonitoring
+
+    stack = stack_for_errors()
+    service = _build(stack)
+    if monitoring is not None:
+        ServiceMonitoring(stack, "Monitoring", service=service.service, **monitoring(service))
+    else:
+        ServiceMonitoring.for_service(stack, "Monitoring", service=service)
+    return cdk.assertions.Template.from_stack(stack).to_json()["Resources"]
+
+
+def _alarm_ids(resources: dict[str, Any]) -> list[str]:
+    return sorted(k for k, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm")
+
+
+def test_monitoring_an_nlb_service_reuses_its_rollback_alarm_and_shows_its_targets() -> None:
+    resources = _monitored()
+    alarms = _alarm_ids(resources)
+    assert [a for a in alarms if a.startswith("BrokerRollbackAlarm")]
+    assert not [a for a in alarms if "NetworkSignals" in a]  # reused, not duplicated
+    assert not [a for a in alarms if "5xx" in a or "Rejected" in a]  # no ALB-only alarms
+    (composite,) = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::CompositeAlarm"]
+    assert "BrokerRollbackAlarm" in json.dumps(composite["Properties"]["AlarmRule"])
+    (dashboard,) = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert "Network load balancer targets" in body
+    assert "TCP_Target_Reset_Count" in body
+
+
+def test_monitoring_a_network_target_group_directly_creates_its_alarm() -> None:
+    resources = _monitored(
+        monitoring=lambda service: {
+            "network_load_balancer": service.load_balancer.load_balancer,
+            "network_target_group": service.target_group,
+        }
+    )
+    (signals,) = [
+        r["Properties"]
+        for key, r in resources.items()
+        if key.startswith("MonitoringNetworkSignals") and r["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+    names = {
+        m["MetricStat"]["Metric"]["MetricName"] for m in signals["Metrics"] if "MetricStat" in m
+    }
+    assert names == {"UnHealthyHostCount", "TCP_Target_Reset_Count"}
+
+
+def test_a_network_load_balancer_without_its_target_group_is_refused() -> None:
+    with pytest.raises(ValidationError, match="network_load_balancer: goes with"):
+        _monitored(
+            monitoring=lambda service: {
+                "network_load_balancer": service.load_balancer.load_balancer
+            }
+        )

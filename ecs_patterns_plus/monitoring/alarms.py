@@ -12,7 +12,7 @@ from constructs import Construct
 from .. import defaults
 from ..errors import checked
 from .checks import check_interface, check_load_balancing, check_service_name, problems_at
-from .metrics import LoadBalancerMetrics, ServiceConnectMetrics
+from .metrics import LoadBalancerMetrics, NetworkLoadBalancerMetrics, ServiceConnectMetrics
 from .thresholds import GOLDEN_SIGNALS, MonitoringThresholds, check_thresholds, show, warn_disabled
 
 
@@ -228,16 +228,12 @@ def golden_signal_alarm(
         said.append(f"{show(t.unhealthy_hosts)}+ targets fail the health check")
     if not breaches:
         return None
-    return service_alarm(
+    return _any_breach_alarm(
         scope,
         construct_id,
-        metric=cloudwatch.MathExpression(
-            expression=" OR ".join(breaches),
-            using_metrics=using,
-            label="Golden signals breached (1) or not (0)",
-            period=defaults.ALARM_PERIOD,
-        ),
-        threshold=1,
+        using=using,
+        breaches=breaches,
+        label="Golden signals breached (1) or not (0)",
         topic=topic,
         thresholds=thresholds,
         description=f"{name}: {', or '.join(said)}. A running deployment rolls back. Check the "
@@ -248,6 +244,80 @@ def golden_signal_alarm(
             if metrics.health_checked
             else " and the Service Connect access logs in the service's log group."
         ),
+    )
+
+
+def network_signal_alarm(
+    scope: Construct,
+    construct_id: str,
+    *,
+    metrics: NetworkLoadBalancerMetrics,
+    topic: sns.ITopic,
+    thresholds: MonitoringThresholds,
+    name: str,
+) -> cloudwatch.Alarm | None:
+    """One alarm on what a Network Load Balancer measures of its targets: unhealthy tasks
+    (``unhealthy_hosts``), or tasks resetting connections (``target_resets``: a revision that
+    crashes or refuses them). ``None`` when both thresholds are off.
+
+    TLS errors stay out: ``TargetTLSNegotiationErrorCount`` exists only for TLS target groups
+    (the library ends TLS at the listener), and ``ClientTLSNegotiationErrorCount`` counts
+    handshakes between clients and the load balancer, which no task revision changes: rolling
+    back on it would undo good deployments.
+    """
+    t = thresholds
+    using: dict[str, cloudwatch.IMetric] = {}
+    breaches, said = [], []
+    if t.unhealthy_hosts is not None:
+        using["unhealthy"] = metrics.target("UnHealthyHostCount", "Maximum", "Unhealthy tasks")
+        breaches.append(f"(FILL(unhealthy, 0) >= {show(t.unhealthy_hosts)})")
+        said.append(f"{show(t.unhealthy_hosts)}+ tasks fail the health check")
+    if t.target_resets is not None:
+        using["resets"] = metrics.target("TCP_Target_Reset_Count", "Sum", "Target resets")
+        breaches.append(f"(FILL(resets, 0) >= {show(t.target_resets)})")
+        said.append(f"the tasks reset {show(t.target_resets)}+ connections a minute")
+    if not breaches:
+        return None
+    return _any_breach_alarm(
+        scope,
+        construct_id,
+        using=using,
+        breaches=breaches,
+        label="Network load balancer signals breached (1) or not (0)",
+        topic=topic,
+        thresholds=thresholds,
+        description=f"{name}: {', or '.join(said)}. A running deployment rolls back. Check the "
+        "service's error logs, the health check port and protocol, and that the service "
+        "security group admits the load balancer.",
+    )
+
+
+def _any_breach_alarm(
+    scope: Construct,
+    construct_id: str,
+    *,
+    using: dict[str, cloudwatch.IMetric],
+    breaches: list[str],
+    label: str,
+    topic: sns.ITopic,
+    thresholds: MonitoringThresholds,
+    description: str,
+) -> cloudwatch.Alarm:
+    """One alarm on several conditions (``breaches``, metric-math terms over ``using``): the
+    series is 1 while any of them holds, judged like every other alarm."""
+    return service_alarm(
+        scope,
+        construct_id,
+        metric=cloudwatch.MathExpression(
+            expression=" OR ".join(breaches),
+            using_metrics=using,
+            label=label,
+            period=defaults.ALARM_PERIOD,
+        ),
+        threshold=1,
+        topic=topic,
+        thresholds=thresholds,
+        description=description,
     )
 
 

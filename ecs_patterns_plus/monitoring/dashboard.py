@@ -13,6 +13,7 @@ from .metrics import (
     ECS,
     ERROR_LINES,
     LoadBalancerMetrics,
+    NetworkLoadBalancerMetrics,
     ServiceConnectMetrics,
     insights_metric,
     rule_matches,
@@ -32,6 +33,7 @@ class Dashboard:
         log_group: logs.ILogGroup | None,
         lb: LoadBalancerMetrics | None,
         service_connect: ServiceConnectMetrics | None,
+        network: NetworkLoadBalancerMetrics | None = None,
     ) -> None:
         self.m = monitoring
         name = monitoring.name
@@ -59,6 +61,8 @@ class Dashboard:
             self.dashboard.add_widgets(*self._load_balancer(lb))
         if service_connect is not None:
             self.dashboard.add_widgets(*self._service_connect(service_connect))
+        if network is not None:
+            self.dashboard.add_widgets(self._network(network))
         self.dashboard.add_widgets(self._deployments(), self._log_errors())
         if log_group is not None:
             self.dashboard.add_widgets(
@@ -161,6 +165,26 @@ class Dashboard:
                 height=6,
             ),
         ]
+
+    @staticmethod
+    def _network(nlb: NetworkLoadBalancerMetrics) -> cloudwatch.GraphWidget:
+        """A Network Load Balancer's targets: health, flows and connection resets."""
+        return cloudwatch.GraphWidget(
+            title="Network load balancer targets",
+            left=[
+                nlb.target("HealthyHostCount", "Minimum", "Healthy tasks"),
+                nlb.target("UnHealthyHostCount", "Maximum", "Unhealthy tasks"),
+            ],
+            right=[
+                nlb.target("ActiveFlowCount", "Average", "Active flows"),
+                nlb.target("NewFlowCount", "Sum", "New flows"),
+                nlb.target("TCP_Target_Reset_Count", "Sum", "Target resets"),
+            ],
+            left_y_axis=cloudwatch.YAxisProps(min=0),
+            right_y_axis=cloudwatch.YAxisProps(min=0),
+            width=24,
+            height=6,
+        )
 
     def _response_time(
         self, title: str, metrics: LoadBalancerMetrics | ServiceConnectMetrics

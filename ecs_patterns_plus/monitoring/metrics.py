@@ -12,6 +12,7 @@ from .. import defaults
 from ..errors import is_token
 
 _ALB = "AWS/ApplicationELB"
+_NLB = "AWS/NetworkELB"
 ECS = "AWS/ECS"
 INSIGHTS = "ECS/ContainerInsights"
 _EVENTS = "AWS/Events"
@@ -99,6 +100,24 @@ class LoadBalancerMetrics:
             label="Load balancer 5xx (% of requests)",
             period=defaults.ALARM_PERIOD,
         )
+
+
+class NetworkLoadBalancerMetrics:
+    """Network Load Balancer metrics of one load balancer and one of its target groups
+    (``AWS/NetworkELB``, by ``LoadBalancer`` and ``TargetGroup``)."""
+
+    def __init__(
+        self,
+        load_balancer: elbv2.NetworkLoadBalancer,
+        target_group: elbv2.NetworkTargetGroup,
+    ) -> None:
+        self.target_dimensions = {
+            "LoadBalancer": load_balancer.load_balancer_full_name,
+            "TargetGroup": target_group.target_group_full_name,
+        }
+
+    def target(self, name: str, statistic: str, label: str | None = None) -> cloudwatch.Metric:
+        return metric(_NLB, name, self.target_dimensions, statistic, label)
 
 
 class ServiceConnectMetrics:

@@ -23,6 +23,7 @@ from .alarms import (
     GOLDEN_KEYS,
     alarm,
     golden_signals,
+    network_signal_alarm,
     notify,
     service_alarm,
     undelivered_notifications_alarm,
@@ -34,6 +35,7 @@ from .metrics import (
     ECS,
     ERROR_LINES,
     LoadBalancerMetrics,
+    NetworkLoadBalancerMetrics,
     ServiceConnectMetrics,
     insights_metric,
     rule_matches,
@@ -49,6 +51,7 @@ from .notifications import (
 )
 from .thresholds import (
     LOAD_BALANCER_SIGNALS,
+    NETWORK_SIGNALS,
     SERVICE_CONNECT_SIGNALS,
     MonitoringThresholds,
     check_thresholds,
@@ -89,6 +92,10 @@ class ServiceMonitoring(Construct):
             publishes with Service Connect (``BackendService.published.discovery_name``), for
             its golden-signal alarms and panels; not with ``load_balancer``. Default: no
             Service Connect alarms or panels.
+        network_load_balancer / network_target_group: the Network Load Balancer in front of
+            the service and its target group: one alarm on unhealthy tasks and connection
+            resets (``unhealthy_hosts``, ``target_resets``; reused from
+            ``golden_signal_alarms`` when given) and a dashboard panel. Default: none.
         log_group: the service's log group, for the error metric filter and the Logs
             Insights queries. Default: no log metrics or queries.
         topic: SNS topic every alarm and rule notifies; its policy gets a statement for
@@ -126,6 +133,8 @@ class ServiceMonitoring(Construct):
         load_balancer: elbv2.IApplicationLoadBalancer | None = None,
         target_group: elbv2.IApplicationTargetGroup | None = None,
         service_connect: str | None = None,
+        network_load_balancer: elbv2.NetworkLoadBalancer | None = None,
+        network_target_group: elbv2.NetworkTargetGroup | None = None,
         log_group: logs.ILogGroup | None = None,
         topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
@@ -139,6 +148,14 @@ class ServiceMonitoring(Construct):
         check_load_balancing(problems, load_balancer, target_group, required=False)
         check_thresholds(problems, "thresholds", thresholds)
         _check_service_connect(problems, service_connect, load_balancer, thresholds)
+        problems.require(
+            (network_load_balancer is None) == (network_target_group is None)
+            and not (network_load_balancer and (load_balancer or service_connect)),
+            "network_load_balancer",
+            "goes with network_target_group, and without load_balancer or service_connect",
+            network_load_balancer and network_load_balancer.node.path,
+            "pass both network_load_balancer and network_target_group, or neither",
+        )
         check_service_name(problems, service_name)
         problems.raise_if_any()
         super().__init__(scope, construct_id)
@@ -151,6 +168,8 @@ class ServiceMonitoring(Construct):
             if load_balancer is not None
             else SERVICE_CONNECT_SIGNALS
             if service_connect is not None
+            else NETWORK_SIGNALS
+            if network_load_balancer is not None
             else ()
         )
         warn_disabled(
@@ -210,6 +229,26 @@ class ServiceMonitoring(Construct):
             self.golden_signal_alarms = list(golden.values())
         if self._lb_metrics is not None:
             self._load_balancer_alarms(self._lb_metrics)
+        self._network_metrics = (
+            NetworkLoadBalancerMetrics(network_load_balancer, network_target_group)
+            if network_load_balancer is not None and network_target_group is not None
+            else None
+        )
+        if self._network_metrics is not None:
+            alarms: list[cloudwatch.IAlarm] = list(golden_signal_alarms or [])
+            if golden_signal_alarms is None:
+                alarm = network_signal_alarm(
+                    self,
+                    "NetworkSignals",
+                    metrics=self._network_metrics,
+                    topic=self.topic,
+                    thresholds=thresholds,
+                    name=self.name,
+                )
+                alarms = [alarm] if alarm is not None else []
+            if alarms:  # one alarm on both signals, as the service rolls back on
+                self.alarms["golden_signals"] = alarms[0]
+            self.golden_signal_alarms = alarms
         service_rules(self._notifier, self.service, self.name, notify_deployments)
         self._task_failure_alarm()
         self.log_errors: cloudwatch.Metric | None = None
@@ -222,7 +261,13 @@ class ServiceMonitoring(Construct):
         )
         self.service_unhealthy = self._composite()
         self.dashboard = (
-            Dashboard(self, log_group, self._lb_metrics, self._service_connect_metrics).dashboard
+            Dashboard(
+                self,
+                log_group,
+                self._lb_metrics,
+                self._service_connect_metrics,
+                self._network_metrics,
+            ).dashboard
             if dashboard
             else None
         )
@@ -255,10 +300,9 @@ class ServiceMonitoring(Construct):
         ``thresholds`` and ``topic`` default to the service's, so the reused rollback alarms
         and the new ones fire alike and notify one topic.
         """
-        # A Network Load Balancer's signals are in the service's own rollback alarm.
-        application = not isinstance(
-            getattr(service, "target_group", None), elbv2.NetworkTargetGroup
-        )
+        group = getattr(service, "target_group", None)
+        network = isinstance(group, elbv2.NetworkTargetGroup)
+        application = not network
         return cls(
             scope,
             construct_id,
@@ -266,7 +310,9 @@ class ServiceMonitoring(Construct):
             load_balancer=_unwrap(getattr(service, "load_balancer", None), "load_balancer_arn")
             if application
             else None,
-            target_group=getattr(service, "target_group", None) if application else None,
+            target_group=group if application else None,
+            network_load_balancer=service.load_balancer.load_balancer if network else None,  # type: ignore[attr-defined]
+            network_target_group=group if network else None,
             service_connect=_http_discovery_name(getattr(service, "published", None)),
             log_group=getattr(service, "log_group", None)
             or getattr(getattr(service, "task_definition", None), "log_group", None),

@@ -76,6 +76,9 @@ LOAD_BALANCER_SIGNALS = (
     "target_resets",
 )
 
+#: Thresholds of what a Network Load Balancer measures of its targets (its one alarm).
+NETWORK_SIGNALS = ("unhealthy_hosts", "target_resets")
+
 #: Thresholds of the golden signals Service Connect measures (it counts no unhealthy hosts).
 SERVICE_CONNECT_SIGNALS = ("target_5xx_percent", "latency_p99")
 

@@ -28,9 +28,9 @@ from ..autoscaling import ScalingOptions
 from ..deployment.binding import drop_referenced_dependencies, traffic_shift_role
 from ..deployment.strategy import NETWORK_LOAD_BALANCER, DeploymentStrategy, TestTraffic
 from ..errors import Problems, checked, is_token
-from ..monitoring.alarms import service_alarm
-from ..monitoring.metrics import metric
-from ..monitoring.thresholds import MonitoringThresholds, show
+from ..monitoring.alarms import network_signal_alarm
+from ..monitoring.metrics import NetworkLoadBalancerMetrics
+from ..monitoring.thresholds import MonitoringThresholds
 from ..network import VpcEndpoints, same_vpc
 from ..network_load_balancer import NlbListener, SecureNetworkLoadBalancer
 from ..task_definition import HardenedTaskDefinition
@@ -323,50 +323,14 @@ def _rollback_alarm(
     load_balancer: SecureNetworkLoadBalancer,
     target_group: elbv2.NetworkTargetGroup,
 ) -> cloudwatch.Alarm | None:
-    """One alarm on what a Network Load Balancer measures of its targets: unhealthy tasks, or
-    tasks resetting connections (a revision that crashes or refuses them).
-
-    TLS errors stay out: ``TargetTLSNegotiationErrorCount`` exists only for TLS target groups,
-    which this front door does not create (TLS ends at the listener), and
-    ``ClientTLSNegotiationErrorCount`` counts handshakes between clients and the load
-    balancer, which no task revision changes: rolling back on it would undo good deployments.
-    """
-    t = core.alarm_thresholds
-    dimensions = {
-        "LoadBalancer": load_balancer.load_balancer.load_balancer_full_name,
-        "TargetGroup": target_group.target_group_full_name,
-    }
-    using: dict[str, cloudwatch.IMetric] = {}
-    breaches, said = [], []
-    if t.unhealthy_hosts is not None:
-        using["unhealthy"] = metric(
-            "AWS/NetworkELB", "UnHealthyHostCount", dimensions, "Maximum", "Unhealthy tasks"
-        )
-        breaches.append(f"(FILL(unhealthy, 0) >= {show(t.unhealthy_hosts)})")
-        said.append(f"{show(t.unhealthy_hosts)}+ tasks fail the health check")
-    if t.target_resets is not None:
-        using["resets"] = metric(
-            "AWS/NetworkELB", "TCP_Target_Reset_Count", dimensions, "Sum", "Target resets"
-        )
-        breaches.append(f"(FILL(resets, 0) >= {show(t.target_resets)})")
-        said.append(f"the tasks reset {show(t.target_resets)}+ connections a minute")
-    if not breaches:
-        return None
-    return service_alarm(
+    assert core.topic is not None
+    return network_signal_alarm(
         scope,
         construct_id,
-        metric=cloudwatch.MathExpression(
-            expression=" OR ".join(breaches),
-            using_metrics=using,
-            label="Network load balancer signals breached (1) or not (0)",
-            period=defaults.ALARM_PERIOD,
-        ),
-        threshold=1,
-        topic=core.topic,  # type: ignore[arg-type]
-        thresholds=t,
-        description=f"{core.service_name or 'service'}: {', or '.join(said)}. A running "
-        "deployment rolls back. Check the service's error logs, the health check port and "
-        "protocol, and that the service security group admits the load balancer.",
+        metrics=NetworkLoadBalancerMetrics(load_balancer.load_balancer, target_group),
+        topic=core.topic,
+        thresholds=core.alarm_thresholds,
+        name=core.service_name or "service",
     )
 
 
