@@ -64,6 +64,10 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "ecs": ec2.InterfaceVpcEndpointAwsService.ECS,
     "ecs_agent": ec2.InterfaceVpcEndpointAwsService.ECS_AGENT,
     "ecs_telemetry": ec2.InterfaceVpcEndpointAwsService.ECS_TELEMETRY,
+    "sqs": ec2.InterfaceVpcEndpointAwsService.SQS,
+    "sns": ec2.InterfaceVpcEndpointAwsService.SNS,
+    "events": ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
+    "xray": ec2.InterfaceVpcEndpointAwsService.XRAY,
 }
 """Every interface endpoint ``VpcEndpoints`` knows, by the name its ``services`` argument takes."""
 

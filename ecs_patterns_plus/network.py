@@ -60,7 +60,8 @@ class VpcEndpoints(Construct):
         vpc: the VPC to add the endpoints to.
         services: endpoint names, from ``ecr_api``, ``ecr_dkr``, ``s3``, ``logs``,
             ``secretsmanager``, ``ssm``, ``kms``, ``ssmmessages``, ``sts``, ``monitoring``,
-            ``ecs``, ``ecs_agent``, ``ecs_telemetry``, ``dynamodb``.
+            ``ecs``, ``ecs_agent``, ``ecs_telemetry``, ``sqs``, ``sns``, ``events``,
+            ``xray``, ``dynamodb``.
             Default: ``defaults.FARGATE_ENDPOINTS`` (ECR api + dkr, S3, Logs,
             Secrets Manager, SSM, KMS).
         subnets: where the interface endpoints' network interfaces live.

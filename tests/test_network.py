@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk.assertions import Match
+from aws_cdk.assertions import Match, Template
 
 from ecs_patterns_plus import SecureVpc, ValidationError, VpcEndpoints
 from tests.synth import Synthesized
@@ -206,3 +208,17 @@ def test_endpoint_subnets_must_select_some() -> None:
     )
     assert stack.node.try_find_child("Endpoints") is None
     VpcEndpoints(stack, "Private", vpc=network.vpc, subnets=ec2.SubnetSelection(one_per_az=True))
+
+
+def test_messaging_and_tracing_endpoints_are_known() -> None:
+    """Queue workers, publishers and tracing sidecars reach SQS, SNS, EventBridge and X-Ray
+    through endpoints of their own, on request."""
+    stack = stack_for_errors()
+    vpc = SecureVpc(stack, "Network", endpoints=()).vpc
+    VpcEndpoints(stack, "Endpoints", vpc=vpc, services=["sqs", "sns", "events", "xray"])
+    endpoints = Template.from_stack(stack).find_resources("AWS::EC2::VPCEndpoint")
+    names = sorted(
+        json.dumps(endpoint["Properties"]["ServiceName"]).split(".")[-1].strip('"]}')
+        for endpoint in endpoints.values()
+    )
+    assert names == ["events", "sns", "sqs", "xray"]
