@@ -19,9 +19,9 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from . import compliance, defaults
+from . import defaults
 from .errors import Problems, checked, is_token
-from .load_balancer import is_anywhere, private_subnet_type
+from .load_balancer import private_subnet_type
 from .log_buckets import access_log_buckets, check_log_region
 
 _PROTOCOLS = {
@@ -79,7 +79,9 @@ class SecureNetworkLoadBalancer(Construct):
         internet_facing: accept traffic from the internet. Default: False.
         allowed_sources: who may connect (CIDR peers, prefix lists, security groups).
             Default: anywhere (IPv4) when internet-facing, nobody when internal (add callers
-            with ``allow_from``).
+            with ``allow_from``). Anywhere is not acknowledged: no WAF protects a Network
+            Load Balancer, so the rule packs report it (AwsSolutions-EC23) for the app to
+            fix or acknowledge.
         deletion_protection: refuse deletion. Default: True (off warns,
             ``ecs-patterns-plus:deletion-protection-off``).
         access_logs_bucket: where access logs go. Default: a new hardened bucket, as for
@@ -130,7 +132,6 @@ class SecureNetworkLoadBalancer(Construct):
             if allowed_sources is not None
             else ([ec2.Peer.any_ipv4()] if internet_facing else [])
         )
-        self._internet_facing = internet_facing
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -262,5 +263,3 @@ class SecureNetworkLoadBalancer(Construct):
                 self.security_group.add_ingress_rule(
                     peer, allowed, f"Clients to the load balancer on {port}"
                 )
-        if self._internet_facing and any(is_anywhere(peer) for peer in sources):
-            compliance.PUBLIC_ALB_INGRESS.apply(self.security_group)

@@ -185,8 +185,14 @@ def test_http_health_checks_and_client_ip_preservation_on_request(
 # --- Mistakes refused before anything is built ---------------------------------------------
 
 
-def _build(stack: cdk.Stack, *, with_certificate: bool = True, **arguments: Any) -> Any:
-    vpc = existing_vpc(stack)
+def _build(
+    stack: cdk.Stack,
+    *,
+    with_certificate: bool = True,
+    vpc: ec2.IVpc | None = None,
+    **arguments: Any,
+) -> Any:
+    vpc = vpc or existing_vpc(stack)
     platform = HardenedCluster(stack, "Platform", vpc=vpc)
     balancer = stack.node.try_find_child("Nlb") or SecureNetworkLoadBalancer(
         stack, "Nlb", vpc=vpc, certificate=certificate(stack) if with_certificate else None
@@ -414,3 +420,18 @@ def test_a_network_load_balancer_without_its_target_group_is_refused() -> None:
                 "network_load_balancer": service.load_balancer.load_balancer
             }
         )
+
+
+def test_an_internet_facing_nlb_open_to_anywhere_is_not_acknowledged() -> None:
+    """The library acknowledges 0.0.0.0/0 only on an internet-facing ALB, which WAF
+    protects; an NLB has no WAF, so the finding is the app's to fix or acknowledge."""
+    stack = stack_for_errors()
+    vpc = existing_vpc(stack)
+    balancer = SecureNetworkLoadBalancer(
+        stack, "Nlb", vpc=vpc, certificate=certificate(stack), internet_facing=True
+    )
+    _build(stack, vpc=vpc)
+    ingress = balancer.security_group.node.default_child
+    assert "0.0.0.0/0" in json.dumps(stack.resolve(ingress.security_group_ingress))  # type: ignore[union-attr]
+    acknowledged = [m for m in balancer.security_group.node.metadata if "acknowledged" in m.type]
+    assert acknowledged == []
