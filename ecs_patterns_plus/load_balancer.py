@@ -236,11 +236,7 @@ class SecureLoadBalancer(Construct):
             http2_enabled=True,
         )
         if not deletion_protection:
-            cdk.Annotations.of(self).add_warning_v2(
-                "ecs-patterns-plus:deletion-protection-off",
-                "Load balancer deletion protection is off: a stack update or deletion can "
-                "remove it and its DNS name.",
-            )
+            warn_deletion_protection_off(self)
 
         self.certificate = certificate or acm.Certificate(
             self,
@@ -540,6 +536,16 @@ def _check_domain(problems: Problems, domain: DomainOptions) -> None:
             name,
             f"use a name ending in '.{zone}', or the hosted zone that holds {name!r}",
         )
+
+
+def warn_deletion_protection_off(load_balancer: Construct) -> None:
+    """The loud opt-out of a load balancer's deletion protection (``SecureLoadBalancer``,
+    ``SecureNetworkLoadBalancer``)."""
+    cdk.Annotations.of(load_balancer).add_warning_v2(
+        "ecs-patterns-plus:deletion-protection-off",
+        "Load balancer deletion protection is off: a stack update or deletion can remove it "
+        "and its DNS name.",
+    )
 
 
 def is_anywhere(peer: ec2.IPeer) -> bool:

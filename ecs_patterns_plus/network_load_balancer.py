@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -21,7 +20,7 @@ from constructs import Construct
 
 from . import defaults
 from .errors import Problems, checked, is_token
-from .load_balancer import private_subnet_type
+from .load_balancer import private_subnet_type, warn_deletion_protection_off
 from .log_buckets import access_log_buckets, check_log_region
 
 _PROTOCOLS = {
@@ -154,11 +153,7 @@ class SecureNetworkLoadBalancer(Construct):
             load_balancer_name=load_balancer_name,
         )
         if not deletion_protection:
-            cdk.Annotations.of(self).add_warning_v2(
-                "ecs-patterns-plus:deletion-protection-off",
-                "Load balancer deletion protection is off: a stack update or deletion can "
-                "remove it and its DNS name.",
-            )
+            warn_deletion_protection_off(self)
         self.access_logs_bucket, self.server_access_logs_bucket = access_log_buckets(
             self, access_logs_bucket
         )
@@ -205,20 +200,14 @@ class SecureNetworkLoadBalancer(Construct):
             "pass NlbListener(certificate=...) or SecureNetworkLoadBalancer(certificate=...), "
             "or protocol='TCP' to pass TLS through to the tasks",
         )
-        problems.require(
-            tls or listener.certificate is None,
-            f"{argument}.certificate",
-            f"is only used by TLS listeners; this one is {listener.protocol}",
-            listener.protocol,
-            "use protocol='TLS', or leave certificate out",
-        )
-        problems.require(
-            tls or listener.alpn_policy is None,
-            f"{argument}.alpn_policy",
-            f"is only used by TLS listeners; this one is {listener.protocol}",
-            listener.protocol,
-            "use protocol='TLS', or leave alpn_policy out",
-        )
+        for name in ("certificate", "alpn_policy"):
+            problems.require(
+                tls or getattr(listener, name) is None,
+                f"{argument}.{name}",
+                f"is only used by TLS listeners; this one is {listener.protocol}",
+                listener.protocol,
+                f"use protocol='TLS', or leave {name} out",
+            )
 
     def add_listener(
         self,

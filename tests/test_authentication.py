@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -294,7 +295,11 @@ def test_oidc_on_an_isolated_internal_load_balancer_is_accepted() -> None:
     _route(stack, _oidc(stack), vpc=_isolated_vpc(stack))
 
 
-def test_a_service_with_bad_authentication_creates_nothing() -> None:
+def _portal(
+    oidc_options: dict[str, str], **service: Any
+) -> tuple[SecureLoadBalancer, pytest.ExceptionInfo[ValidationError]]:
+    """A ``Portal`` service routed with OIDC (``oidc_options`` changed) and ``service``'s
+    arguments, expected to be refused: its load balancer and the error."""
     from aws_cdk import aws_ecs as ecs
 
     from ecs_patterns_plus import AlbFargateService, HardenedCluster, HardenedTaskDefinition
@@ -303,10 +308,7 @@ def test_a_service_with_bad_authentication_creates_nothing() -> None:
     vpc = existing_vpc(stack)
     lb = SecureLoadBalancer(stack, "Web", vpc=vpc, certificate=certificate(stack))
     image = ecs.ContainerImage.from_registry(f"public.ecr.aws/example/web@sha256:{'ab' * 32}")
-    with pytest.raises(
-        ValidationError,
-        match=r"^Errors/Portal: routing.authentication.user_info_endpoint: must be an https://",
-    ):
+    with pytest.raises(ValidationError) as raised:
         AlbFargateService(
             stack,
             "Portal",
@@ -316,10 +318,20 @@ def test_a_service_with_bad_authentication_creates_nothing() -> None:
             routing=ListenerRouting(
                 priority=10,
                 path_patterns=["/portal/*"],
-                authentication=_oidc(stack, user_info_endpoint=""),
+                authentication=_oidc(stack, **oidc_options),
             ),
+            **service,
         )
     assert stack.node.try_find_child("Portal") is None
+    return lb, raised
+
+
+def test_a_service_with_bad_authentication_creates_nothing() -> None:
+    lb, raised = _portal({"user_info_endpoint": ""})
+    assert re.match(
+        r"^Errors/Portal: routing.authentication.user_info_endpoint: must be an https://",
+        str(raised.value),
+    )
     assert lb.node.try_find_child("PortalRoute") is None
 
 
@@ -369,32 +381,9 @@ def test_tokens_are_accepted() -> None:
 def test_authentication_with_a_traffic_shifting_deployment_is_refused(kind: str) -> None:
     """ECS shifts traffic in the production rule's forward action; its guide warns that
     blue/green deployments fail on rules that also authenticate: refused, not risked."""
-    from aws_cdk import aws_ecs as ecs
+    from ecs_patterns_plus import DeploymentStrategy
 
-    from ecs_patterns_plus import (
-        AlbFargateService,
-        DeploymentStrategy,
-        HardenedCluster,
-        HardenedTaskDefinition,
+    _, raised = _portal({}, deployment=getattr(DeploymentStrategy, kind)())
+    assert "routing.authentication: cannot be combined with a traffic-shifting deployment" in str(
+        raised.value
     )
-
-    stack = stack_for_errors()
-    vpc = existing_vpc(stack)
-    lb = SecureLoadBalancer(stack, "Web", vpc=vpc, certificate=certificate(stack))
-    image = ecs.ContainerImage.from_registry(f"public.ecr.aws/example/web@sha256:{'ab' * 32}")
-    with pytest.raises(
-        ValidationError,
-        match=r"routing\.authentication: cannot be combined with a traffic-shifting deployment",
-    ):
-        AlbFargateService(
-            stack,
-            "Portal",
-            cluster=HardenedCluster(stack, "Cluster", vpc=vpc).cluster,
-            task_definition=HardenedTaskDefinition(stack, "Task", image=image, container_port=8080),
-            load_balancer=lb,
-            routing=ListenerRouting(
-                priority=10, path_patterns=["/portal/*"], authentication=_oidc(stack)
-            ),
-            deployment=getattr(DeploymentStrategy, kind)(),
-        )
-    assert stack.node.try_find_child("Portal") is None
