@@ -1,13 +1,19 @@
 """Hardened, reusable AWS CDK constructs for Amazon ECS on Fargate and EC2."""
 
 from .authentication import RouteAuthentication
-from .autoscaling import ScalingOptions, ScheduledScalingOptions, StepScalingOptions
+from .autoscaling import (
+    BacklogScaling,
+    ScalingOptions,
+    ScheduledScalingOptions,
+    StepScalingOptions,
+)
 from .cluster import Ec2Ami, Ec2Capacity, Ec2CapacityOptions, HardenedCluster, NamespaceOptions
 from .compliance import enable_compliance_checks
 from .deployment import DeploymentStrategy, LifecycleHook, TestTraffic
 from .errors import ValidationError
 from .jobs import OneOffTask, ScheduledTask
 from .load_balancer import DomainOptions, ListenerRouting, SecureLoadBalancer
+from .messaging import QueueOptions, QueueSource, publish
 from .monitoring import (
     ExecCommandAudit,
     MonitoringThresholds,
@@ -27,6 +33,7 @@ from .services import (
     ServiceConnectOptions,
     ServiceConnectTls,
     TargetHealthCheck,
+    WorkerService,
 )
 from .shared_load_balancer import ImportedLoadBalancer
 from .task_definition import (
@@ -39,6 +46,7 @@ from .task_definition import (
 __all__ = [
     "AlbFargateService",
     "BackendService",
+    "BacklogScaling",
     "DeploymentStrategy",
     "DomainOptions",
     "Ec2Ami",
@@ -59,6 +67,8 @@ __all__ = [
     "NlbListener",
     "OneOffTask",
     "PortRoute",
+    "QueueOptions",
+    "QueueSource",
     "RouteAuthentication",
     "ScalingOptions",
     "ScheduledScalingOptions",
@@ -76,7 +86,9 @@ __all__ = [
     "TestTraffic",
     "ValidationError",
     "VpcEndpoints",
+    "WorkerService",
     "enable_compliance_checks",
     "golden_signal_alarms",
     "notification_topic",
+    "publish",
 ]

@@ -1,4 +1,5 @@
-"""Service autoscaling: target tracking (CPU, memory, requests per task), step and scheduled."""
+"""Service autoscaling: target tracking (CPU, memory, requests or backlog per task), step and
+scheduled."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
 
 from . import defaults
-from .errors import Problems, is_token
+from .errors import Problems, duration_seconds, is_token
 
 _CONSTRUCT_ID = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
@@ -58,6 +61,48 @@ class ScheduledScalingOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BacklogScaling:
+    """Target tracking on a worker's backlog per task: visible messages / tasks.
+
+    Computed by CloudWatch metric math in the scaling policy itself (no Lambda function):
+    ``backlog = visible / desired tasks`` (``AWS/SQS ApproximateNumberOfMessagesVisible`` over
+    Container Insights' ``DesiredTaskCount``). Target tracking sets the task count to
+    ``ceil(tasks * backlog / target)`` = ``ceil(visible / messages_per_task)``.
+
+    Give the target as ``messages_per_task``, or as ``acceptable_latency`` and
+    ``processing_time`` (target = acceptable latency / processing time per message).
+
+    Args:
+        messages_per_task: visible messages each task may hold, 1 to 100,000.
+            Default: 10, or ``acceptable_latency / processing_time`` when both are given.
+        acceptable_latency: how long a message may wait before a task starts on it; literal.
+        processing_time: how long a task takes per message; literal. At most the queue's
+            visibility timeout (a message would be received twice).
+        scale_to_zero: run no task while the queue is empty; a step policy starts one task
+            when a message arrives (the wake-up takes a few minutes: CloudWatch's SQS metrics
+            arrive every minute, then a task starts). Needs a minimum capacity of 0
+            (``desired_count=0``). Default: False.
+    """
+
+    messages_per_task: float | None = None
+    acceptable_latency: cdk.Duration | None = None
+    processing_time: cdk.Duration | None = None
+    scale_to_zero: bool = False
+
+    @property
+    def target(self) -> float:
+        """The messages per task to hold (after ``check_backlog``)."""
+        if self.messages_per_task is not None:
+            return self.messages_per_task
+        if self.acceptable_latency is None or self.processing_time is None:
+            return defaults.WORKER_MESSAGES_PER_TASK
+        latency = duration_seconds(self.acceptable_latency)
+        each = duration_seconds(self.processing_time)
+        assert latency is not None and each is not None  # checked: literal durations
+        return latency / each
+
+
+@dataclass(frozen=True, kw_only=True)
 class ScalingOptions:
     """How a service scales. Target-tracking policies combine: the largest wins.
 
@@ -77,6 +122,8 @@ class ScalingOptions:
         scale_in_cooldown: Default: 300 seconds (shrink slowly).
         step_scaling: extra step-scaling policies. Default: none.
         schedules: scheduled capacity changes. Default: none.
+        backlog: backlog per task of a worker's queue (``WorkerService`` only).
+            Default: None (off).
     """
 
     min_capacity: int | None = None
@@ -88,6 +135,7 @@ class ScalingOptions:
     scale_in_cooldown: cdk.Duration = defaults.SCALE_IN_COOLDOWN
     step_scaling: Sequence[StepScalingOptions] = field(default_factory=tuple)
     schedules: Sequence[ScheduledScalingOptions] = field(default_factory=tuple)
+    backlog: BacklogScaling | None = None
 
 
 def check_scaling(problems: Problems, scaling: ScalingOptions, desired_count: int) -> None:
@@ -128,12 +176,13 @@ def check_scaling(problems: Problems, scaling: ScalingOptions, desired_count: in
                 scaling.memory_target_percent,
                 scaling.requests_per_target,
                 scaling.step_scaling,
+                scaling.backlog,
             )
         ),
         "scaling",
         "has no scaling policy",
         "every policy off",
-        "keep cpu_target_percent, or set memory/requests targets or step_scaling; "
+        "keep cpu_target_percent, or set memory/requests/backlog targets or step_scaling; "
         "pass scaling=None for a fixed task count",
     )
     problems.seconds_in_range("scaling.scale_out_cooldown", scaling.scale_out_cooldown, 0, 3600)
@@ -160,6 +209,70 @@ def check_scaling(problems: Problems, scaling: ScalingOptions, desired_count: in
         )
     for item in scaling.schedules:
         _check_schedule(problems, scaling, item, low)
+    if scaling.backlog is not None:
+        _check_backlog(problems, scaling.backlog, low)
+
+
+def _check_backlog(problems: Problems, backlog: BacklogScaling, low: int) -> None:
+    """Record problems with backlog tracking of a service whose minimum capacity is ``low``."""
+    argument = "scaling.backlog"
+    latency, each = backlog.acceptable_latency, backlog.processing_time
+    problems.require(
+        (latency is None) == (each is None),
+        argument,
+        "derives messages per task from acceptable_latency and processing_time together",
+        {"acceptable_latency": latency, "processing_time": each},
+        "pass both, or messages_per_task alone",
+    )
+    problems.require(
+        backlog.messages_per_task is None or latency is None,
+        argument,
+        "takes messages_per_task or acceptable_latency / processing_time, not both",
+        backlog.messages_per_task,
+        "drop one of them",
+    )
+    problems.in_range(f"{argument}.messages_per_task", backlog.messages_per_task, 1, 100_000)
+    seconds = {
+        name: duration_seconds(value)
+        for name, value in (("acceptable_latency", latency), ("processing_time", each))
+        if value is not None
+    }
+    for name, value in seconds.items():
+        problems.require(
+            value is not None and value > 0,
+            f"{argument}.{name}",
+            "must be a literal duration above zero: the target is computed at synth time",
+            getattr(backlog, name),
+            "pass e.g. cdk.Duration.seconds(2), or messages_per_task (a token works there)",
+        )
+    if len(seconds) == 2 and all(value for value in seconds.values()):
+        problems.require(
+            backlog.target >= 1,
+            argument,
+            "allows less than one message per task: acceptable_latency is shorter than "
+            "processing_time, which no task count can meet",
+            f"{backlog.target:g} messages per task",
+            "raise acceptable_latency, or speed up the processing",
+        )
+    if is_token(low):
+        return
+    problems.require(
+        low > 0 or backlog.scale_to_zero,
+        f"{argument}.scale_to_zero",
+        "is needed with a minimum capacity of 0: target tracking never starts a task from "
+        "zero, so the queue would never be drained",
+        backlog.scale_to_zero,
+        "pass BacklogScaling(scale_to_zero=True), or keep at least one task",
+    )
+    if backlog.scale_to_zero:
+        problems.require(
+            low == 0,
+            f"{argument}.scale_to_zero",
+            f"needs a minimum capacity of 0, and the service keeps at least {low} tasks",
+            low,
+            "pass desired_count=0 (scaling.min_capacity then defaults to 0), or "
+            "scale_to_zero=False",
+        )
 
 
 def _check_schedule(
@@ -239,8 +352,11 @@ def apply_scaling(
     *,
     desired_count: int,
     requests: elbv2.ApplicationTargetGroup | cloudwatch.IMetric | None,
+    queue: sqs.IQueue | None = None,
 ) -> ecs.ScalableTaskCount:
-    """Attach ``scaling`` (already checked) to ``service``; returns the scalable target."""
+    """Attach ``scaling`` (already checked) to ``service``; returns the scalable target.
+
+    ``queue``: the worker's queue whose backlog ``scaling.backlog`` tracks."""
     count = service.auto_scale_task_count(
         min_capacity=desired_count if scaling.min_capacity is None else scaling.min_capacity,
         max_capacity=scaling.max_capacity,
@@ -271,6 +387,8 @@ def apply_scaling(
             cooldown=step.cooldown,
             evaluation_periods=step.evaluation_periods,
         )
+    if scaling.backlog is not None and queue is not None:
+        _track_backlog(count, service, scaling, scaling.backlog, queue)
     for item in scaling.schedules:
         count.scale_on_schedule(
             item.name,
@@ -308,3 +426,117 @@ def _track_requests(
             scale_in_cooldown=scale_in,
             scale_out_cooldown=scale_out,
         )
+
+
+def _track_backlog(
+    count: ecs.ScalableTaskCount,
+    service: ecs.BaseService,
+    scaling: ScalingOptions,
+    backlog: BacklogScaling,
+    queue: sqs.IQueue,
+) -> None:
+    """Hold ``backlog.target`` visible messages per task, by metric math in the policy.
+
+    CDK's target tracking takes single metrics only, so the policy is written as the
+    CloudFormation resource (Application Auto Scaling User Guide, "Create a target tracking
+    scaling policy using metric math", example "Amazon SQS queue backlog per task"). The
+    denominator is the desired task count, not the running one: tasks that are still
+    starting count, so the policy does not add more while they start.
+    """
+    target = count.node.find_child("Target")
+    assert isinstance(target, appscaling.ScalableTarget)
+    policy = Construct(count, "Backlog")
+    metrics = appscaling.CfnScalingPolicy
+    queries = [
+        _metric_query(
+            "visible",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": queue.queue_name},
+        ),
+        _metric_query(
+            "tasks",
+            "ECS/ContainerInsights",
+            "DesiredTaskCount",
+            {"ClusterName": service.cluster.cluster_name, "ServiceName": service.service_name},
+        ),
+        metrics.TargetTrackingMetricDataQueryProperty(
+            id="backlog",
+            expression=BACKLOG_PER_TASK,
+            label="Visible messages per task",
+            return_data=True,
+        ),
+    ]
+    metrics(
+        policy,
+        "Resource",
+        policy_name=cdk.Names.unique_id(policy),
+        policy_type="TargetTrackingScaling",
+        scaling_target_id=target.scalable_target_id,
+        target_tracking_scaling_policy_configuration=metrics.TargetTrackingScalingPolicyConfigurationProperty(
+            target_value=backlog.target,
+            customized_metric_specification=metrics.CustomizedMetricSpecificationProperty(
+                metrics=queries
+            ),
+            scale_in_cooldown=scaling.scale_in_cooldown.to_seconds(),
+            scale_out_cooldown=scaling.scale_out_cooldown.to_seconds(),
+        ),
+    )
+    if backlog.scale_to_zero:
+        count.scale_on_metric(
+            "WakeUp",
+            metric=cloudwatch.MathExpression(
+                expression="IF(FILL(tasks, 0) < 1, FILL(visible, 0), 0)",
+                using_metrics={
+                    "visible": queue.metric_approximate_number_of_messages_visible(
+                        statistic="Maximum", period=cdk.Duration.minutes(1)
+                    ),
+                    "tasks": cloudwatch.Metric(
+                        namespace="ECS/ContainerInsights",
+                        metric_name="DesiredTaskCount",
+                        dimensions_map={
+                            "ClusterName": service.cluster.cluster_name,
+                            "ServiceName": service.service_name,
+                        },
+                        statistic="Maximum",
+                        period=cdk.Duration.minutes(1),
+                    ),
+                },
+                label="Visible messages while no task runs",
+                period=cdk.Duration.minutes(1),
+            ),
+            # One band that adds a task, one that does nothing: CDK creates only the alarm
+            # that wakes the service; backlog tracking takes it from one task on.
+            scaling_steps=[
+                appscaling.ScalingInterval(upper=1, change=0),
+                appscaling.ScalingInterval(lower=1, change=defaults.WORKER_WAKE_UP_TASKS),
+            ],
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            cooldown=scaling.scale_out_cooldown,
+            evaluation_periods=1,
+        )
+
+
+BACKLOG_PER_TASK = "IF(FILL(tasks, 0) > 0, FILL(visible, 0) / tasks, FILL(visible, 0))"
+"""Visible messages per desired task; with no task, the visible messages themselves."""
+
+
+def _metric_query(
+    query_id: str, namespace: str, name: str, dimensions: dict[str, str]
+) -> appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty:
+    metrics = appscaling.CfnScalingPolicy
+    return metrics.TargetTrackingMetricDataQueryProperty(
+        id=query_id,
+        metric_stat=metrics.TargetTrackingMetricStatProperty(
+            metric=metrics.TargetTrackingMetricProperty(
+                namespace=namespace,
+                metric_name=name,
+                dimensions=[
+                    metrics.TargetTrackingMetricDimensionProperty(name=key, value=value)
+                    for key, value in dimensions.items()
+                ],
+            ),
+            stat="Average",
+        ),
+        return_data=False,
+    )

@@ -225,6 +225,47 @@ STEP_SCALING_ADJUSTMENT = appscaling.AdjustmentType.CHANGE_IN_CAPACITY
 STEP_SCALING_EVALUATION_PERIODS = 1
 """A step reacts to one breaching period of its metric (the metric's period sets the pace)."""
 
+# --- Workers (queue processing) --------------------------------------------------------------
+
+WORKER_MESSAGES_PER_TASK = 10
+"""Backlog each worker task may hold (visible messages per task) before the service scales out:
+acceptable latency / processing time per message, e.g. 10 for 50 seconds at 5 s a message."""
+
+WORKER_MAX_RECEIVE_COUNT = 5
+"""Receives before a message moves to the dead-letter queue: a Spot interruption, a scale-in or
+a deployment costs a message one receive, so a healthy message survives several of them."""
+
+WORKER_QUEUE_RETENTION = Duration.days(4)
+"""Unprocessed messages wait 4 days (SQS's own default): a weekend-long outage loses nothing."""
+
+WORKER_DEAD_LETTER_RETENTION = Duration.days(14)
+"""Failed messages stay 14 days (the SQS maximum) for inspection and redrive."""
+
+WORKER_VISIBILITY_TIMEOUT_FACTOR = 2
+"""A received message stays hidden for twice the task's stop timeout (60 s with the 30 s
+default): a message received just before SIGTERM can finish in the stop timeout, with as
+much again as margin, before another task may receive it."""
+
+WORKER_QUEUE_URL_VARIABLE = "QUEUE_URL"
+"""The environment variable that carries the queue's URL to the worker container."""
+
+WORKER_WAKE_UP_TASKS = 1
+"""A service scaled to zero starts one task when a message arrives; backlog tracking adds
+the rest."""
+
+ALARM_OLDEST_MESSAGE_AGE = Duration.minutes(15)
+"""A message waiting 15 minutes means the workers are stuck, failing or too few."""
+
+ALARM_QUEUE_BACKLOG = 1000
+"""Visible messages that, held for ``ALARM_QUEUE_BACKLOG_MINUTES``, mean the workers do not
+keep up (at the maximum task count, or not scaling)."""
+
+ALARM_QUEUE_BACKLOG_MINUTES = 15
+"""Minutes the backlog must stay above its threshold: bursts are what the queue is for."""
+
+ALARM_DEAD_LETTERS = 1
+"""One message in the dead-letter queue alarms: each is work that failed every retry."""
+
 # --- Service ---------------------------------------------------------------------------------
 
 DESIRED_COUNT = 2

@@ -19,6 +19,7 @@ from .metrics import (
     rule_matches,
     service_metric,
 )
+from .queue import QueueMetrics, queue_panels
 
 if TYPE_CHECKING:
     from .service import ServiceMonitoring
@@ -34,6 +35,7 @@ class Dashboard:
         lb: LoadBalancerMetrics | None,
         service_connect: ServiceConnectMetrics | None,
         network: NetworkLoadBalancerMetrics | None = None,
+        queue: QueueMetrics | None = None,
     ) -> None:
         self.m = monitoring
         name = monitoring.name
@@ -63,6 +65,8 @@ class Dashboard:
             self.dashboard.add_widgets(*self._service_connect(service_connect))
         if network is not None:
             self.dashboard.add_widgets(self._network(network))
+        if queue is not None:
+            self.dashboard.add_widgets(*queue_panels(queue, monitoring.thresholds))
         self.dashboard.add_widgets(self._deployments(), self._log_errors())
         if log_group is not None:
             self.dashboard.add_widgets(

@@ -13,6 +13,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .. import defaults
@@ -49,9 +50,11 @@ from .notifications import (
     stack_alarm_topic,
     stack_notification_queue,
 )
+from .queue import QueueMetrics, queue_alarms
 from .thresholds import (
     LOAD_BALANCER_SIGNALS,
     NETWORK_SIGNALS,
+    QUEUE_SIGNALS,
     SERVICE_CONNECT_SIGNALS,
     MonitoringThresholds,
     check_thresholds,
@@ -74,8 +77,9 @@ class ServiceMonitoring(Construct):
     Alarms (each notifies ``topic`` on ALARM and OK): CPU and memory utilization, running
     tasks below desired, abnormal task stops (restart loop), with a load balancer the
     load balancer 5xx rate, target 5xx rate, p99 target response time, unhealthy hosts and
-    rejected connections, and with a Service Connect port the target 5xx rate and p99 target
-    response time its clients' proxies measure. ``service_unhealthy`` is a composite of the
+    rejected connections, with a Service Connect port the target 5xx rate and p99 target
+    response time its clients' proxies measure, and with a worker's queue the age of its
+    oldest message, a lasting backlog and messages in its dead-letter queue. ``service_unhealthy`` is a composite of the
     alarms that mean users are affected. EventBridge rules report failed and rolled-back
     deployments, tasks that exit non-zero, fail health checks or fail to start (image pull,
     secrets), and service warnings (e.g. unable to place tasks), each with a hint on what to
@@ -96,6 +100,8 @@ class ServiceMonitoring(Construct):
             the service and its target group: one alarm on unhealthy tasks and connection
             resets (``unhealthy_hosts``, ``target_resets``; reused from
             ``golden_signal_alarms`` when given) and a dashboard panel. Default: none.
+        queue / dead_letter_queue: the queue a worker drains and its dead-letter queue
+            (``WorkerService.queue``): queue alarms and dashboard panels. Default: none.
         log_group: the service's log group, for the error metric filter and the Logs
             Insights queries. Default: no log metrics or queries.
         topic: SNS topic every alarm and rule notifies; its policy gets a statement for
@@ -135,6 +141,8 @@ class ServiceMonitoring(Construct):
         service_connect: str | None = None,
         network_load_balancer: elbv2.NetworkLoadBalancer | None = None,
         network_target_group: elbv2.NetworkTargetGroup | None = None,
+        queue: sqs.IQueue | None = None,
+        dead_letter_queue: sqs.IQueue | None = None,
         log_group: logs.ILogGroup | None = None,
         topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
@@ -156,6 +164,13 @@ class ServiceMonitoring(Construct):
             network_load_balancer and network_load_balancer.node.path,
             "pass both network_load_balancer and network_target_group, or neither",
         )
+        problems.require(
+            queue is not None or dead_letter_queue is None,
+            "dead_letter_queue",
+            "goes with the queue whose failed messages it holds",
+            dead_letter_queue and dead_letter_queue.node.path,
+            "pass queue too",
+        )
         check_service_name(problems, service_name)
         problems.raise_if_any()
         super().__init__(scope, construct_id)
@@ -171,14 +186,15 @@ class ServiceMonitoring(Construct):
             else NETWORK_SIGNALS
             if network_load_balancer is not None
             else ()
-        )
+        ) + (QUEUE_SIGNALS if queue is not None else ())
         warn_disabled(
             self,
             thresholds,
             tuple(
                 item.name
                 for item in fields(thresholds)
-                if item.name in measured or item.name not in LOAD_BALANCER_SIGNALS
+                if item.name in measured
+                or item.name not in (*LOAD_BALANCER_SIGNALS, *QUEUE_SIGNALS)
             ),
         )
 
@@ -249,6 +265,13 @@ class ServiceMonitoring(Construct):
             if alarms:  # one alarm on both signals, as the service rolls back on
                 self.alarms["golden_signals"] = alarms[0]
             self.golden_signal_alarms = alarms
+        self._queue_metrics = (
+            QueueMetrics(queue, dead_letter_queue, service) if queue is not None else None
+        )
+        if self._queue_metrics is not None:
+            self.alarms.update(
+                queue_alarms(self, self._queue_metrics, self.topic, thresholds, self.name)
+            )
         service_rules(self._notifier, self.service, self.name, notify_deployments)
         self._task_failure_alarm()
         self.log_errors: cloudwatch.Metric | None = None
@@ -267,6 +290,7 @@ class ServiceMonitoring(Construct):
                 self._lb_metrics,
                 self._service_connect_metrics,
                 self._network_metrics,
+                self._queue_metrics,
             ).dashboard
             if dashboard
             else None
@@ -293,7 +317,8 @@ class ServiceMonitoring(Construct):
         ``service.load_balancer`` (an application load balancer, or a construct holding one
         as ``.load_balancer`` such as ``SecureLoadBalancer``), ``service.target_group``,
         ``service.published`` (a Service Connect port such as ``BackendService``'s: its
-        discovery name, when it speaks HTTP, HTTP/2 or gRPC), ``service.log_group`` (or
+        discovery name, when it speaks HTTP, HTTP/2 or gRPC), ``service.queue`` and
+        ``service.dead_letter_queue`` (``WorkerService``), ``service.log_group`` (or
         ``service.task_definition.log_group``),
         ``service.golden_signal_alarms`` (reused, not duplicated), ``service.alarm_thresholds``
         and ``service.alarm_topic``; the other arguments are those of the constructor.
@@ -314,6 +339,8 @@ class ServiceMonitoring(Construct):
             network_load_balancer=service.load_balancer.load_balancer if network else None,  # type: ignore[attr-defined]
             network_target_group=group if network else None,
             service_connect=_http_discovery_name(getattr(service, "published", None)),
+            queue=getattr(service, "queue", None),
+            dead_letter_queue=getattr(service, "dead_letter_queue", None),
             log_group=getattr(service, "log_group", None)
             or getattr(getattr(service, "task_definition", None), "log_group", None),
             topic=topic or getattr(service, "alarm_topic", None),
@@ -455,6 +482,7 @@ class ServiceMonitoring(Construct):
             "target_5xx",
             "load_balancer_5xx",
             "latency_p99",
+            "oldest_message_age",
         )
         members = [self.alarms[key] for key in keys if key in self.alarms]
         if not members:
@@ -465,9 +493,13 @@ class ServiceMonitoring(Construct):
             alarm_rule=cloudwatch.AlarmRule.any_of(
                 *(cloudwatch.AlarmRule.from_alarm(m, cloudwatch.AlarmState.ALARM) for m in members)
             ),
-            alarm_description=f"{self.name} is unhealthy: users are affected (tasks missing or "
-            "failing, unhealthy targets, 5xx errors or slow responses). See the member alarms "
-            "and the service dashboard.",
+            alarm_description=f"{self.name} is unhealthy: users are affected ("
+            + (
+                "tasks missing or failing, or messages waiting too long"
+                if self._queue_metrics is not None
+                else "tasks missing or failing, unhealthy targets, 5xx errors or slow responses"
+            )
+            + "). See the member alarms and the service dashboard.",
             actions_enabled=True,
         )
         notify(composite, self.topic)

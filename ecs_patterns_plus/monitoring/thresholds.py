@@ -41,6 +41,12 @@ class MonitoringThresholds:
             Default: 15 minutes.
         log_errors: error lines per minute in the service's log group, 1 to 1,000,000.
             Default: no alarm (the metric is on the dashboard).
+        oldest_message_age: age of a worker queue's oldest message, 1 minute to 14 days; a
+            token in seconds. Default: 15 minutes.
+        queue_backlog: visible messages in a worker's queue, 1 to 100,000,000, held for
+            ``queue_backlog_minutes`` (1 to 1440). Default: 1000 for 15 minutes.
+        dead_letters: messages waiting in a worker's dead-letter queue, 1 to 1,000,000.
+            Default: 1.
         min_requests: 5xx rates count only minutes with at least this many requests,
             0 to 1,000,000. Default: 10.
         evaluation_periods: minutes each metric alarm looks back, 1 to 1440. Default: 5.
@@ -60,6 +66,10 @@ class MonitoringThresholds:
     task_failures: int | None = defaults.ALARM_TASK_FAILURES
     task_failure_window: cdk.Duration = defaults.ALARM_TASK_FAILURE_WINDOW
     log_errors: int | None = None
+    oldest_message_age: cdk.Duration | None = defaults.ALARM_OLDEST_MESSAGE_AGE
+    queue_backlog: int | None = defaults.ALARM_QUEUE_BACKLOG
+    queue_backlog_minutes: int = defaults.ALARM_QUEUE_BACKLOG_MINUTES
+    dead_letters: int | None = defaults.ALARM_DEAD_LETTERS
     min_requests: int = defaults.ALARM_MIN_REQUESTS
     evaluation_periods: int = defaults.ALARM_EVALUATION_PERIODS
     datapoints_to_alarm: int = defaults.ALARM_DATAPOINTS_TO_ALARM
@@ -79,6 +89,9 @@ LOAD_BALANCER_SIGNALS = (
 #: Thresholds of what a Network Load Balancer measures of its targets (its one alarm).
 NETWORK_SIGNALS = ("unhealthy_hosts", "target_resets")
 
+#: Thresholds of the alarms on a worker's queue.
+QUEUE_SIGNALS = ("oldest_message_age", "queue_backlog", "dead_letters")
+
 #: Thresholds of the golden signals Service Connect measures (it counts no unhealthy hosts).
 SERVICE_CONNECT_SIGNALS = ("target_5xx_percent", "latency_p99")
 
@@ -94,6 +107,9 @@ _NUMBER_RANGES: tuple[tuple[str, float, float], ...] = (
     ("target_resets", 1, 1_000_000),
     ("task_failures", 1, 1000),
     ("log_errors", 1, 1_000_000),
+    ("queue_backlog", 1, 100_000_000),
+    ("queue_backlog_minutes", 1, 1440),
+    ("dead_letters", 1, 1_000_000),
     ("min_requests", 0, 1_000_000),
     ("evaluation_periods", 1, 1440),
     ("datapoints_to_alarm", 1, 1440),
@@ -118,6 +134,13 @@ def check_thresholds(problems: Problems, argument: str, thresholds: MonitoringTh
             f"pass a value from 1 to {evaluation}",
         )
     _check_duration(problems, f"{argument}.latency_p99", thresholds.latency_p99, 1, 300_000)
+    _check_duration(
+        problems,
+        f"{argument}.oldest_message_age",
+        thresholds.oldest_message_age,
+        60_000,
+        1_209_600_000,
+    )
     window = thresholds.task_failure_window
     if not isinstance(window, cdk.Duration):
         return

@@ -1,10 +1,11 @@
-"""Services: one core (``ServiceCore``) and its front doors (an ALB route, an NLB listener, a Service Connect port)."""
+"""Services: one core (``ServiceCore``) and its front doors (an ALB route, an NLB listener, a Service Connect port, a queue)."""
 
 from .alb import AlbFargateService, PortRoute, TargetHealthCheck
 from .backend import BackendService
 from .core import FrontDoor, ServiceCore
 from .nlb import NlbFargateService, NlbHealthCheck
 from .service_connect import ServiceConnectOptions, ServiceConnectTls
+from .worker import WorkerService
 
 __all__ = [
     "AlbFargateService",
@@ -17,4 +18,5 @@ __all__ = [
     "ServiceConnectTls",
     "ServiceCore",
     "TargetHealthCheck",
+    "WorkerService",
 ]

@@ -51,8 +51,11 @@ if TYPE_CHECKING:
 class FrontDoor(Protocol):
     """How traffic reaches a service's tasks: what a kind of service adds to the core."""
 
-    traffic: str
-    """What carries the requests, for the deployment strategy (``LOAD_BALANCER``, ...)."""
+    @property
+    def traffic(self) -> str | None:
+        """What carries the requests, for the deployment strategy (``LOAD_BALANCER``, ...);
+        None when nothing does (a worker pulls its work): rolling deployments only."""
+
     admits: str
     """Who the service's security group admits, in its description."""
 
@@ -73,6 +76,9 @@ class FrontDoor(Protocol):
     def requests_per_target(self) -> elbv2.ApplicationTargetGroup | cloudwatch.IMetric | None:
         """What autoscaling on requests per target tracks: the target group, or a metric of
         the requests each task receives; None when nothing counts the requests."""
+
+    # A front door that drains a queue (a worker's) also has ``queue``: the queue whose
+    # backlog ``scaling.backlog`` tracks. The others have none.
 
 
 @dataclass(kw_only=True)
@@ -175,6 +181,14 @@ class ServiceCore:
             connects_to=self.connects_to,
             publishes=self.service_connect is not None,
         )
+        if self.scaling is not None and self.scaling.backlog is not None:
+            problems.require(
+                hasattr(door, "queue"),
+                "scaling.backlog",
+                "tracks the backlog of a queue, and only a WorkerService drains one",
+                self.scaling.backlog,
+                "scale on CPU, memory, requests or step_scaling instead",
+            )
         if door is not None:
             door.check(problems, self)
         elif self.scaling is not None:
@@ -286,6 +300,7 @@ class ServiceCore:
                 self.scaling,
                 desired_count=self.desired_count,
                 requests=door.requests_per_target if door is not None else None,
+                queue=getattr(door, "queue", None),
             )
 
     @property

@@ -97,7 +97,8 @@ class HardenedTaskDefinition(Construct):
         sidecars' too), additional_ports, port_name, app_protocol (``None`` without a
         port name), log_group, encryption_key (of the log group), execution_role, task_role,
         health_check_start_period, exec_enabled, unreserved_memory_mib (task memory no
-        container's hard limit claims, left to the Service Connect proxy; ``None`` for tokens).
+        container's hard limit claims, left to the Service Connect proxy; ``None`` for tokens),
+        stop_timeout, variables (the application container's variable and secret names).
     """
 
     @checked
@@ -197,6 +198,7 @@ class HardenedTaskDefinition(Construct):
 
         stack = cdk.Stack.of(self)
         self.exec_enabled = enable_exec
+        self.stop_timeout = stop_timeout
         self.container_name = container_name
         self.container_port = container_port
         self.port_name = port_name
@@ -293,6 +295,7 @@ class HardenedTaskDefinition(Construct):
             )
         self.container = built[container_name]
         self.sidecars = {name: c for name, c in built.items() if name != container_name}
+        self._variables = {*app.environment, *app.secrets}
         for item in containers:
             if item.sidecar and item.app_waits_for is not None:
                 self.container.add_container_dependencies(
@@ -325,6 +328,18 @@ class HardenedTaskDefinition(Construct):
                 "modify the image's binaries at run time. List the paths the application "
                 "writes in writable_paths instead.",
             )
+
+    @property
+    def variables(self) -> frozenset[str]:
+        """Names of the application container's environment variables and secrets."""
+        return frozenset(self._variables)
+
+    def add_variable(self, name: str, value: str) -> None:
+        """Give the application container plain configuration the library derives, such as
+        a queue URL or topic ARN (checked by the caller against ``variables``)."""
+        self.container.add_environment(name, value)
+        self._variables.add(name)
+        compliance.PLAIN_ENVIRONMENT.apply(self.task_definition)
 
     def _add_container(
         self,
