@@ -380,7 +380,9 @@ def _task_definition_of(publisher: object) -> HardenedTaskDefinition | None:
     """The task definition of a publisher: itself, or a library service's."""
     from .task_definition import HardenedTaskDefinition
 
-    found = getattr(publisher, "task_definition", publisher)
+    if isinstance(publisher, HardenedTaskDefinition):
+        return publisher
+    found = getattr(publisher, "task_definition", None)
     return found if isinstance(found, HardenedTaskDefinition) else None
 
 

@@ -1,4 +1,5 @@
-"""WebServiceStack: the brief's `myapp-svc` web service and the backend it calls, end to end."""
+"""WebServiceStack: the brief's `myapp-svc` web service, the backend it calls and the worker
+that sends order emails, end to end."""
 
 from __future__ import annotations
 
@@ -9,22 +10,27 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ecs_patterns_plus import (
     AlbFargateService,
     BackendService,
+    BacklogScaling,
     DeploymentStrategy,
     DomainOptions,
     HardenedTaskDefinition,
     HealthCheckOptions,
     LogOptions,
+    QueueSource,
     ScalingOptions,
     SecretValue,
     SecureLoadBalancer,
     ServiceMonitoring,
     TargetHealthCheck,
     VpcEndpoints,
+    WorkerService,
+    publish,
 )
 
 from .config import AppConfig
@@ -39,6 +45,9 @@ class WebServiceStack(cdk.Stack):
     Deployments follow the brief's sequence: 10 % canary, then promote (``deployment``).
     The web service calls ``myapp-orders``, a backend service with no load balancer, over
     Service Connect (``ORDERS_URL=http://orders:8080``); only the web service may reach it.
+    The web service publishes order events to ``OrderEvents`` (``ORDER_EVENTS_TOPIC_ARN``);
+    ``myapp-order-emails``, a worker subscribed to ``order.placed`` events, sends the emails
+    and scales on its backlog per task.
     """
 
     def __init__(
@@ -104,6 +113,10 @@ class WebServiceStack(cdk.Stack):
         self.monitoring = ServiceMonitoring.for_service(
             self, "Monitoring", service=self.web, service_name="myapp-svc"
         )
+        order_events = publish(
+            self, "OrderEvents", publishers=[self.web], variable="ORDER_EVENTS_TOPIC_ARN"
+        )
+        self.order_emails = self._order_emails(repository, cluster, endpoints, order_events)
 
         cluster_name = cluster.cluster_name
         service_name = self.web.service.service_name
@@ -180,3 +193,52 @@ class WebServiceStack(cdk.Stack):
             self, "OrdersMonitoring", service=orders, service_name="myapp-orders"
         )
         return orders
+
+    def _order_emails(
+        self,
+        repository: ecr.IRepository,
+        cluster: ecs.ICluster,
+        endpoints: VpcEndpoints | None,
+        order_events: sns.ITopic,
+    ) -> WorkerService:
+        """``myapp-order-emails``: sends an email for every ``order.placed`` event, on Spot."""
+        task = HardenedTaskDefinition(
+            self,
+            "OrderEmailsTask",
+            family="myapp-order-emails-task",
+            container_name="emails",
+            image=ecs.ContainerImage.from_ecr_repository(repository, "emails-1.0.0"),
+            logging=LogOptions(log_group_name="/ecs/myapp-order-emails"),
+        )
+        emails = WorkerService(
+            self,
+            "OrderEmails",
+            cluster=cluster,
+            task_definition=task,
+            service_name="myapp-order-emails",
+            sources=[
+                QueueSource(
+                    topic=order_events,
+                    filter_policy={
+                        "type": sns.SubscriptionFilter.string_filter(allowlist=["order.placed"])
+                    },
+                )
+            ],
+            desired_count=1,
+            capacity_provider_strategy=[
+                ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1)
+            ],
+            endpoints=endpoints,
+            scaling=ScalingOptions(
+                cpu_target_percent=None,
+                max_capacity=5,
+                backlog=BacklogScaling(
+                    acceptable_latency=cdk.Duration.minutes(1),
+                    processing_time=cdk.Duration.seconds(2),
+                ),
+            ),
+        )
+        self.order_emails_monitoring = ServiceMonitoring.for_service(
+            self, "OrderEmailsMonitoring", service=emails, service_name="myapp-order-emails"
+        )
+        return emails

@@ -34,7 +34,6 @@ from .dashboard import Dashboard
 from .events import service_rules
 from .metrics import (
     ECS,
-    ERROR_LINES,
     LoadBalancerMetrics,
     NetworkLoadBalancerMetrics,
     ServiceConnectMetrics,
@@ -50,6 +49,7 @@ from .notifications import (
     stack_alarm_topic,
     stack_notification_queue,
 )
+from .queries import saved_queries
 from .queue import QueueMetrics, queue_alarms
 from .thresholds import (
     LOAD_BALANCER_SIGNALS,
@@ -535,59 +535,7 @@ class ServiceMonitoring(Construct):
                 f"{self.name}: {show(t.log_errors)}+ error lines a minute in the service logs. "
                 "Run the saved query 'Errors'.",
             )
-        queries = {
-            "errors": (
-                "Errors",
-                "Recent error lines",
-                logs.QueryString(
-                    fields=["@timestamp", "@logStream", "@message"],
-                    filter_statements=[ERROR_LINES],
-                    sort="@timestamp desc",
-                    limit=200,
-                ),
-            ),
-            "errors_by_task": (
-                "ErrorsByTask",
-                "Errors by task",
-                logs.QueryString(
-                    filter_statements=[ERROR_LINES],
-                    stats_statements=["count(*) as errors by @logStream"],
-                    sort="errors desc",
-                    limit=50,
-                ),
-            ),
-            "task_starts": (
-                "TaskStarts",
-                "Task starts (restart loops)",
-                logs.QueryString(
-                    stats_statements=[
-                        "min(@timestamp) as started, max(@timestamp) as last_seen, "
-                        "count(*) as lines by @logStream"
-                    ],
-                    sort="started desc",
-                    limit=100,
-                ),
-            ),
-            "last_lines": (
-                "LastLines",
-                "Last lines of each task",
-                logs.QueryString(
-                    stats_statements=[
-                        "latest(@message) as last_line, max(@timestamp) as last_seen by @logStream"
-                    ],
-                    sort="last_seen desc",
-                    limit=100,
-                ),
-            ),
-        }
-        for key, (construct_id, title, query) in queries.items():
-            self.queries[key] = logs.QueryDefinition(
-                self,
-                f"{construct_id}Query",
-                query_definition_name=f"{self.name}/{title}",
-                query_string=query,
-                log_groups=[log_group],
-            )
+        self.queries.update(saved_queries(self, self.name, log_group))
 
 
 def _shared_undelivered_alarm(scope: Construct) -> cloudwatch.IAlarm:
