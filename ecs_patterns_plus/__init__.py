@@ -7,9 +7,11 @@ from .autoscaling import (
     ScheduledScalingOptions,
     StepScalingOptions,
 )
+from .boundary import apply_permissions_boundary
 from .cluster import Ec2Ami, Ec2Capacity, Ec2CapacityOptions, HardenedCluster, NamespaceOptions
 from .compliance import enable_compliance_checks
 from .deployment import DeploymentStrategy, LifecycleHook, TestTraffic
+from .egress import EgressFirewall, EgressOptions
 from .errors import ValidationError
 from .jobs import OneOffTask, ScheduledTask
 from .load_balancer import DomainOptions, ListenerRouting, SecureLoadBalancer
@@ -23,10 +25,12 @@ from .monitoring import (
 )
 from .network import SecureVpc, VpcEndpoints
 from .network_load_balancer import NlbListener, SecureNetworkLoadBalancer
+from .preflight import enable_preflight
 from .secrets import SecretValue
 from .services import (
     AlbFargateService,
     BackendService,
+    DaemonService,
     NlbFargateService,
     NlbHealthCheck,
     PortRoute,
@@ -36,22 +40,30 @@ from .services import (
     WorkerService,
 )
 from .shared_load_balancer import ImportedLoadBalancer
+from .storage import EfsVolume, SharedFileSystem
 from .task_definition import (
     HardenedTaskDefinition,
     HealthCheckOptions,
     LogOptions,
     SidecarOptions,
 )
+from .task_definition.ebs import EbsVolume
+from .task_definition.observability import LogRouter, OpenTelemetryCollector
 
 __all__ = [
     "AlbFargateService",
     "BackendService",
     "BacklogScaling",
+    "DaemonService",
     "DeploymentStrategy",
     "DomainOptions",
+    "EbsVolume",
     "Ec2Ami",
     "Ec2Capacity",
     "Ec2CapacityOptions",
+    "EfsVolume",
+    "EgressFirewall",
+    "EgressOptions",
     "ExecCommandAudit",
     "HardenedCluster",
     "HardenedTaskDefinition",
@@ -60,12 +72,14 @@ __all__ = [
     "LifecycleHook",
     "ListenerRouting",
     "LogOptions",
+    "LogRouter",
     "MonitoringThresholds",
     "NamespaceOptions",
     "NlbFargateService",
     "NlbHealthCheck",
     "NlbListener",
     "OneOffTask",
+    "OpenTelemetryCollector",
     "PortRoute",
     "QueueOptions",
     "QueueSource",
@@ -80,6 +94,7 @@ __all__ = [
     "ServiceConnectOptions",
     "ServiceConnectTls",
     "ServiceMonitoring",
+    "SharedFileSystem",
     "SidecarOptions",
     "StepScalingOptions",
     "TargetHealthCheck",
@@ -87,7 +102,9 @@ __all__ = [
     "ValidationError",
     "VpcEndpoints",
     "WorkerService",
+    "apply_permissions_boundary",
     "enable_compliance_checks",
+    "enable_preflight",
     "golden_signal_alarms",
     "notification_topic",
     "publish",

@@ -13,6 +13,7 @@ from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_efs as efs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_logs as logs
 
@@ -83,6 +84,62 @@ ship logs, read secrets and parameters, decrypt them."""
 
 EXEC_ENDPOINTS = ("ssmmessages",)
 """Added when ECS Exec is used: the SSM agent's session channels."""
+
+# --- Egress by domain (Route 53 Resolver DNS Firewall) ---------------------------------------
+# Relied on: "Route 53 Resolver DNS Firewall" (walled garden example, rule actions, domain
+# lists) in the Route 53 developer guide, and the CreateFirewallRule / AssociateFirewallRuleGroup
+# API references.
+
+EGRESS_AWS_DOMAINS = (
+    "*.{region}.{suffix}",
+    "sts.{suffix}",
+    "prod-{region}-starport-layer-bucket.s3.{suffix}",
+    "public.ecr.aws",
+    "d2glxqk2uabbnd.cloudfront.net",
+    "d5l0dvt14r5h8.cloudfront.net",
+    "*.compute.internal",
+    "*.ec2.internal",
+)
+"""Names the library's tasks and instances resolve whatever the application does, always
+allowed by ``EgressFirewall`` (``{region}`` and ``{suffix}`` are the stack's region and URL
+suffix, ``amazonaws.com`` or ``amazonaws.com.cn``, so other partitions work too):
+
+- ``*.<region>.amazonaws.com``: every regional AWS API and its VPC endpoint name: ECR
+  (``api.ecr.*``, ``<account>.dkr.ecr.*``), image layers (``prod-<region>-starport-layer-bucket
+  .s3.<region>.*``), Logs, Secrets Manager, SSM, KMS, STS, SQS, SNS, EventBridge, X-Ray,
+  CloudWatch, ``ssmmessages`` (ECS Exec), the ECS agent and telemetry (``ecs-a-*``, ``ecs-t-*``)
+  and the EC2 instances' package repositories. It also admits other accounts' resources under
+  those names (an S3 bucket, an API): limit them with VPC endpoint policies.
+- ``sts.amazonaws.com``: the global STS endpoint older SDKs still call.
+- ``prod-<region>-starport-layer-bucket.s3.amazonaws.com``: the same ECR layer bucket by its
+  global S3 name (only that bucket, not every ``*.s3.amazonaws.com``).
+- ``public.ecr.aws`` and its two CloudFront distributions (``d2glxqk2uabbnd``,
+  ``d5l0dvt14r5h8``), which serve the layers of ECR Public images (sidecars such as the
+  OpenTelemetry collector come from there); not ``*.cloudfront.net``, which anyone can host on.
+- ``*.compute.internal`` / ``*.ec2.internal``: the VPC's own host names (a task or instance
+  resolving its host name), answered by the VPC resolver itself.
+"""
+
+EGRESS_ACTION = "BLOCK"
+"""Every name not allowed is blocked; ``ALERT`` only logs it (the way to try a list first)."""
+
+EGRESS_BLOCK_RESPONSE = "NODATA"
+"""A blocked name gets an empty answer: DNS Firewall's default, and the response of AWS's own
+walled-garden example; ``NXDOMAIN`` says the name does not exist."""
+
+EGRESS_RULE_GROUP_PRIORITY = 9900
+"""The egress rule group ends with a rule that matches every name, which stops DNS Firewall's
+evaluation: it goes last of the 100-9900 range AWS allows, so that any other rule group of the
+VPC (a threat list, an organisation's own) is evaluated before it."""
+
+EGRESS_REDIRECTION = "TRUST_REDIRECTION_DOMAIN"
+"""An allowed name's CNAME chain is trusted: an allowed API behind a CDN resolves without
+listing the CDN's names (DNS Firewall's default would inspect every name of the chain)."""
+
+EGRESS_LOG_GROUP_PREFIX = "/aws/vendedlogs/route53resolver/"
+"""Query logs are vended logs, admitted by the account's CloudWatch Logs resource policy: once
+that policy nears its 5,120 characters, CloudWatch Logs admits every ``/aws/vendedlogs/`` group
+at once, and a group named otherwise could no longer receive logs."""
 
 # --- Cluster ---------------------------------------------------------------------------------
 
@@ -225,6 +282,42 @@ STEP_SCALING_ADJUSTMENT = appscaling.AdjustmentType.CHANGE_IN_CAPACITY
 STEP_SCALING_EVALUATION_PERIODS = 1
 """A step reacts to one breaching period of its metric (the metric's period sets the pace)."""
 
+# --- Persistent storage (EFS) ----------------------------------------------------------------
+
+EFS_LIFECYCLE_POLICY = efs.LifecyclePolicy.AFTER_30_DAYS
+"""Files unread for 30 days move to EFS Infrequent Access (about 92 % cheaper per GB-month);
+reading one moves it back."""
+
+EFS_BACKUP_RETENTION = Duration.days(35)
+"""Daily EFS recovery points are kept 35 days: a month of restore points, plus a margin to
+notice a slow corruption."""
+
+EFS_DIRECTORY_PERMISSIONS = "750"
+"""An access point's new directory: the container's user reads and writes, its group reads,
+nobody else."""
+
+# --- Managed EBS volumes (one per task) ------------------------------------------------------
+
+EBS_VOLUME_TYPE = ec2.EbsDeviceVolumeType.GP3
+"""gp3: 3,000 IOPS and 125 MiB/s are included at any size, priced about 20 % below gp2 per
+GiB; more IOPS and throughput are provisioned (and paid) separately."""
+
+EBS_FILE_SYSTEM_TYPE = ecs.FileSystemType.XFS
+"""ECS's own default for a managed volume's file system. A volume made from a snapshot needs
+the file system the snapshot has."""
+
+EBS_VOLUME_NAME = "ebs"
+"""The task volume's name: no hyphen, so it cannot equal a writable path's volume
+(``<container>-<path>``) or an EFS volume (``efs<n>``)."""
+
+EBS_PROPAGATE_TAGS = "SERVICE"
+"""Each volume gets the service's tags (cost allocation per service)."""
+
+EBS_INFRASTRUCTURE_ROLE_REMOVAL_POLICY = RemovalPolicy.RETAIN
+"""The role ECS uses to delete the volumes outlives the stack: deleted while tasks are still
+stopping, it would leave them in DEPROVISIONING and their volumes (still billed) undeleted
+("Amazon ECS infrastructure IAM role", ECS developer guide)."""
+
 # --- Workers (queue processing) --------------------------------------------------------------
 
 WORKER_MESSAGES_PER_TASK = 10
@@ -276,6 +369,20 @@ MIN_HEALTHY_PERCENT = 100
 
 MAX_HEALTHY_PERCENT = 200
 """Start a full new set before stopping the old: one batch per rollout."""
+
+DAEMON_MAX_HEALTHY_PERCENT = 100
+"""ECS requires maximumPercent 100 for DAEMON services (one task per instance, never two): a
+deployment stops a daemon task before it starts the new one on that instance."""
+
+DAEMON_MIN_HEALTHY_PERCENT = 50
+"""A daemon deployment replaces half of the instances' agents at a time, the other half keeps
+running (the ECS console's default for daemons; the API's, 0 %, replaces them all at once).
+Used when the named capacity keeps at least ``DAEMON_MIN_INSTANCES_FOR_BATCHES`` instances."""
+
+DAEMON_MIN_INSTANCES_FOR_BATCHES = 2
+"""ECS rounds the minimum healthy tasks up: with one instance, 50 % keeps its only task and the
+deployment can never stop it. Below two guaranteed instances (the sum of the named
+capacities' ``min_capacity``) a daemon deploys with 0 % minimum healthy instead."""
 
 CATCH_ALL_PRIORITY = 50000
 """A service without routing gets every path at the lowest rule priority."""
@@ -420,6 +527,37 @@ AWS_SECRET_ACCESS_KEY, ECS_ENGINE_AUTH_DATA)."""
 
 SECRET_REFERENCE_SUFFIXES = ("_ARN", "_NAME", "_URL", "_URI", "_ENDPOINT", "_PATH", "_FILE")
 """Names ending like this point to a secret rather than hold one (``DB_SECRET_ARN``)."""
+
+# --- Observability sidecars (FireLens log router, OpenTelemetry collector) -------------------
+
+LOG_ROUTER_NAME = "log-router"
+"""The FireLens log router's container name; its own logs go to the task's log group under
+this stream prefix."""
+
+LOG_ROUTER_MEMORY_MIB = 128
+"""Hard limit of the Fluent Bit log router: AWS's FireLens examples reserve 50 MiB for it, and
+the FireLens team reports it usually stays below 100 MiB; a destination outage makes it buffer
+more (raise the limit for chatty applications)."""
+
+LOG_ROUTER_MIN_MEMORY_MIB = 50
+"""The smallest log router limit accepted: the 50 MiB AWS's FireLens task definitions give it."""
+
+OTEL_COLLECTOR_NAME = "otel-collector"
+"""The AWS Distro for OpenTelemetry collector's container name (and its log stream prefix)."""
+
+OTEL_COLLECTOR_MEMORY_MIB = 128
+"""Hard limit of the collector; its memory limiter starts refusing data at 80% of it, so a
+burst slows the application's exports instead of killing the task."""
+
+OTEL_COLLECTOR_USER = "4317:4317"
+"""The unprivileged ``aoc`` user the aws-otel-collector image is built to run as."""
+
+OTEL_METRICS_NAMESPACE = "ECS/AWSOTel/Application"
+"""The CloudWatch namespace of the application's metrics: the one AWS's ECS collector
+configurations use."""
+
+OTEL_PROTOCOL = "grpc"
+"""OTLP over gRPC (port 4317), the OpenTelemetry SDKs' default; ``http/protobuf`` uses 4318."""
 
 # --- EC2 capacity ----------------------------------------------------------------------------
 

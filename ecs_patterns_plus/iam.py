@@ -98,17 +98,28 @@ class RoutedRole(iam.Role):
     ) -> iam.AddToPrincipalPolicyResult:
         if self._exec_logging:
             statement = exec_session_log_statement(statement) or statement
-        for route in self._routes:
-            if route.matches(statement):
-                policy = route.policy(self)
-                if route.policy_id not in self._attached:
-                    policy.attach_to_role(self)
-                    self._attached.add(route.policy_id)
-                _add_once(policy, statement)
-                return iam.AddToPrincipalPolicyResult(
-                    statement_added=True, policy_dependable=policy
-                )
-        return super().add_to_principal_policy(statement)
+        routed = route_statement(self, self, self._routes, self._attached, statement)
+        return routed if routed is not None else super().add_to_principal_policy(statement)
+
+
+def route_statement(
+    scope: Construct,
+    role: iam.IRole,
+    routes: Sequence[Route],
+    attached: set[str],
+    statement: iam.PolicyStatement,
+) -> iam.AddToPrincipalPolicyResult | None:
+    """Put ``statement`` into the stack's policy of the first route it matches, attached to
+    ``role`` once (``attached`` remembers the routes already attached); None if none matches."""
+    for route in routes:
+        if route.matches(statement):
+            policy = route.policy(scope)
+            if route.policy_id not in attached:
+                policy.attach_to_role(role)
+                attached.add(route.policy_id)
+            _add_once(policy, statement)
+            return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=policy)
+    return None
 
 
 def _add_once(policy: iam.ManagedPolicy, statement: iam.PolicyStatement) -> None:

@@ -259,3 +259,47 @@ def has_private_subnets(vpc: ec2.IVpc) -> bool:
 def private_subnets(vpc: ec2.IVpc) -> ec2.SubnetSelection:
     """The VPC's private subnets, or its isolated ones when it has none with a NAT route."""
     return ec2.SubnetSelection(subnets=vpc.private_subnets or vpc.isolated_subnets)
+
+
+def check_daemon_launch(
+    problems: Problems,
+    task_definition: HardenedTaskDefinition,
+    strategy: Sequence[ecs.CapacityProviderStrategy] | None,
+    placement_strategies: Sequence[ecs.PlacementStrategy],
+) -> Launch | None:
+    """Record problems with where a DAEMON service's tasks run; return it (EC2, launch type).
+
+    The DAEMON strategy places one task on each active container instance that meets the
+    placement constraints; "Fargate tasks do not support the DAEMON scheduling strategy"
+    (Amazon ECS Developer Guide, scheduling strategies). CreateService refuses a capacity
+    provider strategy with DAEMON ("Specifying a capacity provider strategy is not supported
+    when you create a service using the DAEMON scheduling strategy"): the service uses launch
+    type EC2. Placement strategies do not apply either ("The daemon scheduling strategy does
+    not support placement strategies"); placement constraints choose the instances.
+    """
+    definition = unwrap_task_definition(task_definition)
+    ec2_ok = problems.require(
+        definition.is_ec2_compatible,
+        "task_definition",
+        "is Fargate-only, and Fargate does not run daemons: a DAEMON service runs one task on "
+        "every EC2 container instance",
+        str(definition.compatibility.value),
+        "build it with compatibility=ecs.Compatibility.EC2 (or EC2_AND_FARGATE)",
+    )
+    problems.require(
+        strategy is None,
+        "capacity_provider_strategy",
+        "does not apply to a daemon: ECS refuses a capacity provider strategy with the DAEMON "
+        "scheduling strategy (it runs with launch type EC2 on every matching instance)",
+        [str(item.capacity_provider) for item in strategy or ()],
+        "leave it out; name the EC2 capacity the daemon runs on instead",
+    )
+    problems.require(
+        not placement_strategies,
+        "placement_strategies",
+        "do not apply to a daemon: ECS refuses placement strategies with the DAEMON "
+        "scheduling strategy (one task goes on every instance the constraints admit)",
+        len(placement_strategies),
+        "leave them out; placement_constraints choose the instances",
+    )
+    return Launch(False, ()) if ec2_ok else None

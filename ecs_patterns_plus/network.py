@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -12,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from . import compliance, defaults
+from .egress import EgressFirewall, EgressOptions
 from .encryption import stack_key
 from .errors import Problems, checked, is_token
 from .launch import check_subnets
@@ -163,10 +165,15 @@ class SecureVpc(Construct):
             isolated VPCs do not allow. Default: ``defaults.FARGATE_ENDPOINTS``.
         flow_log_retention: how long flow logs are kept: ``logs.RetentionDays`` or days (a
             token too). Default: one year.
-        encryption_key: KMS key for the flow-log group. Default: the stack's shared key.
+        encryption_key: KMS key for the flow-log (and DNS query-log) group. Default: the
+            stack's shared key.
+        egress: resolve only the AWS names and ``egress.allowed_domains``, block (or alert on)
+            every other name, and log DNS queries (see ``EgressFirewall``). Default: no
+            DNS filtering.
 
     Attributes:
-        vpc, flow_log, flow_log_group, encryption_key, endpoints (``None`` when none).
+        vpc, flow_log, flow_log_group, encryption_key, endpoints (``None`` when none),
+        egress (the ``EgressFirewall``, ``None`` without ``egress``).
     """
 
     @checked
@@ -182,11 +189,14 @@ class SecureVpc(Construct):
         endpoints: Sequence[str] = defaults.FARGATE_ENDPOINTS,
         flow_log_retention: Retention = defaults.LOG_RETENTION,
         encryption_key: kms.IKey | None = None,
+        egress: EgressOptions | None = None,
     ) -> None:
         nat_count = max_azs if nat_gateways is None else nat_gateways
         problems = Problems(scope, construct_id)
         self._validate(problems, cidr, max_azs, nat_gateways, public_subnets, endpoints)
         check_retention(problems, "flow_log_retention", flow_log_retention)
+        if egress is not None:
+            egress.validate(problems, "egress")
         problems.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -238,6 +248,19 @@ class SecureVpc(Construct):
         compliance.GRANT_DEFAULT_POLICY.apply(self.flow_log.node.find_child("IAMRole"))
         self.endpoints = (
             VpcEndpoints(self, "Endpoints", vpc=self.vpc, services=endpoints) if endpoints else None
+        )
+        self.egress = (
+            EgressFirewall(
+                self,
+                "Egress",
+                vpc=self.vpc,
+                options=egress
+                if egress.log_retention is not None
+                else replace(egress, log_retention=flow_log_retention),
+                encryption_key=self.encryption_key,
+            )
+            if egress is not None
+            else None
         )
 
     @staticmethod

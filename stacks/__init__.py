@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 
-from ecs_patterns_plus import enable_compliance_checks
+from ecs_patterns_plus import enable_compliance_checks, enable_preflight
 
 from .batch_stack import BatchStack
 from .broker_stack import BrokerStack
@@ -18,6 +18,7 @@ def build_app(app: cdk.App) -> dict[str, cdk.Stack]:
     """Add every example stack to ``app`` (with the rule packs on) and return them by id."""
     config = AppConfig.from_context(app)
     enable_compliance_checks(app)
+    enable_preflight(app, production=config.stage == "prod")
     env = config.env
     network = NetworkStack(app, "Network", env=env, stack_name=config.stack_name("network"))
     platform = PlatformStack(

@@ -114,6 +114,14 @@ ECS_BLUE_GREEN_ROLE = Acknowledgement(
         "AmazonECSInfrastructureRolePolicyForLoadBalancers]",
     ),
 )
+ECS_VOLUMES_ROLE = Acknowledgement(
+    reason="AmazonECSInfrastructureRolePolicyForVolumes is the AWS-maintained service-role "
+    "policy ECS needs to create, attach and delete the tasks' managed EBS volumes.",
+    rules=(
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AmazonECSInfrastructureRolePolicyForVolumes]",
+    ),
+)
 SERVICE_CONNECT_TLS_SECRETS = Acknowledgement(
     reason="ECS creates the Service Connect TLS private-key secrets itself, under names it "
     "chooses with the prefix ecs-sc!: the infrastructure role may touch only that prefix.",

@@ -19,6 +19,7 @@ from ..launch import (
     unwrap_task_definition,
 )
 from ..network import VpcEndpoints, check_endpoints, egress_only_security_group
+from ..storage import admit_to_file_systems, check_same_vpc
 
 
 @jsii.implements(ec2.IConnectable)
@@ -61,6 +62,7 @@ class RunTaskJob(Construct):
         )
         check_subnets(problems, "subnets", cluster.vpc, subnets, what="tasks")
         check_endpoints(problems, endpoints, cluster.vpc)
+        check_same_vpc(problems, getattr(task_definition, "efs_volumes", ()), cluster.vpc)
         if check is not None:
             check(problems)
         problems.raise_if_any()
@@ -85,6 +87,7 @@ class RunTaskJob(Construct):
             )
             self._security_groups = [self.security_group]
         self._connections = ec2.Connections(security_groups=self._security_groups)
+        admit_to_file_systems(getattr(task_definition, "file_systems", ()), self)
         if endpoints is not None:
             # The job's own group sends HTTPS anywhere already: it needs admitting only.
             endpoints.allow_from(self, egress=self.security_group is None)

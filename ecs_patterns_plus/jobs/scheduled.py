@@ -160,6 +160,7 @@ class ScheduledTask(RunTaskJob):
         )
         definition = self.task_definition
         self.fargate = self._launch.fargate
+        self.retry_attempts = retry_attempts
 
         self.encryption_key: kms.IKey = encryption_key or stack_key(self)
         if encryption_key is not None:

@@ -28,11 +28,19 @@ from ..autoscaling import ScalingOptions, apply_scaling, check_scaling
 from ..deployment.binding import AlbTraffic, DeploymentResources
 from ..deployment.strategy import DeploymentStrategy
 from ..errors import Problems, duration_seconds, is_token
-from ..launch import Launch, check_launch, has_private_subnets, private_subnets
+from ..launch import (
+    Launch,
+    check_daemon_launch,
+    check_launch,
+    has_private_subnets,
+    private_subnets,
+)
 from ..load_balancer import is_anywhere
 from ..monitoring.notifications import stack_alarm_topic
 from ..monitoring.thresholds import MonitoringThresholds, check_thresholds
 from ..network import VpcEndpoints, check_endpoints
+from ..storage import admit_to_file_systems, check_same_vpc
+from ..task_definition.ebs import attach_ebs_volumes, check_ebs_service
 from .service_connect import (
     Published,
     Server,
@@ -111,6 +119,10 @@ class ServiceCore:
     """What the service publishes with Service Connect; None publishes nothing."""
     connects_to: Sequence[Server] = ()
     """The Service Connect servers the service calls (it joins their namespace as a client)."""
+    daemon: bool = False
+    """The DAEMON scheduling strategy: one task on every EC2 container instance that meets the
+    placement constraints, launch type EC2; ``desired_count`` is then unused (ECS counts the
+    instances) and scaling, capacity provider strategies and placement strategies are refused."""
 
     # Built by ``build``:
     security_group: ec2.SecurityGroup = field(init=False)
@@ -152,14 +164,20 @@ class ServiceCore:
         self.deployment.check(
             problems, shares_listener=shares_listener, traffic=door.traffic if door else None
         )
-        self._launch = check_launch(
-            problems,
-            definition,
-            self.capacity_provider_strategy,
-            default_strategy=(),
-            placement=bool(self.placement_strategies or self.placement_constraints),
-        )
-        if self.scaling is not None:
+        if self.daemon:
+            self._launch = check_daemon_launch(
+                problems, definition, self.capacity_provider_strategy, self.placement_strategies
+            )
+            self._check_daemon(problems)
+        else:
+            self._launch = check_launch(
+                problems,
+                definition,
+                self.capacity_provider_strategy,
+                default_strategy=(),
+                placement=bool(self.placement_strategies or self.placement_constraints),
+            )
+        if self.scaling is not None and not self.daemon:
             check_scaling(problems, self.scaling, self.desired_count)
         problems.require(
             self.vpc_subnets is not None or has_private_subnets(self.vpc),
@@ -169,6 +187,8 @@ class ServiceCore:
             "use a VPC with private subnets (SecureVpc), or pass vpc_subnets",
         )
         check_endpoints(problems, self.endpoints, self.vpc)
+        check_same_vpc(problems, self.task_definition.efs_volumes, self.vpc)
+        check_ebs_service(problems, self.task_definition, daemon=self.daemon)
         self._check_egress(problems)
         if self.rollback_alarms:
             check_thresholds(problems, "alarm_thresholds", self.alarm_thresholds)
@@ -229,6 +249,31 @@ class ServiceCore:
             "pass health_check_grace_period=cdk.Duration.seconds(...) (a token works there)",
         )
 
+    def _check_daemon(self, problems: Problems) -> None:
+        """ECS counts a daemon's tasks (one per matching instance): nothing scales them; a
+        deployment stops an instance's task before it starts the new one, so the maximum is
+        100 % ("If a deployment configuration is specified, the maximum percent parameter
+        must be 100", Amazon ECS Developer Guide, daemon scheduling strategy)."""
+        problems.require(
+            self.scaling is None,
+            "scaling",
+            "does not apply to a daemon: ECS runs one task on every instance its placement "
+            "constraints admit, and the EC2 capacity's managed scaling adds the instances",
+            self.scaling,
+            "leave scaling out; scale the EC2 capacity (min_capacity / max_capacity) instead",
+        )
+        most = self.deployment.max_healthy_percent
+        problems.require(
+            self.deployment.shifts_traffic
+            or is_token(most)
+            or most == defaults.DAEMON_MAX_HEALTHY_PERCENT,
+            "deployment.max_healthy_percent",
+            "must be 100 for a daemon: ECS runs at most one of its tasks on an instance, so a "
+            "deployment stops the old task before it starts the new one",
+            most,
+            "use DeploymentStrategy.rolling(min_healthy_percent=50, max_healthy_percent=100)",
+        )
+
     @functools.cached_property
     def vpc(self) -> ec2.IVpc:
         return self.cluster.vpc
@@ -279,10 +324,12 @@ class ServiceCore:
             self.published = published(self.service_connect, self.task_definition, self.cluster)
         self.rollback = door.prepare(scope, self) if door is not None else []
         self.service = self._service(scope, door)
+        attach_ebs_volumes(self.service, self.task_definition.ebs_volumes)
         if self.service_connect is not None and self.published is not None:
             write_tokens(self.service, self.service_connect, self.published)
         for server in self.connects_to:
             server.allow_from(self.service)
+        admit_to_file_systems(self.task_definition.file_systems, self.service)
         traffic = door.attach(scope, self) if door is not None else None
         if self.endpoints is not None:
             # With HTTPS to anywhere the tasks reach the endpoints already: admit them only.
@@ -333,6 +380,7 @@ class ServiceCore:
             {
                 "placement_strategies": self._placement_strategies() or None,
                 "placement_constraints": list(self.placement_constraints) or None,
+                "daemon": self.daemon,
             }
             if on_ec2
             else {"platform_version": ecs.FargatePlatformVersion.LATEST}
@@ -346,7 +394,7 @@ class ServiceCore:
             service_name=self.service_name,
             # Autoscaling owns the count: leaving DesiredCount out of the template keeps a
             # deploy from resetting it.
-            desired_count=None if self.scaling is not None else self.desired_count,
+            desired_count=None if self.scaling is not None or self.daemon else self.desired_count,
             security_groups=[self.security_group],
             vpc_subnets=self.vpc_subnets or private_subnets(self.vpc),
             assign_public_ip=False,
@@ -394,6 +442,7 @@ class CoreService(Construct):
         self.alarm_thresholds = core.alarm_thresholds
         self.rollback_alarms: list[cloudwatch.IAlarm] = list(core.rollback)
         self.scaling = core.scalable
+        self.core = core  # what preflight reads: counts, subnets, grace period, endpoints
 
     @property
     def connections(self) -> ec2.Connections:

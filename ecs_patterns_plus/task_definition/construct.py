@@ -12,12 +12,17 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from .. import compliance, defaults
+from ..boundary import AdoptedRole, check_given_role, warn_if_shared
 from ..encryption import stack_key
 from ..errors import Problems, checked, is_token
 from ..iam import ECR_AUTH_ROUTE, EXEC_ACTIONS, EXEC_ROUTE, RoutedRole, acknowledge_default_policy
 from ..retention import check_retention, retained_log_group
 from ..secrets import SecretValue
+from ..storage import EfsVolume, check_efs_volumes, mount_efs_volumes
+from .ebs import EbsVolume, check_ebs_volumes, mount_ebs_volumes
+from .environment_files import bind_environment_files, check_environment_files
 from .images import check_image
+from .observability import LogRouter, Observability, OpenTelemetryCollector
 from .options import ContainerSpec, HealthCheckOptions, LogOptions, SidecarOptions, sidecar_spec
 from .validation import check_containers, check_logging, check_port_name, check_task
 
@@ -64,6 +69,19 @@ class HardenedTaskDefinition(Construct):
             ``None`` for plain TCP (connection counts only). Default: HTTP.
         environment: plain, non-secret variables; names that look like secrets
             (``PASSWORD``, ``TOKEN``, ``API_KEY``, ...) are refused. Default: none.
+        environment_files: ``.env`` files of plain variables for the application container,
+            read at start: ``ecs.EnvironmentFile.from_asset("config/prod.env")`` (uploaded;
+            its names get the same refusal as ``environment``) or ``.from_bucket(bucket,
+            "prod.env")``; the execution role may read exactly these objects. Up to 10.
+            Default: none.
+        efs_volumes: directories of EFS file systems mounted into the application container
+            (``EfsVolume``), each through an access point as the container's user, with TLS
+            and IAM authorization; read-only unless ``read_only=False``. Services and jobs
+            admit their tasks to the file systems. Default: none.
+        ebs_volumes: one ``EbsVolume`` (ECS allows one per task), configured at launch and
+            mounted writable in the application container: every service built on this task
+            definition gives each task its own new encrypted volume, deleted when the task
+            stops. Not for daemons or jobs. Default: none.
         secrets: variables read from Secrets Manager or SSM Parameter Store at start
             (``SecretValue``). Default: none.
         command: overrides the image's command. Default: the image's.
@@ -73,6 +91,15 @@ class HardenedTaskDefinition(Construct):
         writable_paths: the only writable paths of the application container, each a task
             volume. Default: ``("/tmp",)``.
         sidecars: helper containers (``SidecarOptions``). Default: none.
+        log_router: a FireLens log router (``LogRouter``): a hardened Fluent Bit sidecar that
+            starts first and sends the application container's output to one destination
+            (the task's log group, or a Firehose stream), with exactly that grant on the task
+            role; its own logs stay in the task's log group, and ``logging``'s mode and buffer
+            then apply to the sidecars only. Default: none (awslogs).
+        telemetry: an OpenTelemetry collector (``OpenTelemetryCollector``): a hardened AWS
+            Distro for OpenTelemetry sidecar that turns the application's OTLP metrics into
+            CloudWatch metrics through the task's log group; the application container is
+            told its endpoint (``OTEL_EXPORTER_OTLP_ENDPOINT``, ...). Default: none.
         architecture: ``X86_64`` or ``ARM64`` (Graviton); the image must match.
             Default: ``X86_64``.
         ephemeral_storage_gib: Fargate ephemeral storage, 21-200 GiB. Default: 20 GiB.
@@ -90,15 +117,34 @@ class HardenedTaskDefinition(Construct):
             about (``ecs-patterns-plus:root-user``). Default: ``1000:1000``.
         readonly_root_filesystem: False makes the application's root filesystem writable and
             warns (``ecs-patterns-plus:writable-root-filesystem``). Default: True.
+        execution_role: an existing role for the ECS agent instead of a new one, e.g.
+            ``iam.Role.from_role_arn(self, "Exec", arn)``. It must trust
+            ``ecs-tasks.amazonaws.com`` (checked for a role of this app; an imported role's
+            trust policy cannot be read). A role of this app or a mutable import gets the exact
+            grants (images, log group, secrets, environment files) in a policy the library
+            attaches to it. An immutable one (``mutable=False``, another account) gets nothing:
+            ``secrets`` and ``environment_files`` are refused, and a warning
+            (``ecs-patterns-plus:immutable-role-permissions``) lists what it must already allow
+            (image pulls, log writes). Default: a new role with exactly those grants.
+        task_role: an existing role for the application instead of a new, empty one; it must
+            trust ``ecs-tasks.amazonaws.com``, ideally only for this account
+            (``aws:SourceAccount``, ``aws:SourceArn``), as the library's own does. Grants to
+            ``task_role`` (queues, topics, ``bucket.grant_read(td.task_role)``) go to a policy
+            attached to it; an immutable role is refused with ``enable_exec`` and
+            ``efs_volumes`` and gets the same warning for later grants. The same role for both
+            warns (``ecs-patterns-plus:shared-task-execution-role``). Default: a new role.
 
     Attributes:
         task_definition, container (the essential application container), sidecars (by
         name), container_name, container_port, container_ports (container name -> port, the
         sidecars' too), additional_ports, port_name, app_protocol (``None`` without a
-        port name), log_group, encryption_key (of the log group), execution_role, task_role,
+        port name), log_group, encryption_key (of the log group), execution_role, task_role
+        (new, or the given ones as an ``AdoptedRole``: grant to these),
         health_check_start_period, exec_enabled, unreserved_memory_mib (task memory no
         container's hard limit claims, left to the Service Connect proxy; ``None`` for tokens),
-        stop_timeout, variables (the application container's variable and secret names).
+        stop_timeout, ebs_volumes (as given), variables (the application container's
+        variable and secret names),
+        health_check and secrets (the application container's, as given).
     """
 
     @checked
@@ -118,6 +164,9 @@ class HardenedTaskDefinition(Construct):
         port_name: str | None = None,
         app_protocol: ecs.AppProtocol | None = defaults.SERVICE_CONNECT_APP_PROTOCOL,
         environment: Mapping[str, str] | None = None,
+        environment_files: Sequence[ecs.EnvironmentFile] = (),
+        efs_volumes: Sequence[EfsVolume] = (),
+        ebs_volumes: Sequence[EbsVolume] = (),
         secrets: Mapping[str, SecretValue] | None = None,
         command: Sequence[str] | None = None,
         health_check: HealthCheckOptions | None = None,
@@ -133,8 +182,18 @@ class HardenedTaskDefinition(Construct):
         stop_timeout: cdk.Duration = defaults.STOP_TIMEOUT,
         user: str = defaults.CONTAINER_USER,
         readonly_root_filesystem: bool = defaults.READONLY_ROOT_FILESYSTEM,
+        execution_role: iam.IRole | None = None,
+        task_role: iam.IRole | None = None,
+        log_router: LogRouter | None = None,
+        telemetry: OpenTelemetryCollector | None = None,
     ) -> None:
         log_options = logging or LogOptions()
+        # The observability presets are sidecars; the collector's variables go to the app.
+        presets = Observability(
+            log_router=log_router, telemetry=telemetry, container_name=container_name
+        )
+        sidecars = [*sidecars, *presets.sidecars]
+        environment = presets.app_environment(environment, secrets)
         # The application gets what the sidecars leave; CloudFormation cannot subtract tokens.
         memory_tokens = [is_token(memory_mib), *(is_token(s.memory_limit_mib) for s in sidecars)]
         share_unknown = memory_limit_mib is None and bool(sidecars) and any(memory_tokens)
@@ -158,7 +217,9 @@ class HardenedTaskDefinition(Construct):
             writable_paths=writable_paths,
             user=user,
         )
-        containers = [app, *(sidecar_spec(index, s) for index, s in enumerate(sidecars))]
+        containers = presets.label(
+            [app, *(sidecar_spec(index, s) for index, s in enumerate(sidecars))]
+        )
 
         problems = Problems(scope, construct_id)
         fargate = compatibility in (ecs.Compatibility.FARGATE, ecs.Compatibility.EC2_AND_FARGATE)
@@ -193,11 +254,43 @@ class HardenedTaskDefinition(Construct):
         for item in containers:
             check_image(problems, f"{item.argument}image", item.image, scope)
         check_port_name(problems, port_name, container_port)
+        check_efs_volumes(problems, efs_volumes, user=user, writable_paths=writable_paths)
+        check_ebs_volumes(
+            problems,
+            ebs_volumes,
+            containers=containers,
+            exec_paths=defaults.EXEC_WRITABLE_PATHS if enable_exec else (),
+            efs_paths=[volume.container_path for volume in efs_volumes],
+            fargate=fargate,
+        )
+        check_environment_files(problems, scope, environment_files, app.environment, app.secrets)
+        check_given_role(
+            problems,
+            "execution_role",
+            execution_role,
+            refused=[
+                (any(item.secrets for item in containers), "read access to the secrets"),
+                (bool(environment_files), "read access to the environment files"),
+            ],
+        )
+        check_given_role(
+            problems,
+            "task_role",
+            task_role,
+            refused=[
+                (enable_exec, "the ECS Exec permissions"),
+                (bool(efs_volumes), "the EFS mount permissions"),
+                (bool(presets.sidecars), "the log router's or collector's write permissions"),
+            ],
+        )
+        presets.validate(problems)
         problems.raise_if_any()
         super().__init__(scope, construct_id)
 
         stack = cdk.Stack.of(self)
         self.exec_enabled = enable_exec
+        self.health_check = health_check
+        self.secrets: dict[str, SecretValue] = dict(secrets or {})
         self.stop_timeout = stop_timeout
         self.container_name = container_name
         self.container_port = container_port
@@ -215,29 +308,50 @@ class HardenedTaskDefinition(Construct):
         self.health_check_start_period: cdk.Duration = (
             health_check.start_period if health_check else defaults.HEALTH_CHECK_START_PERIOD
         )
-        self.execution_role: iam.Role = RoutedRole(
-            self,
-            "ExecutionRole",
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            description="ECS agent: pull the images, write the logs, read the task's secrets",
-            routes=[ECR_AUTH_ROUTE],
+        self.execution_role: iam.IRole = (
+            AdoptedRole(
+                self,
+                "ExecutionRole",
+                role=execution_role,
+                purpose="execution role",
+                routes=[ECR_AUTH_ROUTE],
+            )
+            if execution_role is not None
+            else RoutedRole(
+                self,
+                "ExecutionRole",
+                assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+                description="ECS agent: pull the images, write the logs, read the task's secrets",
+                routes=[ECR_AUTH_ROUTE],
+            )
         )
-        self.task_role: iam.Role = RoutedRole(
-            self,
-            "TaskRole",
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com").with_conditions(
-                {
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": stack.format_arn(service="ecs", resource="*")},
-                }
-            ),
-            description="The application's own AWS permissions",
-            routes=[EXEC_ROUTE] if enable_exec else [],
-            exec_logging=enable_exec,
-        )
-        # Grants by the application (bucket.grant_read(task_role), ...) land in the task
-        # role's DefaultPolicy, ARN-scoped by the grant.
-        compliance.GRANT_DEFAULT_POLICY.apply(self.task_role)
+        if task_role is not None:
+            self.task_role: iam.IRole = AdoptedRole(
+                self,
+                "TaskRole",
+                role=task_role,
+                purpose="task role",
+                routes=[EXEC_ROUTE] if enable_exec else [],
+                exec_logging=enable_exec,
+            )
+        else:
+            self.task_role = RoutedRole(
+                self,
+                "TaskRole",
+                assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com").with_conditions(
+                    {
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                        "ArnLike": {"aws:SourceArn": stack.format_arn(service="ecs", resource="*")},
+                    }
+                ),
+                description="The application's own AWS permissions",
+                routes=[EXEC_ROUTE] if enable_exec else [],
+                exec_logging=enable_exec,
+            )
+            # Grants by the application (bucket.grant_read(task_role), ...) land in the task
+            # role's DefaultPolicy, ARN-scoped by the grant.
+            compliance.GRANT_DEFAULT_POLICY.apply(self.task_role)
+        warn_if_shared(self, execution_role, task_role)
 
         self.task_definition = ecs.TaskDefinition(
             self,
@@ -265,6 +379,8 @@ class HardenedTaskDefinition(Construct):
             ],
             ephemeral_storage_gib=ephemeral_storage_gib,
         )
+        bind_environment_files(self, environment_files, self.execution_role)
+        self._environment_files = list(environment_files)
         self.encryption_key: kms.IKey = log_options.encryption_key or stack_key(self)
         self.log_group = retained_log_group(
             self,
@@ -274,6 +390,7 @@ class HardenedTaskDefinition(Construct):
             log_group_name=log_options.log_group_name
             or f"{defaults.LOG_GROUP_PREFIX}{self.task_definition.family}",
         )
+        self._observability = presets.bind(task_role=self.task_role, log_group=self.log_group)
 
         privileged_ports = [
             c.port for c in containers if c.port is not None and _binds_privileged_port(c)
@@ -295,6 +412,13 @@ class HardenedTaskDefinition(Construct):
             )
         self.container = built[container_name]
         self.sidecars = {name: c for name, c in built.items() if name != container_name}
+        self.efs_volumes = tuple(efs_volumes)
+        self.file_systems = mount_efs_volumes(
+            self, self.task_definition, self.container, efs_volumes, user
+        )
+        self.ebs_volumes = mount_ebs_volumes(
+            self, self.task_definition, self.container, ebs_volumes
+        )
         self._variables = {*app.environment, *app.secrets}
         for item in containers:
             if item.sidecar and item.app_waits_for is not None:
@@ -302,6 +426,10 @@ class HardenedTaskDefinition(Construct):
                     ecs.ContainerDependency(
                         container=built[item.name], condition=item.app_waits_for
                     )
+                )
+            for target, condition in item.waits_for.items():
+                built[item.name].add_container_dependencies(
+                    ecs.ContainerDependency(container=built[target], condition=condition)
                 )
 
         if enable_exec:  # what an ECS Exec session needs, also for RunTask without a service
@@ -357,6 +485,7 @@ class HardenedTaskDefinition(Construct):
         buffer = log_options.max_buffer_size_mib
         buffer_token = is_token(buffer)
         non_blocking = log_options.mode == ecs.AwsLogDriverMode.NON_BLOCKING
+        firelens = self._observability.log_driver(item)  # the app's lines via a log router
         linux_parameters = ecs.LinuxParameters(
             self,
             f"{_pascal(item.name)}LinuxParameters",
@@ -364,7 +493,7 @@ class HardenedTaskDefinition(Construct):
         )
         linux_parameters.drop_capabilities(*defaults.DROPPED_CAPABILITIES)
         binds_privileged_port = _binds_privileged_port(item)
-        container = self.task_definition.add_container(
+        container = self._observability.adder(self.task_definition, item.name)(
             item.name,
             container_name=item.name,
             image=item.image,
@@ -373,6 +502,7 @@ class HardenedTaskDefinition(Construct):
             cpu=item.cpu,
             command=list(item.command) if item.command is not None else None,
             environment=dict(item.environment) or None,
+            environment_files=None if item.sidecar else (self._environment_files or None),
             secrets={name: value.to_ecs_secret() for name, value in item.secrets.items()} or None,
             port_mappings=[
                 ecs.PortMapping(
@@ -386,7 +516,8 @@ class HardenedTaskDefinition(Construct):
             if item.port is not None
             else None,
             health_check=item.health_check.to_health_check() if item.health_check else None,
-            logging=ecs.LogDrivers.aws_logs(
+            logging=firelens
+            or ecs.LogDrivers.aws_logs(
                 stream_prefix=item.name,
                 log_group=self.log_group,
                 mode=log_options.mode,
@@ -414,7 +545,7 @@ class HardenedTaskDefinition(Construct):
         )
         # Values CloudFormation takes as tokens but CDK compares or converts at synth time.
         overrides: dict[str, object] = {}
-        if non_blocking and buffer_token:
+        if non_blocking and buffer_token and firelens is None:
             overrides["LogConfiguration.Options.max-buffer-size"] = cdk.Fn.join(
                 "", [cdk.Token.as_string(buffer), "m"]
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
@@ -123,6 +123,10 @@ class SidecarOptions:
         app_waits_for: the application container starts once the sidecar has reached this
             condition (``START``, ``HEALTHY`` with a health check, ``COMPLETE``/``SUCCESS``
             for non-essential init containers), or ``None``. Default: ``START``.
+        waits_for: the containers (other sidecars, or the application container by its
+            name) this sidecar starts after, each with its condition, e.g.
+            ``{"app": ecs.ContainerDependencyCondition.HEALTHY}`` for an agent that needs
+            the application; cycles are refused. Default: none.
     """
 
     name: str
@@ -138,6 +142,7 @@ class SidecarOptions:
     user: str = defaults.CONTAINER_USER
     essential: bool = True
     app_waits_for: ecs.ContainerDependencyCondition | None = defaults.SIDECAR_APP_WAITS_FOR
+    waits_for: Mapping[str, ecs.ContainerDependencyCondition] | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,7 @@ class ContainerSpec:
     app_waits_for: ecs.ContainerDependencyCondition | None = None
     sidecar: bool = False
     extra_ports: Sequence[int] = ()
+    waits_for: Mapping[str, ecs.ContainerDependencyCondition] = field(default_factory=dict)
 
 
 def sidecar_spec(index: int, options: SidecarOptions) -> ContainerSpec:
@@ -179,4 +185,5 @@ def sidecar_spec(index: int, options: SidecarOptions) -> ContainerSpec:
         essential=options.essential,
         app_waits_for=options.app_waits_for,
         sidecar=True,
+        waits_for=dict(options.waits_for or {}),
     )

@@ -178,6 +178,7 @@ def check_containers(
         ports,
         "give each container its own port",
     )
+    _check_start_order(problems, containers)
     if not any(
         is_token(value) for value in (memory_mib, *(c.memory_limit_mib for c in containers))
     ):
@@ -289,7 +290,7 @@ def _check_container(problems: Problems, item: ContainerSpec) -> None:
         "e.g. '1000:1000'",
     )
     _check_paths(problems, f"{arg}writable_paths", item.writable_paths)
-    _check_environment(problems, f"{arg}environment", item.environment)
+    check_environment(problems, f"{arg}environment", item.environment)
     for secret_name, value in item.secrets.items():
         argument = f"{arg}secrets[{secret_name!r}]"
         problems.require(
@@ -310,6 +311,83 @@ def _check_container(problems: Problems, item: ContainerSpec) -> None:
     )
     if item.health_check is not None:
         item.health_check.validate(problems, f"{arg}health_check")
+
+
+def _check_start_order(problems: Problems, containers: Sequence[ContainerSpec]) -> None:
+    """Every ``waits_for`` names another container, with a condition it can reach, and the
+    start order (the application after its sidecars' ``app_waits_for``) has no cycle: ECS
+    could never start a task whose containers wait for each other."""
+    by_name = {item.name: item for item in containers}
+    app = containers[0]
+    edges: dict[str, set[str]] = {item.name: set() for item in containers}
+    for item in containers[1:]:
+        if item.app_waits_for is not None:
+            edges[app.name].add(item.name)
+        for target, condition in item.waits_for.items():
+            argument = f"{item.argument}waits_for[{target!r}]"
+            other = by_name.get(target)
+            if not problems.require(
+                other is not None and target != item.name,
+                argument,
+                "must name another container of the task",
+                target,
+                f"name one of {sorted(set(by_name) - {item.name})}",
+            ):
+                continue
+            assert other is not None
+            edges[item.name].add(target)
+            if condition == ecs.ContainerDependencyCondition.HEALTHY:
+                problems.require(
+                    other.health_check is not None,
+                    argument,
+                    f"HEALTHY needs {target} to have a health check",
+                    condition.value,
+                    f"give {target} a health_check, or wait for START",
+                )
+            if condition in (
+                ecs.ContainerDependencyCondition.COMPLETE,
+                ecs.ContainerDependencyCondition.SUCCESS,
+            ):
+                problems.require(
+                    not other.essential,
+                    argument,
+                    f"{condition.value} waits for {target} to exit, and an essential container "
+                    "that exits stops the task",
+                    condition.value,
+                    f"make {target} a non-essential init container, or wait for START",
+                )
+    cycle = _cycle(edges)
+    problems.require(
+        cycle is None,
+        "sidecars",
+        "wait for each other in a cycle, so ECS could never start the task: "
+        + " -> ".join(cycle or []),
+        cycle,
+        "remove one of these waits_for / app_waits_for",
+    )
+
+
+def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    """A cycle in the "starts after" graph, as the names along it; None when there is none."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = 1
+        path.append(name)
+        for after in sorted(edges[name]):
+            if state.get(after) == 1:
+                return [*path[path.index(after) :], after]
+            if after not in state and (found := visit(after)) is not None:
+                return found
+        path.pop()
+        state[name] = 2
+        return None
+
+    for name in sorted(edges):
+        if name not in state and (found := visit(name)) is not None:
+            return found
+    return None
 
 
 def _check_dependency(problems: Problems, item: ContainerSpec) -> None:
@@ -353,7 +431,8 @@ def _check_paths(problems: Problems, argument: str, paths: Sequence[str]) -> Non
     )
 
 
-def _check_environment(problems: Problems, argument: str, environment: Mapping[str, str]) -> None:
+def check_environment(problems: Problems, argument: str, environment: Mapping[str, str]) -> None:
+    """Record problems with plain variables: bad names, secret-looking names or values."""
     for name, value in environment.items():
         if not _ENV_NAME.match(name):
             problems.add(
