@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_s3 as s3
 
@@ -18,7 +17,7 @@ from ecs_patterns_plus import (
     ValidationError,
 )
 from tests.synth import Synthesized
-from tests.util import resources_of, stack_for_errors
+from tests.util import hardened_task, resources_of, stack_for_errors
 
 STACK = "TaskEnvironmentFilesAndStartOrder"
 Condition = ecs.ContainerDependencyCondition
@@ -75,15 +74,6 @@ def test_sidecars_start_in_the_order_they_name(scenarios: Synthesized) -> None:
     ]
     assert containers["warmup"]["DependsOn"] == [{"Condition": "HEALTHY", "ContainerName": "app"}]
     assert "DependsOn" not in containers["config-init"]
-
-
-def _task(stack: Any, **options: Any) -> HardenedTaskDefinition:
-    repository = stack.node.try_find_child("Repository") or ecr.Repository.from_repository_name(
-        stack, "Repository", "myapp"
-    )
-    return HardenedTaskDefinition(
-        stack, "Task", image=ecs.ContainerImage.from_ecr_repository(repository, "1.0.0"), **options
-    )
 
 
 def _sidecar(name: str, **options: Any) -> SidecarOptions:
@@ -154,7 +144,7 @@ def _env_file(tmp_path: Path, name: str, text: str) -> ecs.EnvironmentFile:
 def test_a_start_order_that_cannot_work_is_refused(options: dict[str, Any], message: str) -> None:
     stack = stack_for_errors()
     with pytest.raises(ValidationError) as raised:
-        _task(stack, **options)
+        hardened_task(stack, **options)
     assert message in str(raised.value)
     assert stack.node.try_find_child("Task") is None
 
@@ -164,7 +154,7 @@ def test_environment_files_get_the_refusals_of_environment(tmp_path: Path) -> No
     secret = _env_file(tmp_path, "app.env", "LOG_LEVEL=info\nDB_PASSWORD=hunter2\n")
     twice = _env_file(tmp_path, "more.env", "# comment\n\nLOG_LEVEL=debug\n")
     with pytest.raises(ValidationError) as raised:
-        _task(stack, environment_files=[secret, twice], environment={"REGION_NAME": "x"})
+        hardened_task(stack, environment_files=[secret, twice], environment={"REGION_NAME": "x"})
     message = str(raised.value)
     assert "environment_files[0]: DB_PASSWORD looks like a secret" in message
     assert (
@@ -177,7 +167,7 @@ def test_environment_files_must_be_env_files_and_at_most_ten(tmp_path: Path) -> 
     stack = stack_for_errors()
     bucket = s3.Bucket.from_bucket_name(stack, "Config", "config")
     with pytest.raises(ValidationError) as raised:
-        _task(
+        hardened_task(
             stack,
             environment_files=[
                 ecs.EnvironmentFile.from_bucket(bucket, "prod/app.properties"),
@@ -315,8 +305,8 @@ def test_the_task_role_mounts_exactly_its_access_points(scenarios: Synthesized) 
     assert job["Action"] == "elasticfilesystem:ClientMount"
 
 
-def _efs_task(stack: Any, volumes: list[Any], **options: Any) -> HardenedTaskDefinition:
-    return _task(stack, efs_volumes=volumes, **options)
+def _efshardened_task(stack: Any, volumes: list[Any], **options: Any) -> HardenedTaskDefinition:
+    return hardened_task(stack, efs_volumes=volumes, **options)
 
 
 def test_efs_mounts_that_cannot_work_are_refused() -> None:
@@ -335,7 +325,7 @@ def test_efs_mounts_that_cannot_work_are_refused() -> None:
         security_group=ec2.SecurityGroup.from_security_group_id(stack, "FsGroup", "sg-0f0f0f0f"),
     )
     with pytest.raises(ValidationError) as raised:
-        _efs_task(
+        _efshardened_task(
             stack,
             [
                 EfsVolume(file_system=files, container_path="/data", uid="0", gid="0"),
@@ -356,7 +346,7 @@ def test_efs_mounts_that_cannot_work_are_refused() -> None:
         ValidationError,
         match=r"efs_volumes\[0\]: needs uid and gid: the container's user 'app' is a name",
     ):
-        _efs_task(stack, [EfsVolume(file_system=files, container_path="/data")], user="app")
+        _efshardened_task(stack, [EfsVolume(file_system=files, container_path="/data")], user="app")
 
 
 def test_a_file_system_in_another_vpc_is_refused_for_the_service() -> None:
@@ -374,7 +364,7 @@ def test_a_file_system_in_another_vpc_is_refused_for_the_service() -> None:
         private_subnet_ids=["subnet-0f0000000000000f1"],
     )
     files = SharedFileSystem(stack, "Files", vpc=other)
-    task = _task(
+    task = hardened_task(
         stack,
         container_port=8080,
         port_name="media",

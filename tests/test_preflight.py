@@ -8,8 +8,6 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import cx_api
@@ -19,7 +17,6 @@ from ecs_patterns_plus import (
     BackendService,
     DeploymentStrategy,
     HardenedCluster,
-    HardenedTaskDefinition,
     HealthCheckOptions,
     ScalingOptions,
     ScheduledTask,
@@ -30,7 +27,7 @@ from ecs_patterns_plus import (
 )
 from ecs_patterns_plus.preflight import METADATA_KEY, check_stack, enable_preflight
 from tests.scenarios.common import certificate
-from tests.util import stack_for_errors
+from tests.util import hardened_task, stack_for_errors
 
 HOURLY = scheduler.ScheduleExpression.rate(cdk.Duration.hours(1))
 
@@ -54,25 +51,15 @@ def _vpc(stack: cdk.Stack, *, isolated: bool = False, mask: int = 24) -> ec2.IVp
     )
 
 
-def _task(stack: cdk.Stack, name: str = "Task", **options: Any) -> HardenedTaskDefinition:
-    repository = stack.node.try_find_child("Repository") or ecr.Repository.from_repository_name(
-        stack, "Repository", "myapp"
-    )
-    return HardenedTaskDefinition(
-        stack,
-        name,
-        image=ecs.ContainerImage.from_ecr_repository(repository, "1.0.0"),  # type: ignore[arg-type]
-        **options,
-    )
-
-
 def _backend(stack: cdk.Stack, vpc: ec2.IVpc, **options: Any) -> BackendService:
     task_options = options.pop("task", {})
     return BackendService(
         stack,
         options.pop("name", "Orders"),
         cluster=HardenedCluster(stack, "Platform", vpc=vpc).cluster,
-        task_definition=_task(stack, container_port=8080, port_name="orders", **task_options),
+        task_definition=hardened_task(
+            stack, container_port=8080, port_name="orders", **task_options
+        ),
         **options,
     )
 
@@ -141,7 +128,7 @@ def _web(stack: cdk.Stack, **options: Any) -> AlbFargateService:
         stack,
         "Web",
         cluster=HardenedCluster(stack, "Platform", vpc=vpc).cluster,
-        task_definition=_task(stack, container_port=8080, **task_options),
+        task_definition=hardened_task(stack, container_port=8080, **task_options),
         load_balancer=SecureLoadBalancer(stack, "Edge", vpc=vpc, certificate=certificate(stack)),
         **options,
     )
@@ -185,7 +172,7 @@ def test_a_spot_only_job_without_retries_is_warned_about() -> None:
             stack,
             "Report",
             cluster=HardenedCluster(stack, "Platform", vpc=_vpc(stack)).cluster,
-            task_definition=_task(stack),
+            task_definition=hardened_task(stack),
             schedule=HOURLY,
             retry_attempts=retries,
         )

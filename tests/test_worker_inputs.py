@@ -9,7 +9,6 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
@@ -20,7 +19,6 @@ from ecs_patterns_plus import (
     BacklogScaling,
     DeploymentStrategy,
     HardenedCluster,
-    HardenedTaskDefinition,
     MonitoringThresholds,
     QueueOptions,
     QueueSource,
@@ -33,19 +31,7 @@ from ecs_patterns_plus import (
     publish,
 )
 from tests.scenarios.common import certificate, existing_vpc
-from tests.util import stack_for_errors
-
-
-def _task(stack: cdk.Stack, construct_id: str = "Task", **options: Any) -> HardenedTaskDefinition:
-    repository = stack.node.try_find_child("Repository") or ecr.Repository.from_repository_name(
-        stack, "Repository", "worker"
-    )
-    return HardenedTaskDefinition(
-        stack,
-        construct_id,
-        image=ecs.ContainerImage.from_ecr_repository(repository, "1.0.0"),  # type: ignore[arg-type]
-        **options,
-    )
+from tests.util import hardened_task, stack_for_errors
 
 
 def _worker(stack: cdk.Stack, **options: Any) -> WorkerService:
@@ -53,7 +39,7 @@ def _worker(stack: cdk.Stack, **options: Any) -> WorkerService:
         options.pop("cluster", None)
         or HardenedCluster(stack, "Platform", vpc=existing_vpc(stack)).cluster
     )
-    task = options.pop("task_definition", None) or _task(stack, **options.pop("task", {}))
+    task = options.pop("task_definition", None) or hardened_task(stack, **options.pop("task", {}))
     return WorkerService(stack, "Worker", cluster=cluster, task_definition=task, **options)
 
 
@@ -280,7 +266,7 @@ def test_backlog_scaling_is_refused_on_a_service_without_a_queue() -> None:
             stack,
             "Web",
             cluster=HardenedCluster(stack, "Platform", vpc=vpc).cluster,
-            task_definition=_task(stack, container_port=8080),
+            task_definition=hardened_task(stack, container_port=8080),
             load_balancer=SecureLoadBalancer(stack, "Lb", vpc=vpc, certificate=certificate(stack)),
             scaling=ScalingOptions(backlog=BacklogScaling()),
         )
@@ -305,7 +291,7 @@ def test_a_wrong_type_is_named_for_the_worker_and_publish() -> None:
 
 def test_publish_refuses_a_variable_the_publisher_sets() -> None:
     stack = stack_for_errors()
-    task = _task(stack, environment={"TOPIC_ARN": "arn:aws:sns:ap-northeast-2:1:x"})
+    task = hardened_task(stack, environment={"TOPIC_ARN": "arn:aws:sns:ap-northeast-2:1:x"})
     with pytest.raises(ValidationError, match="variable: is set already in Errors/Task's"):
         publish(stack, "Events", publishers=[task])
     with pytest.raises(ValidationError, match="variable: must be an environment variable name"):

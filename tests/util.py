@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
 
+from ecs_patterns_plus import HardenedTaskDefinition
 from tests.synth import Synthesized, new_app
 
 
@@ -29,3 +32,18 @@ def logical_id(synth: Synthesized, stack: str, construct_path: str) -> str:
         if resource.get("Metadata", {}).get("aws:cdk:path") == wanted
     ]
     return key
+
+
+def hardened_task(
+    stack: cdk.Stack, construct_id: str = "Task", **options: Any
+) -> HardenedTaskDefinition:
+    """A task definition on the ``myapp`` ECR repository (imported once per stack)."""
+    repository = stack.node.try_find_child("Repository") or ecr.Repository.from_repository_name(
+        stack, "Repository", "myapp"
+    )
+    return HardenedTaskDefinition(
+        stack,
+        construct_id,
+        image=ecs.ContainerImage.from_ecr_repository(repository, "1.0.0"),  # type: ignore[arg-type]
+        **options,
+    )
