@@ -13,7 +13,7 @@ export BC_SKIP_MAPPING := TRUE
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 CDK := node_modules/.bin/cdk
 
-.PHONY: setup synth test lint typecheck pytest deploy diff review diagrams bench lock clean
+.PHONY: setup synth test lint typecheck pytest deploy diff review cost diagrams bench lock clean
 
 setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
@@ -74,6 +74,11 @@ review: $(VENV)/.installed
 	  else first=--allow-empty-base; fi && \
 	  $(REVIEW) "$$base/tests/__snapshots__" tests/__snapshots__ $$first $(REVIEW_ARGS); \
 	fi
+
+## Monthly estimate of the example app: synthesizes it, then prices cdk.out offline (COST_ARGS,
+## e.g. COST_ARGS="--assumption log_gb_per_task=5 --json"). Not part of `make test`.
+cost: synth
+	$(VENV)/bin/python -m ecs_patterns_plus.cost cdk.out $(COST_ARGS)
 
 ## Redraw the README's architecture diagrams from the example stacks' snapshots.
 diagrams: $(VENV)/.installed

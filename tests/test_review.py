@@ -567,6 +567,18 @@ def test_command_prints_markdown_and_exits_zero(
     assert "```mermaid\nflowchart LR\n" in out
 
 
+def test_command_prints_the_monthly_cost_of_the_change(
+    outdirs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, after = str(outdirs["before"]), str(outdirs["after"])
+    assert main([before, after, "--no-diagrams", "--region", "ap-northeast-2"]) == 0
+    out = capsys.readouterr().out
+    assert "\n### Monthly cost\n\nList prices in ap-northeast-2, USD a month" in out
+    assert "<summary>Assumptions</summary>" in out
+    assert main([before, after, "--no-diagrams", "--no-cost"]) == 0
+    assert "### Monthly cost" not in capsys.readouterr().out
+
+
 def test_long_report_is_shortened_to_fit_one_comment(report: Report) -> None:
     note = "\n\n_Shortened to fit one comment: run the review locally for every row._\n"
     full = render_markdown(report)
@@ -1032,3 +1044,39 @@ def test_route_whose_authentication_is_removed_is_flagged() -> None:
     )
     added = review({"Web": without}, {"Web": with_sign_in}).stacks[0].load_balancing
     assert [change.flags for change in added] == [()]
+
+
+def test_the_report_shows_preflight_findings_the_change_brings() -> None:
+    from ecs_patterns_plus.preflight import METADATA_KEY
+
+    def template(*findings: dict[str, object]) -> dict[str, object]:
+        return {
+            "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}},
+            "Metadata": {METADATA_KEY: list(findings)},
+        }
+
+    old = {
+        "id": "ecs-patterns-plus:preflight-grace-period",
+        "path": "Web/Service",
+        "message": "grace period too short",
+        "error": False,
+    }
+    new = {
+        "id": "ecs-patterns-plus:preflight-subnet-headroom",
+        "path": "Web/Orders",
+        "message": "the subnets have 22 free addresses",
+        "error": True,
+    }
+    base_template = template(old)
+    new_template = template(old, new)
+    new_template["Resources"]["Other"] = {"Type": "AWS::SQS::Queue", "Properties": {}}  # type: ignore[index]
+    found = review({"Web": base_template}, {"Web": new_template})  # type: ignore[dict-item]
+    (finding,) = found.preflight
+    assert (finding.check, finding.path, finding.error) == ("subnet-headroom", "Web/Orders", True)
+    markdown = render_markdown(found)
+    assert "### Preflight" in markdown
+    assert (
+        "| Web | `Web/Orders` | `subnet-headroom` | the subnets have 22 free addresses "
+        "| ⚠️ the deployment would fail |"
+    ) in markdown
+    assert "grace period too short" not in markdown

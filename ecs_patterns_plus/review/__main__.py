@@ -1,7 +1,9 @@
 """``python -m ecs_patterns_plus.review BASE_DIR NEW_DIR``: a Markdown review of a template change.
 
 BASE_DIR and NEW_DIR hold synthesized templates (``cdk.out``) or template snapshots
-(``tests/__snapshots__``). The report goes to stdout.
+(``tests/__snapshots__``). The report goes to stdout; its "Monthly cost" section is the change
+of the offline estimate (``ecs_patterns_plus.cost``) by resource class, flagged from
+``--cost-threshold`` dollars a month.
 
 Exit status: 0 when the report was printed; 2 for bad arguments or input that cannot be
 reviewed (a missing path, a directory without templates, a template file that is not valid
@@ -13,10 +15,12 @@ key, secret, table, queue, ...) would be replaced or removed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..cost.delta import DEFAULT_THRESHOLD, cost_delta
 from .diff import review
 from .markdown import TITLE, render_markdown
 from .mermaid import diagram
@@ -59,6 +63,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ones): every stack is added",
     )
     parser.add_argument(
+        "--cost-threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        metavar="USD",
+        help="flag a resource class whose monthly estimate changes by this much or more "
+        f"(default: {DEFAULT_THRESHOLD:g})",
+    )
+    parser.add_argument(
+        "--region", help="region to price (default: the one the templates name, else us-east-1)"
+    )
+    parser.add_argument(
+        "--no-cost", action="store_true", help="leave out the monthly cost of the change"
+    )
+    parser.add_argument(
         "--fail-on-replace-data",
         action="store_true",
         help=f"exit {EXIT_DATA_AT_RISK} when a resource holding data is replaced or removed",
@@ -74,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             EXIT_BAD_INPUT, f"review: --pattern {args.pattern!r} matches no stack in base or new\n"
         )
     report = review(base, new)
+    if not args.no_cost and report.changed:
+        delta = cost_delta(base, new, region=args.region, threshold=args.cost_threshold)
+        report = dataclasses.replace(report, cost=delta)
     diagrams = None
     if not args.no_diagrams:
         diagrams = {

@@ -18,7 +18,14 @@ from .lenses import (
     security_group_changes,
     task_definition_changes,
 )
-from .report import ExportChange, Replacement, Report, ResourceChange, StackReview
+from .report import (
+    ExportChange,
+    PreflightFinding,
+    Replacement,
+    Report,
+    ResourceChange,
+    StackReview,
+)
 from .schemas import holds_data, rules_for, values_at
 from .templates import (
     Resource,
@@ -88,7 +95,28 @@ def review_stack(
         load_balancing=tuple(load_balancing_changes(name, diff.old, diff.new)),
         task_definitions=tuple(task_definition_changes(name, diff.old, diff.new)),
         exports=exports,
+        preflight=tuple(_new_preflight(name, base or {}, new or {})),
     )
+
+
+def _new_preflight(name: str, base: Template, new: Template) -> Iterable[PreflightFinding]:
+    """The preflight findings of ``new`` that ``base`` did not have (by id and construct)."""
+    from ..preflight import METADATA_KEY
+
+    def findings(template: Template) -> list[dict[str, Any]]:
+        found = template.get("Metadata", {}).get(METADATA_KEY, [])
+        return found if isinstance(found, list) else []
+
+    known = {(item.get("id"), item.get("path")) for item in findings(base)}
+    for item in findings(new):
+        if (item.get("id"), item.get("path")) not in known:
+            yield PreflightFinding(
+                stack=name,
+                check=str(item.get("id", "")).removeprefix("ecs-patterns-plus:preflight-"),
+                path=str(item.get("path", "")),
+                message=str(item.get("message", "")),
+                error=bool(item.get("error")),
+            )
 
 
 def _imported_exports(template: Template) -> Iterable[str]:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .report import Replacement, Report, ResourceChange
 from .schemas import KEEPING_POLICIES, NEW_REVISION_TYPES
+
+if TYPE_CHECKING:
+    from ..cost.delta import CostDelta
 
 T = TypeVar("T")
 
@@ -55,6 +58,21 @@ def _render(
         return "\n".join(lines)
     lines += _summary(report)
     lines += _data_alert(report)
+    lines += _cost(report.cost, compact)
+    lines += _section(
+        "Preflight",
+        "Run-time failures found at synth time (`enable_preflight`), new with this change.",
+        report.preflight,
+        ("Stack", "Construct", "Check", "Finding", "Flags"),
+        lambda item: (
+            item.stack,
+            _code(item.path),
+            _code(item.check),
+            item.message,
+            _flags(item.flags),
+        ),
+        compact,
+    )
     lines += _section(
         "Replacements",
         "CloudFormation creates a new resource, then deletes the old one (or keeps it, by policy).",
@@ -213,6 +231,85 @@ def _data_alert(report: Report) -> list[str]:
         )
         lines.append(">")
     return [*lines[:-1], ""]
+
+
+def _cost(delta: CostDelta | None, compact: bool) -> list[str]:
+    """The monthly cost change by resource class, flagged above the threshold."""
+    if delta is None:
+        return []
+    note = (
+        f"List prices in {delta.region}, USD a month at the minimum and the maximum task count"
+        + (f" ({delta.region_note})" if delta.region_note else "")
+        + "; `python -m ecs_patterns_plus.cost` prints every line, price and source."
+    )
+    lines = ["### Monthly cost", "", note, ""]
+    if not delta.classes:
+        lines += [f"No change to the estimate ({_usd(delta.after)}).", ""]
+    else:
+        total_flags = (
+            (f"change of ${delta.threshold:,.0f} a month or more",)
+            if max(abs(delta.change[0]), abs(delta.change[1])) >= delta.threshold
+            else ()
+        )
+        lines += [
+            _row(("Resource class", "Stacks", "Before", "After", "Change", "Flags")),
+            "|---|---|---:|---:|---:|---|",
+            *(
+                _row(
+                    (
+                        item.resource_class,
+                        ", ".join(item.stacks),
+                        _usd(item.before),
+                        _usd(item.after),
+                        _signed(item.change),
+                        _flags(item.flags),
+                    )
+                )
+                for item in delta.classes
+            ),
+            _row(
+                (
+                    "**Total**",
+                    "",
+                    _usd(delta.before),
+                    _usd(delta.after),
+                    f"**{_signed(delta.change)}**",
+                    _flags(total_flags),
+                )
+            ),
+            "",
+        ]
+    lines += [f"_Not priced: {message}._" for message in delta.missing]
+    if delta.missing:
+        lines.append("")
+    if not compact:
+        lines += [
+            "<details>",
+            "<summary>Assumptions</summary>",
+            "",
+            *(
+                f"- `{name}` = {value:g}: {meaning}"
+                for name, value, meaning in delta.assumptions.items()
+            ),
+            "",
+            "</details>",
+            "",
+        ]
+    return lines
+
+
+def _usd(pair: tuple[float, float]) -> str:
+    low, high = (f"${value:,.2f}" for value in pair)
+    return low if low == high else f"{low} to {high}"
+
+
+def _signed(pair: tuple[float, float]) -> str:
+    def one(value: float) -> str:
+        sign = "+" if value >= 0.005 else "-" if value <= -0.005 else "±"
+        return f"{sign}${abs(value):,.2f}"
+
+    low, high = one(pair[0]), one(pair[1])
+    return low if low == high else f"{low} to {high}"
 
 
 def _replacement_row(item: Replacement) -> Sequence[str]:

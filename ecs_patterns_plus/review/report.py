@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from .lenses import IamChange, LoadBalancingChange, SecurityGroupChange, TaskDefinitionChange
 from .schemas import KEEPING_POLICIES
+
+if TYPE_CHECKING:
+    from ..cost.delta import CostDelta
 
 T = TypeVar("T")
 
@@ -67,6 +70,22 @@ class ExportChange:
 
 
 @dataclass(frozen=True)
+class PreflightFinding:
+    """A preflight finding the change brings (``enable_preflight`` writes them into the
+    template's ``Metadata``): a run-time failure found at synth time."""
+
+    stack: str
+    check: str
+    path: str
+    message: str
+    error: bool
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return ("the deployment would fail",) if self.error else ()
+
+
+@dataclass(frozen=True)
 class StackReview:
     """Everything the change does to one stack."""
 
@@ -79,6 +98,7 @@ class StackReview:
     load_balancing: tuple[LoadBalancingChange, ...] = ()
     task_definitions: tuple[TaskDefinitionChange, ...] = ()
     exports: tuple[ExportChange, ...] = ()
+    preflight: tuple[PreflightFinding, ...] = ()
 
     def count(self, action: str) -> int:
         return sum(1 for change in self.changes if change.action == action)
@@ -105,6 +125,8 @@ class Report:
     """The review of every stack, in name order."""
 
     stacks: tuple[StackReview, ...] = field(default_factory=tuple)
+    cost: CostDelta | None = None
+    """The monthly cost change, by resource class (``ecs_patterns_plus.cost.cost_delta``)."""
 
     changes = _EveryStack[ResourceChange]()
     replacements = _EveryStack[Replacement]()
@@ -113,6 +135,7 @@ class Report:
     load_balancing = _EveryStack[LoadBalancingChange]()
     task_definitions = _EveryStack[TaskDefinitionChange]()
     exports = _EveryStack[ExportChange]()
+    preflight = _EveryStack[PreflightFinding]()
 
     @property
     def changed(self) -> tuple[StackReview, ...]:
