@@ -13,7 +13,7 @@ from .compliance import enable_compliance_checks
 from .deployment import DeploymentStrategy, LifecycleHook, TestTraffic
 from .egress import EgressFirewall, EgressOptions
 from .errors import ValidationError
-from .jobs import OneOffTask, ScheduledTask
+from .jobs import JobRetries, OneOffTask, ScheduledTask
 from .load_balancer import DomainOptions, ListenerRouting, SecureLoadBalancer
 from .messaging import QueueOptions, QueueSource, publish
 from .monitoring import (
@@ -69,6 +69,7 @@ __all__ = [
     "HardenedTaskDefinition",
     "HealthCheckOptions",
     "ImportedLoadBalancer",
+    "JobRetries",
     "LifecycleHook",
     "ListenerRouting",
     "LogOptions",

@@ -763,6 +763,38 @@ JOB_EGRESS_PORT = 443
 """Job security groups allow HTTPS out only (AWS APIs through endpoints or NAT); open a
 database port with ``connections.allow_to``. No inbound rules."""
 
+JOB_MIN_RUN_TIME = Duration.minutes(1)
+"""The shortest maximum run time a job accepts: the limit counts from RunTask, so it includes
+placement, the image pull and start-up, which alone take tens of seconds on Fargate."""
+
+JOB_MAX_RUN_TIME_LIMIT = Duration.days(365)
+"""The longest maximum run time: a Standard Step Functions execution lasts one year at most."""
+
+JOB_MAX_RETRIES = 10
+"""At most 10 re-runs per kind (Spot interruption, failure): each is a full run of the task."""
+
+JOB_START_RETRY_INTERVAL = Duration.seconds(30)
+"""With a state machine, RunTask failures (``AmazonECS.Unknown``: no capacity, placement)
+are retried after 30 s, doubling (``JOB_START_RETRY_BACKOFF``) up to
+``JOB_START_RETRY_MAX_DELAY``, ``retry_attempts`` times: what EventBridge Scheduler does
+when it calls RunTask itself."""
+
+JOB_START_RETRY_BACKOFF = 2
+"""Each RunTask retry of a job's state machine waits twice as long as the one before."""
+
+JOB_START_RETRY_MAX_DELAY = Duration.minutes(5)
+"""No RunTask retry of a job's state machine waits longer than 5 minutes."""
+
+JOB_STATE_MACHINE_LOG_LEVEL = "ALL"
+"""A job's state machine logs every execution event (AwsSolutions-SF1, CT.STEPFUNCTIONS.PR.1,
+checkov CKV_AWS_285), without execution data: inputs, outputs and the described task stay
+out of the logs (``includeExecutionData`` false)."""
+
+JOB_STATE_MACHINE_LOG_GROUP_PREFIX = "/aws/vendedlogs/states/"
+"""State machine logs are vended logs, admitted by the account's CloudWatch Logs resource
+policy: under ``/aws/vendedlogs/`` one policy statement admits them all once the policy nears
+its size limit (as ``EGRESS_LOG_GROUP_PREFIX``)."""
+
 # --- Deployment ------------------------------------------------------------------------------
 
 BAKE_TIME = Duration.minutes(10)

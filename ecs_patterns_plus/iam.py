@@ -166,6 +166,42 @@ EXEC_ROUTE = Route(
     actions=EXEC_ACTIONS,
     acknowledgement=compliance.EXEC_SSM_MESSAGES,
 )
+XRAY_ACTIONS = frozenset(
+    {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:GetSamplingStatisticSummaries",
+    }
+)
+"""What X-Ray tracing needs on ``Resource: *`` (traces, sampling): no resource-level permissions."""
+XRAY_ROUTE = Route(
+    policy_id="XRayPolicy",
+    description="X-Ray trace and sampling calls, which have no resource-level permissions",
+    actions=XRAY_ACTIONS,
+    acknowledgement=compliance.XRAY_TRACING,
+)
+LOG_DELIVERY_ACTIONS = frozenset(
+    {
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
+)
+"""What vended-log delivery (Step Functions logging) needs on ``Resource: *``: "Logging using
+CloudWatch Logs" in the Step Functions developer guide lists these actions on ``*``."""
+LOG_DELIVERY_ROUTE = Route(
+    policy_id="LogDeliveryPolicy",
+    description="CloudWatch Logs delivery set-up, which has no resource-level permissions",
+    actions=LOG_DELIVERY_ACTIONS,
+    acknowledgement=compliance.LOG_DELIVERY,
+)
 
 
 def acknowledge_default_policy(principal: iam.IPrincipal) -> None:

@@ -135,6 +135,26 @@ TASK_TAGGING = Acknowledgement(
     "creates a task (ecs:CreateAction), and RunTask only for one task definition in one cluster.",
     rules=("AwsSolutions-IAM5[Resource::*]",),
 )
+JOB_TASK_CONTROL = Acknowledgement(
+    reason="Task ARNs do not exist before RunTask: a job's state machine (Step Functions "
+    "ecs:runTask.sync) may stop and describe tasks of its own cluster only (ecs:cluster), and "
+    "tag them only while RunTask creates them (ecs:CreateAction); RunTask only for one task "
+    "definition in that cluster.",
+    rules=("AwsSolutions-IAM5[Resource::*]",),
+)
+LOG_DELIVERY = Acknowledgement(
+    reason="CloudWatch Logs delivery set-up for vended logs (logs:CreateLogDelivery, "
+    "GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, "
+    "DescribeResourcePolicies, DescribeLogGroups) has no resource-level permissions; one small "
+    "policy per stack holds these actions only.",
+    rules=("AwsSolutions-IAM5[Resource::*]",),
+)
+XRAY_TRACING = Acknowledgement(
+    reason="X-Ray trace and sampling calls (xray:PutTraceSegments, PutTelemetryRecords, "
+    "GetSamplingRules, GetSamplingTargets, GetSamplingStatisticSummaries) have no resource-level "
+    "permissions; one small policy per stack holds these actions only.",
+    rules=("AwsSolutions-IAM5[Resource::*]",),
+)
 DEAD_LETTER_QUEUE = Acknowledgement(
     reason="This queue is the dead-letter queue; it needs none of its own.",
     rules=(

@@ -1,4 +1,5 @@
-"""OneOffTask: everything to run a task on demand, and its exact ``aws ecs run-task`` command."""
+"""OneOffTask: everything to run a task on demand, and its exact ``aws ecs run-task`` command
+(or, with a maximum run time or retries, the ``aws stepfunctions start-execution`` command)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,26 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .. import defaults
-from ..errors import checked, is_token
+from ..errors import Problems, ValidationError, checked, is_token
 from ..iam import acknowledge_default_policy, run_task_permissions
 from ..launch import TaskDefinitionLike
+from ..monitoring.notifications import Notifier, stack_alarm_topic, stack_notification_queue
 from ..network import VpcEndpoints
 from .base import RunTaskJob
+from .limits import (
+    JobRetries,
+    add_state_machine,
+    check_limits,
+    execution_failed_rule,
+    run_task_arguments,
+)
 
 
 class OneOffTask(RunTaskJob):
@@ -39,11 +51,22 @@ class OneOffTask(RunTaskJob):
         placement_strategies / placement_constraints: EC2 capacity only. Default: none.
         endpoints: VPC endpoints the tasks reach over HTTPS (admits their security groups).
             Default: none (admit them with ``endpoints.allow_from(job)``).
+        max_run_time: stop the task when it runs longer (from RunTask: start-up included),
+            whole seconds, 1 minute to 365 days, and notify the stack's alarm topic. A Step
+            Functions state machine (child id ``StateMachine``) then runs the task with
+            ``ecs:runTask.sync`` and this timeout (ECS has none of its own): start it with
+            ``start_execution_command`` (``grant_start``), not ``run_task_command``, which
+            runs the task without the limit. Default: None (no limit, no state machine).
+        retries: re-run the task after a Spot interruption or a failure, counted by the same
+            state machine (``JobRetries(failures=1)``; Spot interruptions need a FARGATE_SPOT
+            strategy). Default: None.
 
     Attributes:
         task_definition, cluster, security_group (``None`` when groups were passed),
         connections, subnet_ids, network_configuration (the ``--network-configuration``
-        value), run_task_command (tokens resolve in a ``CfnOutput``).
+        value), run_task_command (tokens resolve in a ``CfnOutput``); with ``max_run_time``
+        or ``retries``: state_machine, state_machine_role, state_machine_log_group,
+        execution_failed_rule and start_execution_command (all ``None`` without).
     """
 
     @checked
@@ -60,7 +83,21 @@ class OneOffTask(RunTaskJob):
         placement_strategies: Sequence[ecs.PlacementStrategy] = (),
         placement_constraints: Sequence[ecs.PlacementConstraint] = (),
         endpoints: VpcEndpoints | None = None,
+        max_run_time: cdk.Duration | None = None,
+        retries: JobRetries | None = None,
     ) -> None:
+        def check(problems: Problems) -> None:
+            check_limits(
+                problems,
+                max_run_time=max_run_time,
+                retries=retries,
+                strategy=list(
+                    defaults.ONE_OFF_CAPACITY_PROVIDER_STRATEGY
+                    if capacity_provider_strategy is None
+                    else capacity_provider_strategy
+                ),
+            )
+
         super().__init__(
             scope,
             construct_id,
@@ -74,6 +111,7 @@ class OneOffTask(RunTaskJob):
             endpoints=endpoints,
             default_strategy=defaults.ONE_OFF_CAPACITY_PROVIDER_STRATEGY,
             kind="One-off task",
+            check=check,
         )
         definition = self.task_definition
         launch = self._launch
@@ -111,6 +149,50 @@ class OneOffTask(RunTaskJob):
             parts.append(f"--placement-strategy {rendered}")
         self.run_task_command = " ".join(parts)
 
+        self.state_machine: sfn.StateMachine | None = None
+        self.state_machine_role: iam.Role | None = None
+        self.state_machine_log_group: logs.LogGroup | None = None
+        self.execution_failed_rule: events.Rule | None = None
+        self.start_execution_command: str | None = None
+        if max_run_time is not None or retries is not None:
+            limits = add_state_machine(
+                self,
+                cluster=cluster,
+                definition=definition,
+                run_task=run_task_arguments(
+                    cluster=cluster,
+                    definition=definition,
+                    fargate=launch.fargate,
+                    strategy=launch.strategy,
+                    subnet_ids=self.subnet_ids,
+                    security_group_ids=[g.security_group_id for g in groups],
+                    placement_constraints=self._placement_constraints,
+                    placement_strategies=self._placement_strategies,
+                ),
+                max_run_time=max_run_time,
+                retries=retries,
+                start_retries=defaults.JOB_RETRY_ATTEMPTS,
+            )
+            self.state_machine = limits.state_machine
+            self.state_machine_role = limits.role
+            self.state_machine_log_group = limits.log_group
+            self.execution_failed_rule = execution_failed_rule(
+                Notifier(
+                    self,
+                    stack_alarm_topic(self),
+                    stack_notification_queue(self),
+                    retry_attempts=defaults.JOB_RETRY_ATTEMPTS,
+                ),
+                self.node.path,
+                limits.state_machine,
+                max_run_time,
+                retries,
+            )
+            self.start_execution_command = (
+                "aws stepfunctions start-execution --state-machine-arn "
+                f"{limits.state_machine.state_machine_arn}"
+            )
+
     @checked
     def grant_run(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` run this task definition in this cluster (and pass its two roles).
@@ -121,6 +203,27 @@ class OneOffTask(RunTaskJob):
         run, pass_roles = run_task_permissions(self.cluster, self.task_definition)
         grant = run.grant(grantee)
         pass_roles.grant(grantee)
+        acknowledge_default_policy(grantee.grant_principal)  # the policy written by this grant
+        return grant
+
+    @checked
+    def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start this job's state machine (``start_execution_command``) only.
+
+        For a pipeline that runs the task with its maximum run time; waiting for the result
+        (``aws stepfunctions describe-execution``) also needs ``states:DescribeExecution`` on
+        its executions (``state_machine.grant_read``).
+        """
+        if self.state_machine is None:
+            raise ValidationError(
+                self.node.path,
+                [
+                    "grant_start: this one-off task has no state machine (no max_run_time or "
+                    "retries); got no limits; pass max_run_time= or retries= to OneOffTask, "
+                    "or use grant_run"
+                ],
+            )
+        grant = self.state_machine.grant_start_execution(grantee)
         acknowledge_default_policy(grantee.grant_principal)  # the policy written by this grant
         return grant
 

@@ -11,9 +11,11 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .. import compliance, defaults
@@ -33,6 +35,13 @@ from ..monitoring.notifications import (
 from ..network import VpcEndpoints
 from .base import RunTaskJob
 from .expressions import check_schedule_expression
+from .limits import (
+    JobRetries,
+    add_state_machine,
+    check_limits,
+    execution_failed_rule,
+    run_task_arguments,
+)
 
 _ONE_MINUTE = cdk.Duration.minutes(1)
 """What CDK is given for a token flexible window, which it compares at synth time."""
@@ -92,13 +101,24 @@ class ScheduledTask(RunTaskJob):
             code, fails to start or is interrupted on Spot (undeliverable notifications go
             to the stack's notification dead-letter queue, or with ``encryption_key`` to the
             job's own). Default: True.
+        max_run_time: stop the task when it runs longer (from RunTask: start-up included),
+            whole seconds, 1 minute to 365 days, and notify ``alarm_topic``. The schedule then
+            starts a Step Functions state machine (child id ``StateMachine``) that runs the
+            task with ``ecs:runTask.sync`` and this timeout, and retries RunTask failures (no
+            capacity) ``retry_attempts`` times; ECS has no timeout of its own. Default: None
+            (no limit, no state machine).
+        retries: re-run the task after a Spot interruption or a failure
+            (``JobRetries(spot_interruptions=2)``), counted by the same state machine; a
+            failure, a timeout or the last retry notifies ``alarm_topic``. Default: None.
 
     Attributes:
         schedule, schedule_group, role (the scheduler's execution role), role_policy (its
         only policy), task_definition,
         dead_letter_queue, encryption_key, alarm_topic, failure_alarm, dead_letter_alarm,
         task_failed_rule (``None`` when off),
-        security_group (``None`` when groups were passed), connections, fargate (bool).
+        security_group (``None`` when groups were passed), connections, fargate (bool);
+        with ``max_run_time`` or ``retries``: state_machine, state_machine_role,
+        state_machine_log_group, execution_failed_rule (all ``None`` without).
     """
 
     @checked
@@ -126,6 +146,8 @@ class ScheduledTask(RunTaskJob):
         alarm_topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
         notify_task_failures: bool = True,
+        max_run_time: cdk.Duration | None = None,
+        retries: JobRetries | None = None,
     ) -> None:
         def check(problems: Problems) -> None:
             check_schedule_expression(problems, "schedule", schedule)
@@ -142,6 +164,17 @@ class ScheduledTask(RunTaskJob):
             problems.seconds_in_range("max_event_age", max_event_age, 60, 86400)
             problems.minutes_in_range("flexible_window", flexible_window, 1, 1440)
             problems.seconds_in_range("dead_letter_retention", dead_letter_retention, 60, 1209600)
+            check_limits(
+                problems,
+                max_run_time=max_run_time,
+                retries=retries,
+                strategy=list(
+                    defaults.JOB_CAPACITY_PROVIDER_STRATEGY
+                    if capacity_provider_strategy is None
+                    else capacity_provider_strategy
+                ),
+                task_count=task_count,
+            )
 
         super().__init__(
             scope,
@@ -171,10 +204,37 @@ class ScheduledTask(RunTaskJob):
 
         self.schedule_group = scheduler.ScheduleGroup(self, "Group")
         stack = cdk.Stack.of(self)
+        self.state_machine: sfn.StateMachine | None = None
+        self.state_machine_role: iam.Role | None = None
+        self.state_machine_log_group: logs.LogGroup | None = None
+        if max_run_time is not None or retries is not None:
+            limits = add_state_machine(
+                self,
+                cluster=cluster,
+                definition=definition,
+                run_task=run_task_arguments(
+                    cluster=cluster,
+                    definition=definition,
+                    fargate=self.fargate,
+                    strategy=self._launch.strategy,
+                    subnet_ids=cluster.vpc.select_subnets(**self._subnets._values).subnet_ids,
+                    security_group_ids=[g.security_group_id for g in self._security_groups],
+                    placement_constraints=self._placement_constraints,
+                    placement_strategies=self._placement_strategies,
+                ),
+                max_run_time=max_run_time,
+                retries=retries,
+                start_retries=retry_attempts,
+            )
+            self.state_machine = limits.state_machine
+            self.state_machine_role = limits.role
+            self.state_machine_log_group = limits.log_group
         self.role = iam.Role(
             self,
             "SchedulerRole",
-            description="EventBridge Scheduler: run one task definition in one cluster",
+            description="EventBridge Scheduler: run one task definition in one cluster"
+            if self.state_machine is None
+            else "EventBridge Scheduler: start the job's state machine",
             assumed_by=iam.ServicePrincipal(
                 "scheduler.amazonaws.com",
                 conditions={
@@ -185,14 +245,30 @@ class ScheduledTask(RunTaskJob):
                 },
             ),
         )
-        self.role_policy = iam.ManagedPolicy(
-            self.role,
-            "RunTaskPolicy",
-            description="Run one task definition in one cluster, tag it, dead-letter failures",
-            roles=[self.role],
-            statements=self._role_statements(cluster, definition),
-        )
-        compliance.TASK_TAGGING.apply(self.role_policy)
+        if self.state_machine is not None:
+            self.role_policy = iam.ManagedPolicy(
+                self.role,
+                "StartExecutionPolicy",
+                description="Start one state machine, dead-letter failures",
+                roles=[self.role],
+                statements=[
+                    iam.PolicyStatement(
+                        sid="StartTheStateMachine",
+                        actions=["states:StartExecution"],
+                        resources=[self.state_machine.state_machine_arn],
+                    ),
+                    *self._delivery_statements(),
+                ],
+            )
+        else:
+            self.role_policy = iam.ManagedPolicy(
+                self.role,
+                "RunTaskPolicy",
+                description="Run one task definition in one cluster, tag it, dead-letter failures",
+                roles=[self.role],
+                statements=self._role_statements(cluster, definition),
+            )
+            compliance.TASK_TAGGING.apply(self.role_policy)
 
         common: dict[str, Any] = {
             "task_definition": definition,
@@ -214,7 +290,15 @@ class ScheduledTask(RunTaskJob):
             "enable_ecs_managed_tags": True,
         }
         target: scheduler.IScheduleTarget
-        if self.fargate:
+        if self.state_machine is not None:
+            target = targets.StepFunctionsStartExecution(
+                self.state_machine,
+                role=common["role"],
+                dead_letter_queue=self.dead_letter_queue,
+                retry_attempts=common["retry_attempts"],
+                max_event_age=common["max_event_age"],
+            )
+        elif self.fargate:
             target = targets.EcsRunFargateTask(cluster, assign_public_ip=False, **common)
         else:
             target = targets.EcsRunEc2Task(
@@ -279,6 +363,24 @@ class ScheduledTask(RunTaskJob):
             if notify_task_failures
             else None
         )
+        self.execution_failed_rule = (
+            execution_failed_rule(
+                Notifier(
+                    self,
+                    self.alarm_topic,
+                    self.dead_letter_queue
+                    if encryption_key is not None
+                    else stack_notification_queue(self),
+                    retry_attempts=defaults.JOB_RETRY_ATTEMPTS,
+                ),
+                self.node.path,
+                self.state_machine,
+                max_run_time,
+                retries,
+            )
+            if self.state_machine is not None
+            else None
+        )
 
     def _role_statements(
         self, cluster: ecs.ICluster, definition: ecs.TaskDefinition
@@ -291,6 +393,12 @@ class ScheduledTask(RunTaskJob):
                 resources=["*"],
                 conditions={"StringEquals": {"ecs:CreateAction": "RunTask"}},
             ),
+            *self._delivery_statements(),
+        ]
+
+    def _delivery_statements(self) -> list[iam.PolicyStatement]:
+        """Dead-letter failed invocations; decrypt the schedule, encrypt the queue."""
+        return [
             iam.PolicyStatement(
                 sid="DeadLetterFailures",
                 actions=["sqs:SendMessage"],

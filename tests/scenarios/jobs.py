@@ -12,6 +12,7 @@ from ecs_patterns_plus import (
     Ec2CapacityOptions,
     HardenedCluster,
     HardenedTaskDefinition,
+    JobRetries,
     OneOffTask,
     ScheduledTask,
     SecureVpc,
@@ -115,3 +116,42 @@ def job_gpu_on_ec2(stack: cdk.Stack) -> None:
         flexible_window=cdk.Duration.minutes(30),
     )
     network.endpoints.allow_from(job, platform.ec2_capacity["gpu"].security_group)  # type: ignore[union-attr]
+
+
+@scenario("JobTimeoutAndRetries")
+def job_timeout_and_retries(stack: cdk.Stack) -> None:
+    """A nightly job stopped after 2 hours, re-run twice after a Spot interruption and once
+    after a failure; a migration stopped after 15 minutes, started by its state machine."""
+    network = SecureVpc(stack, "Network", nat_gateways=1)
+    platform = HardenedCluster(stack, "Platform", vpc=network.vpc)
+    report = HardenedTaskDefinition(
+        stack, "ReportTask", image=ecr_image(stack, "report-1.4.2"), command=["report", "--daily"]
+    )
+    nightly = ScheduledTask(
+        stack,
+        "Nightly",
+        cluster=platform.cluster,
+        task_definition=report,
+        schedule=scheduler.ScheduleExpression.cron(
+            minute="0", hour="3", time_zone=cdk.TimeZone.ASIA_SEOUL
+        ),
+        max_run_time=cdk.Duration.hours(2),
+        retries=JobRetries(spot_interruptions=2, failures=1),
+    )
+    migrate_task = HardenedTaskDefinition(
+        stack, "MigrateTask", image=ecr_image(stack, "migrate-2.0.0"), command=["migrate", "up"]
+    )
+    migrate = OneOffTask(
+        stack,
+        "Migrate",
+        cluster=platform.cluster,
+        task_definition=migrate_task,
+        max_run_time=cdk.Duration.minutes(15),
+    )
+    deployer = iam.Role(
+        stack, "DeployerRole", assumed_by=iam.AccountRootPrincipal(), description="CI deployer"
+    )
+    migrate.grant_start(deployer)
+    assert migrate.start_execution_command is not None
+    cdk.CfnOutput(stack, "MigrateCommand", value=migrate.start_execution_command)
+    network.endpoints.allow_from(nightly, migrate)  # type: ignore[union-attr]
