@@ -559,6 +559,35 @@ configurations use."""
 OTEL_PROTOCOL = "grpc"
 """OTLP over gRPC (port 4317), the OpenTelemetry SDKs' default; ``http/protobuf`` uses 4318."""
 
+OTEL_TRACES = False
+"""The collector takes metrics only unless ``traces=True``: traces to X-Ray need X-Ray's
+actions on ``Resource: *`` (the stack's shared, acknowledged ``XRayPolicy``), an ``xray``
+endpoint in a VPC without NAT, and X-Ray bills every trace recorded, so they are asked for."""
+
+LOG_ROUTER_S3_STORE_DIR = "/var/fluent-bit/s3"
+"""Where Fluent Bit's s3 output buffers before each upload (``store_dir``): a writable path
+of its own on the router (a task volume), which the image can declare (``VOLUME``) owned by
+the router's user."""
+
+LOG_ROUTER_S3_KEY_FORMAT = "%Y/%m/%d/$TAG/%H%M%S-$UUID.gz"
+"""Object keys under the prefix: the day first (lifecycle rules, Athena partitions), then the
+FireLens tag (``<container>-firelens-<task id>``), the first record's time and a random
+``$UUID``, so uploads never overwrite each other and ``.gz`` stays the suffix."""
+
+LOG_ROUTER_S3_OUTPUT = {
+    "total_file_size": "10M",
+    "upload_timeout": "1m",
+    "use_put_object": "On",
+    "compression": "gzip",
+    "store_dir_limit_size": "1G",
+    "retry_limit": "5",
+}
+"""Fluent Bit s3 output settings: task storage is not kept (Fargate), so whole objects go up
+with PutObject (no multipart state to lose, and s3:PutObject is the only grant) once 10 MB
+are buffered or after a minute, gzip-compressed; at most 1 GB waits on disk during an outage
+(beyond it Fluent Bit discards data instead of filling the task's storage); five upload
+attempts, as Fluent Bit made before 1.9.10 (since then one unless ``retry_limit`` is set)."""
+
 # --- EC2 capacity ----------------------------------------------------------------------------
 
 EC2_INSTANCE_TYPES = ("m6i.large", "m6a.large", "m7i.large")

@@ -194,7 +194,7 @@ def _task_counts(core: ServiceCore) -> tuple[int | None, int | None]:
 
 def _endpoints(service: CoreService) -> list[Finding]:
     """In a VPC without NAT the tasks reach AWS only through endpoints: each feature in use
-    needs its own (image and logs, secrets, ECS Exec, the worker's queue)."""
+    needs its own (image and logs, secrets, ECS Exec, the worker's queue, X-Ray traces)."""
     core = service.core
     vpc = core.vpc
     if vpc.private_subnets or not vpc.isolated_subnets:
@@ -207,6 +207,8 @@ def _endpoints(service: CoreService) -> list[Finding]:
         needed.add("ssmmessages")
     if getattr(service, "queue", None) is not None:
         needed.add("sqs")
+    if definition.telemetry is not None and definition.telemetry.traces:
+        needed.add("xray")
     endpoints = core.endpoints
     have = {*endpoints.interface_endpoints, *endpoints.gateway_endpoints} if endpoints else set()
     missing = sorted(needed - have)

@@ -12,6 +12,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_s3 as s3
 
 from ecs_patterns_plus import (
     HardenedTaskDefinition,
@@ -21,18 +22,27 @@ from ecs_patterns_plus import (
     ValidationError,
 )
 from tests.synth import Synthesized
-from tests.util import resources_of, stack_for_errors
+from tests.util import logical_id, resources_of, stack_for_errors
 
 CLOUDWATCH = "LogRouterCloudWatch"
 FIREHOSE = "LogRouterFirehose"
+S3 = "LogRouterS3"
 TELEMETRY = "TelemetryCollector"
+TRACES = "TelemetryTraces"
+XRAY_ACTIONS = [
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+]
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 FLUENT_BIT = f"public.ecr.aws/aws-observability/aws-for-fluent-bit@{DIGEST}"
 COLLECTOR = f"public.ecr.aws/aws-observability/aws-otel-collector@{DIGEST}"
 
 
-def _containers(synth: Synthesized, stack: str) -> dict[str, dict[str, Any]]:
-    (definition,) = resources_of(synth, stack, "AWS::ECS::TaskDefinition").values()
+def _containers(synth: Synthesized, stack: str, task: str = "Task") -> dict[str, dict[str, Any]]:
+    definitions = resources_of(synth, stack, "AWS::ECS::TaskDefinition")
+    definition = definitions[logical_id(synth, stack, f"{task}/TaskDefinition")]
     return {c["Name"]: c for c in definition["Properties"]["ContainerDefinitions"]}
 
 
@@ -41,13 +51,11 @@ def _log_group(synth: Synthesized, stack: str) -> str:
     return log_group
 
 
-def _task_role_statements(synth: Synthesized, stack: str) -> list[dict[str, Any]]:
-    """Every statement any policy gives the task role (inline and managed)."""
-    (role,) = [
-        key
-        for key, role in resources_of(synth, stack, "AWS::IAM::Role").items()
-        if "/TaskRole/" in role["Metadata"]["aws:cdk:path"]
-    ]
+def _task_role_statements(
+    synth: Synthesized, stack: str, task: str = "Task"
+) -> list[dict[str, Any]]:
+    """Every statement any policy gives the task role of ``task`` (inline and managed)."""
+    role = logical_id(synth, stack, f"{task}/TaskRole")
     policies = [
         *resources_of(synth, stack, "AWS::IAM::Policy").values(),
         *resources_of(synth, stack, "AWS::IAM::ManagedPolicy").values(),
@@ -154,6 +162,101 @@ def test_firehose_router_sends_to_the_stream_and_may_put_batches_there_only(
     assert statement["Resource"]["Fn::Join"][1][-1] == ":deliverystream/orders-logs"
 
 
+@pytest.mark.scenarios(S3)
+def test_s3_router_puts_gzip_objects_under_the_prefix_in_the_bucket_s_region(
+    scenarios: Synthesized,
+) -> None:
+    assert _containers(scenarios, S3)["app"]["LogConfiguration"] == {
+        "LogDriver": "awsfirelens",
+        "Options": {
+            "Name": "s3",
+            "region": "ap-northeast-2",
+            "bucket": "orders-logs",
+            "s3_key_format": "/jobs/orders-report/%Y/%m/%d/$TAG/%H%M%S-$UUID.gz",
+            "store_dir": "/var/fluent-bit/s3",
+            "total_file_size": "10M",
+            "upload_timeout": "1m",
+            "use_put_object": "On",
+            "compression": "gzip",
+            "store_dir_limit_size": "1G",
+            "retry_limit": "5",
+        },
+    }
+
+
+@pytest.mark.scenarios(S3)
+def test_s3_router_buffers_in_a_writable_path_of_its_own_on_a_read_only_root(
+    scenarios: Synthesized,
+) -> None:
+    containers = _containers(scenarios, S3)
+    router = containers["log-router"]
+    assert router["ReadonlyRootFilesystem"] is True
+    assert router["User"] == "1000:1000"
+    mounts = {m["ContainerPath"]: m for m in router["MountPoints"]}
+    assert list(mounts) == ["/tmp", "/var/fluent-bit/s3"]
+    store_dir = containers["app"]["LogConfiguration"]["Options"]["store_dir"]
+    assert mounts[store_dir]["ReadOnly"] is False
+    # Its own task volume, not shared with the application.
+    assert store_dir not in [m["ContainerPath"] for m in containers["app"]["MountPoints"]]
+
+
+@pytest.mark.scenarios(S3)
+def test_s3_grant_is_put_object_under_the_task_role_s_tagged_bucket_and_prefix_only(
+    scenarios: Synthesized,
+) -> None:
+    statements = {s["Action"]: s for s in _task_role_statements(scenarios, S3)}
+    assert list(statements) == ["kms:GenerateDataKey", "s3:PutObject"]  # nothing else
+    assert statements["s3:PutObject"] == {
+        "Action": "s3:PutObject",
+        "Effect": "Allow",
+        "Resource": {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":s3:::${aws:PrincipalTag/EcsPatternsPlusLogBucket}"
+                    "/${aws:PrincipalTag/EcsPatternsPlusLogPrefix}/*",
+                ],
+            ]
+        },
+    }
+    role = resources_of(scenarios, S3, "AWS::IAM::Role")[logical_id(scenarios, S3, "Task/TaskRole")]
+    assert role["Properties"]["Tags"] == [
+        {"Key": "EcsPatternsPlusLogBucket", "Value": "orders-logs"},
+        {"Key": "EcsPatternsPlusLogPrefix", "Value": "jobs/orders-report"},
+    ]
+    # The bucket's key, only through S3.
+    assert statements["kms:GenerateDataKey"] == {
+        "Action": "kms:GenerateDataKey",
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.ap-northeast-2.amazonaws.com"}},
+        "Effect": "Allow",
+        "Resource": "arn:aws:kms:ap-northeast-2:111122223333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+    }
+
+
+@pytest.mark.scenarios(S3)
+def test_s3_statement_lives_in_the_stack_s_one_acknowledged_policy(
+    scenarios: Synthesized,
+) -> None:
+    policy = logical_id(scenarios, S3, "EcsPatternsPlus/LogRouterS3Policy")
+    (statement,) = resources_of(scenarios, S3, "AWS::IAM::ManagedPolicy")[policy]["Properties"][
+        "PolicyDocument"
+    ]["Statement"]
+    assert statement["Action"] == "s3:PutObject"
+    acknowledged = [
+        rule
+        for path, data in scenarios.metadata_entries(S3, "aws:cdk:acknowledged-rules")
+        if path.endswith("/EcsPatternsPlus/LogRouterS3Policy")
+        for rule in data
+    ]
+    assert acknowledged == [
+        "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
+        "<aws:PrincipalTag/EcsPatternsPlusLogBucket>/<aws:PrincipalTag/EcsPatternsPlusLogPrefix>/*]"
+    ]
+
+
 # --- The collector ---------------------------------------------------------------------------
 
 
@@ -244,6 +347,60 @@ def test_collector_and_router_share_one_log_group_grant_and_nothing_on_resource_
     assert "ManagedPolicyArns" not in task_role["Properties"]  # no AWS managed policy either
 
 
+@pytest.mark.scenarios(TRACES)
+def test_traced_collector_sends_otlp_spans_to_x_ray_and_the_application_exports_them(
+    scenarios: Synthesized,
+) -> None:
+    containers = _containers(scenarios, TRACES, "Api")
+    environment = {v["Name"]: v["Value"] for v in containers["app"]["Environment"]}
+    assert environment["OTEL_TRACES_EXPORTER"] == "otlp"
+    assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4317"
+    assert "AWS_XRAY_DAEMON_ADDRESS" not in environment  # no daemon: OTLP only
+    (variable,) = containers["otel-collector"]["Environment"]
+    text = "".join(
+        p if isinstance(p, str) else "<LogGroup>" for p in variable["Value"]["Fn::Join"][1]
+    )
+    configuration = json.loads(text)
+    assert configuration["service"]["pipelines"]["traces"] == {
+        "receivers": ["otlp"],
+        "processors": ["memory_limiter", "resourcedetection", "batch/traces"],
+        "exporters": ["awsxray"],
+    }
+    assert configuration["exporters"]["awsxray"] == {"region": "ap-northeast-2"}
+    assert configuration["processors"]["batch/traces"] == {"timeout": "1s", "send_batch_size": 50}
+    assert list(configuration["service"]["pipelines"]) == ["metrics", "traces"]
+
+
+@pytest.mark.scenarios(TRACES)
+def test_x_ray_policy_is_shared_once_per_stack_and_attached_to_every_traced_task_role(
+    scenarios: Synthesized,
+) -> None:
+    managed = resources_of(scenarios, TRACES, "AWS::IAM::ManagedPolicy")
+    xray = [
+        key
+        for key, policy in managed.items()
+        if "xray:PutTraceSegments" in json.dumps(policy["Properties"]["PolicyDocument"])
+    ]
+    assert xray == [logical_id(scenarios, TRACES, "EcsPatternsPlus/XRayPolicy")]
+    properties = managed[xray[0]]["Properties"]
+    assert properties["PolicyDocument"]["Statement"] == [
+        {"Action": XRAY_ACTIONS, "Effect": "Allow", "Resource": "*"}
+    ]
+    assert properties["Roles"] == [
+        {"Ref": logical_id(scenarios, TRACES, f"{task}/TaskRole")} for task in ("Api", "Worker")
+    ]
+    for task in ("Api", "Worker"):  # nothing else on Resource: *, nothing in the DefaultPolicy
+        statements = _task_role_statements(scenarios, TRACES, task)
+        assert [s["Resource"] for s in statements if s["Resource"] == "*"] == ["*"]
+    acknowledged = [
+        rule
+        for path, data in scenarios.metadata_entries(TRACES, "aws:cdk:acknowledged-rules")
+        if path.endswith("/EcsPatternsPlus/XRayPolicy")
+        for rule in data
+    ]
+    assert acknowledged == ["Annotation::AwsSolutions-IAM5[Resource::*]"]
+
+
 # --- Valid edges -----------------------------------------------------------------------------
 
 
@@ -260,6 +417,10 @@ def _router(**options: Any) -> LogRouter:
 
 def _collector(**options: Any) -> OpenTelemetryCollector:
     return OpenTelemetryCollector(image=ecs.ContainerImage.from_registry(COLLECTOR), **options)
+
+
+_BUCKET = s3.Bucket.from_bucket_name(stack_for_errors(), "Logs", "orders-logs")
+"""A bucket for bad-input cases (from another app: they never get as far as using it)."""
 
 
 def test_the_application_s_own_variables_win_and_http_uses_port_4318() -> None:
@@ -291,6 +452,84 @@ def test_a_root_log_router_is_allowed_but_warned_about() -> None:
     assert any("Container 'log-router' runs as root" in w for w in warnings), warnings
 
 
+def _resolved_roles(stack: cdk.Stack, policy_path: str) -> list[Any]:
+    policy = stack.node.find_child("EcsPatternsPlus").node.find_child(policy_path)
+    resource = policy.node.default_child
+    assert isinstance(resource, iam.CfnManagedPolicy)
+    return stack.resolve(resource.roles)  # type: ignore[no-any-return]
+
+
+def test_a_given_task_role_gets_the_shared_x_ray_policy_like_ecs_exec() -> None:
+    stack = stack_for_errors()
+    own = iam.Role(stack, "Own", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+    imported = iam.Role.from_role_arn(stack, "Imported", "arn:aws:iam::111122223333:role/app")
+    tasks = [
+        HardenedTaskDefinition(
+            stack, name, image=_image(stack), task_role=role, telemetry=_collector(traces=True)
+        )
+        for name, role in (("Task", own), ("Other", imported))
+    ]
+    own_role = own.node.default_child
+    assert isinstance(own_role, iam.CfnRole)
+    # The role of this app by reference, the imported one by name.
+    assert _resolved_roles(stack, "XRayPolicy") == [{"Ref": stack.get_logical_id(own_role)}, "app"]
+    for task in tasks:  # and no X-Ray statement in the policy the library gives either role
+        policy = task.task_role.node.find_child("DefaultPolicy")
+        assert isinstance(policy, iam.Policy)
+        assert "xray:" not in json.dumps(stack.resolve(policy.document.to_json()))
+        assert "logs:PutLogEvents" in json.dumps(stack.resolve(policy.document.to_json()))
+
+
+def test_a_given_task_role_gets_the_s3_grant_by_name_and_a_warning() -> None:
+    stack = stack_for_errors()
+    role = iam.Role(stack, "Own", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+    bucket = s3.Bucket.from_bucket_name(stack, "Logs", "orders-logs")
+    task = HardenedTaskDefinition(
+        stack,
+        "Task",
+        image=_image(stack),
+        task_role=role,
+        log_router=_router(s3_bucket=bucket, s3_prefix="logs/orders/"),
+    )
+    policy = task.task_role.node.find_child("DefaultPolicy")
+    assert isinstance(policy, iam.Policy)
+    statement = {
+        "Action": "s3:PutObject",
+        "Effect": "Allow",
+        "Resource": "arn:aws:s3:::orders-logs/logs/orders/*",  # trailing "/" of the prefix once
+    }
+    assert statement in stack.resolve(policy.document.to_json())["Statement"]
+    assert stack.node.find_child("EcsPatternsPlus").node.try_find_child("LogRouterS3Policy") is None
+    warnings = [str(e.data) for e in task.task_role.node.metadata if e.type == "aws:cdk:warning"]
+    assert any("s3:PutObject on the log bucket's prefix by name" in w for w in warnings), warnings
+
+
+def test_a_token_prefix_is_accepted_and_one_s3_policy_serves_every_task_role() -> None:
+    stack = stack_for_errors()
+    prefix = cdk.CfnParameter(stack, "Prefix").value_as_string
+    bucket = s3.Bucket.from_bucket_name(stack, "Logs", "orders-logs")
+    tasks = [
+        HardenedTaskDefinition(
+            stack,
+            name,
+            image=_image(stack),
+            log_router=_router(s3_bucket=bucket, s3_prefix=value),
+        )
+        for name, value in (("Task", prefix), ("Other", "logs/other"))
+    ]
+    definition = tasks[0].task_definition.node.default_child
+    assert isinstance(definition, ecs.CfnTaskDefinition)
+    options = stack.resolve(definition.container_definitions)[0]["logConfiguration"]["options"]
+    assert options["s3_key_format"] == {
+        "Fn::Join": ["", ["/", {"Ref": "Prefix"}, "/%Y/%m/%d/$TAG/%H%M%S-$UUID.gz"]]
+    }
+    roles = [task.task_role.node.default_child for task in tasks]
+    assert _resolved_roles(stack, "LogRouterS3Policy") == [
+        {"Ref": stack.get_logical_id(role)}  # type: ignore[arg-type]
+        for role in roles
+    ]
+
+
 # --- Refused ---------------------------------------------------------------------------------
 
 
@@ -320,6 +559,29 @@ def test_a_log_router_with_two_destinations_is_refused() -> None:
         "log_router: routes to 2 destinations (cloudwatch_logs, firehose_delivery_stream)"
         in str(raised.value)
     )
+
+
+def test_a_log_router_to_s3_and_another_destination_is_refused() -> None:
+    stack = stack_for_errors()
+    stream = firehose.DeliveryStream.from_delivery_stream_name(stack, "Stream", "logs")
+    bucket = s3.Bucket.from_bucket_name(stack, "Bucket", "logs")
+    with pytest.raises(ValidationError) as raised:
+        HardenedTaskDefinition(
+            stack,
+            "Task",
+            image=_image(stack),
+            log_router=_router(
+                cloudwatch_logs=True,
+                firehose_delivery_stream=stream,
+                s3_bucket=bucket,
+                s3_prefix="logs",
+            ),
+        )
+    assert (
+        "log_router: routes to 3 destinations (cloudwatch_logs, firehose_delivery_stream, "
+        "s3_bucket); a router sends the application's lines to exactly one" in str(raised.value)
+    )
+    assert stack.node.try_find_child("Task") is None
 
 
 @pytest.mark.parametrize(
@@ -381,6 +643,43 @@ def test_a_log_router_with_two_destinations_is_refused() -> None:
             {"log_router": "aws-for-fluent-bit"},
             "log_router: expected a LogRouter; got str 'aws-for-fluent-bit'",
         ),
+        (
+            {"log_router": _router(s3_bucket=_BUCKET, s3_prefix="")},
+            "log_router.s3_prefix: is required with s3_bucket, and not empty or '/' (the whole "
+            "bucket); got ''",
+        ),
+        (
+            {"log_router": _router(s3_bucket=_BUCKET, s3_prefix="/")},
+            "log_router.s3_prefix: is required with s3_bucket, and not empty or '/' (the whole "
+            "bucket); got '/'",
+        ),
+        (
+            {"log_router": _router(s3_bucket=_BUCKET)},
+            "log_router.s3_prefix: is required with s3_bucket, and not empty or '/' (the whole "
+            "bucket); got None",
+        ),
+        (
+            {"log_router": _router(s3_bucket=_BUCKET, s3_prefix="logs/*")},
+            "log_router.s3_prefix: must not hold a wildcard (* or ?): the grant would reach "
+            "beyond one prefix; got 'logs/*'",
+        ),
+        (
+            {"log_router": _router(s3_bucket=_BUCKET, s3_prefix="/logs//%Y")},
+            "log_router.s3_prefix: must be key path segments of letters, digits",
+        ),
+        (
+            {"log_router": _router(cloudwatch_logs=True, s3_prefix="logs")},
+            "log_router.s3_prefix: names the key prefix of the S3 destination, which is not "
+            "chosen; got 'logs'",
+        ),
+        (
+            {"log_router": _router(s3_bucket="orders-logs", s3_prefix="logs")},
+            "log_router.s3_bucket: expected",
+        ),
+        (
+            {"telemetry": _collector(traces="yes")},
+            "telemetry.traces: expected a bool",
+        ),
     ],
     ids=[
         "router tag",
@@ -391,6 +690,14 @@ def test_a_log_router_with_two_destinations_is_refused() -> None:
         "name taken",
         "no memory left",
         "type",
+        "empty prefix",
+        "slash prefix",
+        "no prefix",
+        "wildcard prefix",
+        "malformed prefix",
+        "prefix without bucket",
+        "bucket name",
+        "traces type",
     ],
 )
 def test_bad_observability_options_are_refused(options: dict[str, Any], message: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import cx_api
@@ -213,3 +214,28 @@ def test_enable_preflight_warns_at_synth_and_writes_the_findings_into_the_templa
         m for m in artifact.messages if m.id == "/Errors/Orders" and "24 tasks" in str(m.entry.data)
     ]
     assert warning.level == cx_api.SynthesisMessageLevel.WARNING
+
+
+def test_traces_in_an_isolated_vpc_need_the_xray_endpoint() -> None:
+    from ecs_patterns_plus import OpenTelemetryCollector
+
+    collector = "public.ecr.aws/aws-observability/aws-otel-collector@sha256:" + "ab" * 32
+    for services, missing in (
+        (["ecr_api", "ecr_dkr", "s3", "logs"], True),
+        (["ecr_api", "ecr_dkr", "s3", "logs", "xray"], False),
+    ):
+        stack = stack_for_errors()
+        vpc = _vpc(stack, isolated=True)
+        _backend(
+            stack,
+            vpc,
+            endpoints=VpcEndpoints(stack, "Endpoints", vpc=vpc, services=services),
+            task={
+                "memory_mib": 1024,
+                "telemetry": OpenTelemetryCollector(
+                    image=ecs.ContainerImage.from_registry(collector), traces=True
+                ),
+            },
+        )
+        found = _checks(stack)
+        assert ("it has none for xray" in found.get("isolated-endpoints", "")) is missing

@@ -155,6 +155,15 @@ XRAY_TRACING = Acknowledgement(
     "permissions; one small policy per stack holds these actions only.",
     rules=("AwsSolutions-IAM5[Resource::*]",),
 )
+LOG_ROUTER_S3_OBJECTS = Acknowledgement(
+    reason="Fluent Bit's s3 output names the objects itself (time and a random UUID): the "
+    "statement allows s3:PutObject only, under the one bucket and prefix that the task role's "
+    "own tags name (IAM policy variables); one small policy per stack holds it.",
+    rules=(
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
+        "<aws:PrincipalTag/EcsPatternsPlusLogBucket>/<aws:PrincipalTag/EcsPatternsPlusLogPrefix>/*]",
+    ),
+)
 DEAD_LETTER_QUEUE = Acknowledgement(
     reason="This queue is the dead-letter queue; it needs none of its own.",
     rules=(

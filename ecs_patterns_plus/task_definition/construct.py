@@ -93,13 +93,14 @@ class HardenedTaskDefinition(Construct):
         sidecars: helper containers (``SidecarOptions``). Default: none.
         log_router: a FireLens log router (``LogRouter``): a hardened Fluent Bit sidecar that
             starts first and sends the application container's output to one destination
-            (the task's log group, or a Firehose stream), with exactly that grant on the task
-            role; its own logs stay in the task's log group, and ``logging``'s mode and buffer
-            then apply to the sidecars only. Default: none (awslogs).
+            (the task's log group, a Firehose stream or an S3 prefix), with exactly that grant
+            for the task role; its own logs stay in the task's log group, and ``logging``'s
+            mode and buffer then apply to the sidecars only. Default: none (awslogs).
         telemetry: an OpenTelemetry collector (``OpenTelemetryCollector``): a hardened AWS
             Distro for OpenTelemetry sidecar that turns the application's OTLP metrics into
-            CloudWatch metrics through the task's log group; the application container is
-            told its endpoint (``OTEL_EXPORTER_OTLP_ENDPOINT``, ...). Default: none.
+            CloudWatch metrics through the task's log group and, with ``traces=True``, sends
+            its spans to X-Ray; the application container is told its endpoint
+            (``OTEL_EXPORTER_OTLP_ENDPOINT``, ...). Default: none.
         architecture: ``X86_64`` or ``ARM64`` (Graviton); the image must match.
             Default: ``X86_64``.
         ephemeral_storage_gib: Fargate ephemeral storage, 21-200 GiB. Default: 20 GiB.
@@ -144,7 +145,7 @@ class HardenedTaskDefinition(Construct):
         container's hard limit claims, left to the Service Connect proxy; ``None`` for tokens),
         stop_timeout, ebs_volumes (as given), variables (the application container's
         variable and secret names),
-        health_check and secrets (the application container's, as given).
+        health_check and secrets (the application container's, as given), telemetry.
     """
 
     @checked
@@ -291,6 +292,7 @@ class HardenedTaskDefinition(Construct):
         self.exec_enabled = enable_exec
         self.health_check = health_check
         self.secrets: dict[str, SecretValue] = dict(secrets or {})
+        self.telemetry = telemetry
         self.stop_timeout = stop_timeout
         self.container_name = container_name
         self.container_port = container_port

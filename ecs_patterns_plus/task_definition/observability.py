@@ -16,14 +16,22 @@ What this relies on (AWS documentation and the images' sources):
   ("If 'user' field is specified on firelens container, then 'UID' has to be '0'"). ECS
   agent 1.96.0 ("Support ECS Firelens non-root user mode") gives the socket directory to the
   container's user, so the router runs as a non-root uid (EC2 instances need that agent).
-  The aws-for-fluent-bit image itself has no ``USER`` (root by default) and writes nothing
-  outside ``/tmp`` with the outputs used here; ECS mounts the generated configuration and
-  the log socket itself.
+  The aws-for-fluent-bit image itself has no ``USER`` (root by default) and no ``VOLUME``;
+  it writes nothing outside ``/tmp`` with the CloudWatch and Firehose outputs; ECS mounts
+  the generated configuration and the log socket itself.
 - Fluent Bit outputs: ``cloudwatch_logs`` (``region``, ``log_group_name``,
   ``log_stream_prefix`` + tag, ``auto_create_group`` false by default; needs
   ``logs:CreateLogStream`` and ``logs:PutLogEvents``, ``CreateLogGroup`` only to create the
   group) and ``kinesis_firehose`` (``region``, ``delivery_stream``; needs
   ``firehose:PutRecordBatch``).
+- Fluent Bit's ``s3`` output (Fluent Bit manual, "Amazon S3"): needs ``s3:PutObject`` only;
+  names the objects from ``s3_key_format`` (must start with ``/``, should hold ``$UUID``);
+  buffers in a writable ``store_dir``; without persistent disk (Fargate) use
+  ``use_put_object On``, small files, a short ``upload_timeout``; ``retry_limit`` is 1
+  unless set. SSE-KMS PutObject needs ``kms:GenerateDataKey`` (Amazon S3 user guide).
+- IAM user guide, "IAM policy elements: Variables and tags" and "Pass session tags in AWS
+  STS": ``${aws:PrincipalTag/<key>}`` may stand in a ``Resource``, a role session's
+  principal tags include the role's tags, and a variable without a value matches nothing.
 - AWS Distro for OpenTelemetry collector image: runs as the unprivileged user ``aoc``
   (4317), reads its configuration from ``AOT_CONFIG_CONTENT`` when that variable is set
   (instead of ``--config``), and ships ``/healthcheck``, which polls
@@ -37,9 +45,9 @@ What this relies on (AWS documentation and the images' sources):
   is missing and ``CreateLogGroup`` only when the group is missing; CloudWatch extracts the
   metrics from the EMF events, so no ``cloudwatch:PutMetricData`` is needed.
 - X-Ray's ``PutTraceSegments``, ``PutTelemetryRecords``, ``GetSamplingRules`` and
-  ``GetSamplingTargets`` have no resource-level permissions (``Resource: *``), which the
-  library's acknowledgement catalogue does not allow on a task role: the collector therefore
-  takes metrics only, and the application is told not to export traces to it.
+  ``GetSamplingTargets`` have no resource-level permissions (X-Ray developer guide,
+  "Identity-based policy examples"; CDK's own tracing grant). The ``awsxray`` exporter sends
+  OTLP spans as segments; ADOT's ``ecs-xray.yaml`` batches them every second, 50 at a time.
 """
 
 from __future__ import annotations
@@ -57,9 +65,14 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
 
-from .. import defaults
+from .. import compliance, defaults
+from ..boundary import AdoptedRole
+from ..encryption import shared_scope
 from ..errors import Problems, is_token
+from ..iam import XRAY_ROUTE, route_statement
 from .options import ContainerSpec, HealthCheckOptions, SidecarOptions
 
 PROTOCOLS = {"grpc": 4317, "http/protobuf": 4318}
@@ -75,6 +88,19 @@ it)."""
 
 _LOG_GROUP_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 
+_XRAY_ACTIONS = (
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+)
+"""CDK's own tracing grant, in its order: the stack's ``XRayPolicy`` holds one statement."""
+
+_S3_PREFIX = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/?$")
+"""Key path segments an IAM tag value (at most 256 characters) can hold."""
+_S3_PREFIX_MAX = 200
+_S3_BUCKET_TAG, _S3_PREFIX_TAG = "EcsPatternsPlusLogBucket", "EcsPatternsPlusLogPrefix"
+
 
 @dataclass(frozen=True, kw_only=True)
 class LogRouter:
@@ -86,6 +112,16 @@ class LogRouter:
     like every sidecar: read-only root filesystem with ``/tmp`` writable, no capabilities,
     init process, hard memory limit, non-root. The task role may write exactly the chosen
     destination. Choose exactly one destination.
+
+    To S3, Fluent Bit buffers in its own writable path ``/var/fluent-bit/s3`` and puts a gzip
+    object at 10 MB or every minute: ``<prefix>/%Y/%m/%d/<container>-firelens-<task
+    id>/%H%M%S-<uuid>.gz``. It names the objects, so the grant is ``s3:PutObject`` on
+    ``<bucket>/<prefix>/*``: the task role is tagged with both (``EcsPatternsPlusLogBucket``,
+    ``EcsPatternsPlusLogPrefix``) and the stack's one ``LogRouterS3Policy`` names them with
+    ``${aws:PrincipalTag/...}`` (keep ``iam:TagRole`` as tight as ``iam:PutRolePolicy``). A
+    given ``task_role`` gets the statement with the bucket's name instead, which
+    ``AwsSolutions-IAM5`` reports, and a warning (``ecs-patterns-plus:s3-log-grant``). On
+    Fargate the volume is root's unless the image declares it (``VOLUME``, owned by the uid).
 
     Args:
         image: AWS for Fluent Bit, pinned by digest, e.g.
@@ -103,6 +139,13 @@ class LogRouter:
             record, ``kinesis_firehose`` output); the task role may call
             ``firehose:PutRecordBatch`` on it only. Without a NAT gateway the tasks need a
             ``kinesis-firehose`` interface endpoint. Default: none.
+        s3_bucket: send them to this bucket under ``s3_prefix`` (above); with a KMS key the
+            app knows (``bucket.encryption_key``) the task role may ``kms:GenerateDataKey``
+            on it through S3 only. Without NAT it needs the ``s3`` gateway endpoint. Default:
+            none.
+        s3_prefix: the key prefix, required with ``s3_bucket``: segments of letters,
+            digits, ``.``, ``_``, ``-`` joined by ``/`` (``"logs/orders"``), at most 200
+            characters; empty, ``/`` or a wildcard are refused. Default: none.
         memory_limit_mib: the router's hard memory limit, at least 50 MiB; it buffers in
             memory while the destination is slow. Default: 128 MiB.
         user: the uid:gid Fluent Bit runs as. ECS runs a FireLens container as a non-root
@@ -114,6 +157,8 @@ class LogRouter:
     image: ecs.ContainerImage
     cloudwatch_logs: bool = False
     firehose_delivery_stream: firehose.IDeliveryStream | None = None
+    s3_bucket: s3.IBucket | None = None
+    s3_prefix: str | None = None
     memory_limit_mib: int = defaults.LOG_ROUTER_MEMORY_MIB
     user: str = defaults.CONTAINER_USER
     name: str = defaults.LOG_ROUTER_NAME
@@ -126,6 +171,7 @@ class LogRouter:
             for name, on in (
                 ("cloudwatch_logs", self.cloudwatch_logs),
                 ("firehose_delivery_stream", self.firehose_delivery_stream is not None),
+                ("s3_bucket", self.s3_bucket is not None),
             )
             if on
         ]
@@ -137,8 +183,10 @@ class LogRouter:
             else f"routes to {len(chosen)} destinations ({', '.join(chosen)}); a router "
             "sends the application's lines to exactly one",
             chosen,
-            "pass exactly one of cloudwatch_logs=True or firehose_delivery_stream=stream",
+            "pass exactly one of cloudwatch_logs=True, firehose_delivery_stream=stream or "
+            "s3_bucket=bucket",
         )
+        self._validate_prefix(problems, f"{argument}.s3_prefix")
         limit = self.memory_limit_mib
         problems.require(
             is_token(limit) or limit >= defaults.LOG_ROUTER_MIN_MEMORY_MIB,
@@ -149,14 +197,53 @@ class LogRouter:
             f"pass memory_limit_mib={defaults.LOG_ROUTER_MEMORY_MIB} or more",
         )
 
+    def _validate_prefix(self, problems: Problems, argument: str) -> None:
+        prefix = self.s3_prefix
+        if self.s3_bucket is None or is_token(prefix):
+            problems.require(
+                self.s3_bucket is not None or prefix is None,
+                argument,
+                "names the key prefix of the S3 destination, which is not chosen",
+                prefix,
+                "pass s3_bucket=bucket with it, or leave it out",
+            )
+            return
+        if prefix is None or not prefix.strip("/"):
+            what = "is required with s3_bucket, and not empty or '/' (the whole bucket)"
+        elif "*" in prefix or "?" in prefix:
+            what = "must not hold a wildcard (* or ?): the grant would reach beyond one prefix"
+        elif not _S3_PREFIX.match(prefix) or len(prefix) > _S3_PREFIX_MAX:
+            what = (
+                "must be key path segments of letters, digits, '.', '_' or '-' joined by single "
+                f"'/', not starting with '/', at most {_S3_PREFIX_MAX} characters"
+            )
+        else:
+            return
+        problems.require(False, argument, what, prefix, "e.g. s3_prefix='logs/orders'")
+
     def sidecar(self) -> SidecarOptions:
+        s3_store = (defaults.LOG_ROUTER_S3_STORE_DIR,) if self.s3_bucket is not None else ()
         return SidecarOptions(
             name=self.name,
             image=self.image,
             memory_limit_mib=self.memory_limit_mib,
             user=self.user,
+            writable_paths=(*defaults.WRITABLE_PATHS, *s3_store),
             app_waits_for=ecs.ContainerDependencyCondition.START,
         )
+
+    def s3_options(self) -> dict[str, str]:
+        """The ``s3`` output of an S3 router (``awsfirelens`` options)."""
+        bucket = self.s3_bucket
+        assert bucket is not None and self.s3_prefix is not None
+        return {
+            "Name": "s3",
+            "region": bucket.env.region,
+            "bucket": bucket.bucket_name,
+            "s3_key_format": f"/{_prefix(self.s3_prefix)}/{defaults.LOG_ROUTER_S3_KEY_FORMAT}",
+            "store_dir": defaults.LOG_ROUTER_S3_STORE_DIR,
+            **defaults.LOG_ROUTER_S3_OUTPUT,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,11 +260,19 @@ class OpenTelemetryCollector:
     beyond 80% of the collector's limit. The application container gets
     ``OTEL_EXPORTER_OTLP_ENDPOINT`` (``http://127.0.0.1:4317``, or ``:4318`` for HTTP),
     ``OTEL_EXPORTER_OTLP_PROTOCOL`` and ``OTEL_METRICS_EXPORTER=otlp`` as plain variables,
-    and ``OTEL_TRACES_EXPORTER=none``, ``OTEL_LOGS_EXPORTER=none``: this collector takes
-    metrics only (X-Ray needs permissions on ``Resource: *``), and logs go through stdout.
-    Variables the application sets itself (``environment`` or ``secrets``) are kept. The
-    collector is hardened like every sidecar, with its own health check, and the application
-    starts after it.
+    ``OTEL_TRACES_EXPORTER=otlp`` with traces (``none`` without), and
+    ``OTEL_LOGS_EXPORTER=none``: logs go through stdout. Variables the application sets
+    itself (``environment`` or ``secrets``) are kept. The collector is hardened like every
+    sidecar, with its own health check, and the application starts after it.
+
+    With ``traces=True`` the collector also sends the application's OTLP spans to AWS X-Ray
+    (``awsxray`` exporter, batched every second). X-Ray's calls have no resource-level
+    permissions: the stack's one ``XRayPolicy`` (``xray:PutTraceSegments``,
+    ``PutTelemetryRecords``, ``GetSamplingRules``, ``GetSamplingTargets`` on ``*``,
+    acknowledged for that reason) is attached to the task role, a given one too. Without NAT
+    the VPC needs the ``xray`` endpoint (``VpcEndpoints(services=[..., "xray"])``). The SDK's
+    sampler decides what is sent (``OTEL_TRACES_SAMPLER``; X-Ray bills each trace). No X-Ray
+    daemon listens (no ``AWS_XRAY_DAEMON_ADDRESS``): OTLP only.
 
     Args:
         image: the aws-otel-collector image, pinned by digest, e.g.
@@ -191,6 +286,8 @@ class OpenTelemetryCollector:
             ``ECS/AWSOTel/Application``.
         protocol: how the application exports: ``"grpc"`` (port 4317) or ``"http/protobuf"``
             (port 4318). Default: ``"grpc"``.
+        traces: also send OTLP traces to X-Ray (above). Default: False (metrics only, no
+            grant on ``Resource: *``).
         memory_limit_mib: the collector's hard memory limit. Default: 128 MiB.
         user: the uid:gid it runs as. Default: ``4317:4317`` (the image's ``aoc`` user).
         name: the collector's container name. Default: ``otel-collector``.
@@ -199,6 +296,7 @@ class OpenTelemetryCollector:
     image: ecs.ContainerImage
     namespace: str = defaults.OTEL_METRICS_NAMESPACE
     protocol: str = defaults.OTEL_PROTOCOL
+    traces: bool = defaults.OTEL_TRACES
     memory_limit_mib: int = defaults.OTEL_COLLECTOR_MEMORY_MIB
     user: str = defaults.OTEL_COLLECTOR_USER
     name: str = defaults.OTEL_COLLECTOR_NAME
@@ -233,7 +331,7 @@ class OpenTelemetryCollector:
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
             "OTEL_EXPORTER_OTLP_PROTOCOL": self.protocol,
             "OTEL_METRICS_EXPORTER": "otlp",
-            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_TRACES_EXPORTER": "otlp" if self.traces else "none",
             "OTEL_LOGS_EXPORTER": "none",
         }
 
@@ -249,8 +347,8 @@ class OpenTelemetryCollector:
         )
 
     def configuration(self, *, log_group_name: str, region: str) -> dict[str, Any]:
-        """The collector's configuration: OTLP on loopback in, EMF into the log group out."""
-        return {
+        """The collector's configuration: OTLP on loopback in; EMF (and X-Ray) out."""
+        configuration: dict[str, Any] = {
             "extensions": {"health_check": {"endpoint": _HEALTH_ENDPOINT}},
             "receivers": {
                 "otlp": {
@@ -289,6 +387,15 @@ class OpenTelemetryCollector:
                 },
             },
         }
+        if self.traces:
+            configuration["processors"]["batch/traces"] = {"timeout": "1s", "send_batch_size": 50}
+            configuration["exporters"]["awsxray"] = {"region": region}
+            configuration["service"]["pipelines"]["traces"] = {
+                "receivers": ["otlp"],
+                "processors": ["memory_limiter", "resourcedetection", "batch/traces"],
+                "exporters": ["awsxray"],
+            }
+        return configuration
 
 
 class Observability:
@@ -368,6 +475,13 @@ class Observability:
                     resources=[router.firehose_delivery_stream.delivery_stream_arn],
                 )
             )
+        if router is not None and router.s3_bucket is not None and router.s3_prefix is not None:
+            _grant_log_objects(task_role, router.s3_bucket, _prefix(router.s3_prefix))
+        if self.telemetry is not None and self.telemetry.traces:
+            # Like ECS Exec: the stack's one acknowledged policy, attached to the role itself.
+            role = task_role.role if isinstance(task_role, AdoptedRole) else task_role
+            statement = iam.PolicyStatement(actions=list(_XRAY_ACTIONS), resources=["*"])
+            route_statement(cdk.Stack.of(task_role), role, [XRAY_ROUTE], set(), statement)
         return self
 
     def adder(
@@ -388,7 +502,9 @@ class Observability:
         if router is None or item.sidecar:
             return None
         assert self._log_group is not None, "bind() first"
-        if router.firehose_delivery_stream is not None:
+        if router.s3_bucket is not None:
+            options = router.s3_options()
+        elif router.firehose_delivery_stream is not None:
             stream = router.firehose_delivery_stream
             options = {
                 "Name": "kinesis_firehose",
@@ -425,3 +541,60 @@ class _CollectorConfiguration:
 
     def produce(self) -> str | None:
         return self._observability.collector_configuration(self._telemetry)
+
+
+def _prefix(prefix: str) -> str:
+    """The prefix without a trailing ``/`` (a token as it is)."""
+    return prefix if is_token(prefix) else prefix.rstrip("/")
+
+
+def _grant_log_objects(task_role: iam.IRole, bucket: s3.IBucket, prefix: str) -> None:
+    """``s3:PutObject`` on ``<bucket>/<prefix>/*`` (and the bucket's key through S3)."""
+    if isinstance(task_role, AdoptedRole):
+        task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[bucket.arn_for_objects(f"{prefix}/*")]
+            )
+        )
+        cdk.Annotations.of(task_role).add_warning_v2(
+            "ecs-patterns-plus:s3-log-grant",
+            "The given task role gets s3:PutObject on the log bucket's prefix by name, which "
+            "AwsSolutions-IAM5 reports: acknowledge it, or let the library create the role.",
+        )
+    else:
+        tags = cdk.Tags.of(task_role)
+        tags.add(_S3_BUCKET_TAG, bucket.bucket_name)
+        tags.add(_S3_PREFIX_TAG, prefix)
+        _log_objects_policy(cdk.Stack.of(task_role)).attach_to_role(task_role)
+    key = bucket.encryption_key
+    if key is not None:
+        task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey"],
+                resources=[key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"s3.{bucket.env.region}.amazonaws.com"}
+                },
+            )
+        )
+
+
+def _log_objects_policy(scope: Construct) -> iam.ManagedPolicy:
+    """The stack's one policy letting a tagged role put objects under its tagged prefix."""
+    shared = shared_scope(scope)
+    existing = shared.node.try_find_child("LogRouterS3Policy")
+    if isinstance(existing, iam.ManagedPolicy):
+        return existing
+    objects = f"${{aws:PrincipalTag/{_S3_BUCKET_TAG}}}/${{aws:PrincipalTag/{_S3_PREFIX_TAG}}}/*"
+    policy = iam.ManagedPolicy(
+        shared,
+        "LogRouterS3Policy",
+        description="FireLens S3 output: s3:PutObject under the role's tagged bucket and prefix",
+        statements=[
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[f"arn:{cdk.Aws.PARTITION}:s3:::{objects}"]
+            )
+        ],
+    )
+    compliance.LOG_ROUTER_S3_OBJECTS.apply(policy)
+    return policy
