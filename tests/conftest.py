@@ -20,7 +20,9 @@ from tests import synth_worker  # noqa: E402
 from tests.scenarios import load_all  # noqa: E402
 from tests.synth import Synthesized  # noqa: E402
 
-WORKERS = max(2, os.cpu_count() or 2)
+WORKERS = max(1, (os.cpu_count() or 2) - 1)
+"""Synthesis workers: every core but one, which the tests that build constructs in this
+process keep (on 2 cores: one worker synthesizes while the other core runs those tests)."""
 _SYNTHESIS = pytest.StashKey[synth_worker.Synthesis]()
 
 

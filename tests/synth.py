@@ -15,10 +15,16 @@ ROOT = Path(__file__).resolve().parent.parent
 FEATURE_FLAGS: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
 
 
-def new_app(outdir: Path | None = None, **context: Any) -> cdk.App:
-    """An App with cdk.json's context (feature flags and example config), plus ``context``."""
+def new_app(outdir: Path | None = None, *, validation: bool = True, **context: Any) -> cdk.App:
+    """An App with cdk.json's context (feature flags and example config), plus ``context``.
+
+    ``validation=False`` leaves out aws-cdk-lib's built-in CloudFormation validation, for
+    apps a test builds to read a template in this process: it costs seconds per synthesis,
+    and every scenario and example stack is validated by the synthesis workers anyway.
+    """
     return cdk.App(
         outdir=str(outdir) if outdir else None,
+        builtin_cloud_formation_validation=validation,
         context={
             **FEATURE_FLAGS,
             "@aws-cdk/core:validationReportJson": True,
