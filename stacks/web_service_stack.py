@@ -139,6 +139,27 @@ class WebServiceStack(cdk.Stack):
         )
         cdk.CfnOutput(
             self,
+            "RollbackCommand",
+            description="Roll the service back to the previous task definition revision",
+            value=cdk.Fn.join(
+                "",
+                [
+                    "aws ecs update-service --cluster ",
+                    cluster_name,
+                    " --service ",
+                    service_name,
+                    ' --task-definition "$(aws ecs list-task-definitions --family-prefix ',
+                    task.task_definition.family,
+                    " --sort DESC --max-items 2 --query 'taskDefinitionArns[1]' --output text",
+                    " --region ",
+                    self.region,
+                    ')" --region ',
+                    self.region,
+                ],
+            ),
+        )
+        cdk.CfnOutput(
+            self,
             "ExecuteCommand",
             description="Open a shell in a running task (replace <task-id>)",
             value=cdk.Fn.join(
