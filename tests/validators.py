@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.synth import CFN_LINT_RESULTS, CHECKOV_RESULTS, ROOT
@@ -27,8 +28,13 @@ def lint_outdirs(outdirs: list[Path]) -> None:
     unique across them) that they have not read before; write the findings into each
     directory."""
     templates = [t for d in outdirs for t in sorted(d.glob("*.template.json"))]
-    checkov = json.dumps(_remembered("checkov", templates, _run_checkov))
-    cfn_lint = json.dumps(_remembered("cfn-lint", templates, _run_cfn_lint))
+    # The two linters are separate processes: run them side by side (a cold cache lints
+    # every template, and the tests wait for both).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        checkov_run = pool.submit(_remembered, "checkov", templates, _run_checkov)
+        cfn_lint_run = pool.submit(_remembered, "cfn-lint", templates, _run_cfn_lint)
+        checkov = json.dumps(checkov_run.result())
+        cfn_lint = json.dumps(cfn_lint_run.result())
     for outdir in outdirs:
         (outdir / CHECKOV_RESULTS).write_text(checkov)
         (outdir / CFN_LINT_RESULTS).write_text(cfn_lint)
