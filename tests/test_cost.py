@@ -30,6 +30,7 @@ from ecs_patterns_plus.cost.__main__ import main
 from ecs_patterns_plus.cost.prices import parse_table
 from ecs_patterns_plus.review import Report, render_markdown, review
 from ecs_patterns_plus.review.__main__ import main as review_main
+from ecs_patterns_plus.review.schemas import SCHEMA_REGIONS
 
 SNAPSHOTS = Path(__file__).parent / "__snapshots__" / "test_snapshots"
 REGION = "test-region-1"
@@ -487,6 +488,64 @@ def test_shipped_table_has_a_date_and_a_public_source_for_every_price() -> None:
         assert us_east.instance(name), name
 
 
+CORE_PRICES = (
+    "fargate_vcpu_hour",
+    "fargate_gb_hour",
+    "alb_hour",
+    "nat_gateway_hour",
+    "interface_endpoint_az_hour",
+    "kms_key_month",
+)
+
+
+@pytest.mark.parametrize("region", SCHEMA_REGIONS)
+def test_shipped_table_prices_the_core_classes_in_every_supported_region(region: str) -> None:
+    prices = load_prices().region(region)
+    assert prices is not None, region
+    assert [key for key in CORE_PRICES if prices.get(key) is None] == []
+
+
+def test_an_eu_west_1_template_costs_its_exact_figure_from_the_shipped_table() -> None:
+    subnets = [{"Ref": "SubnetA"}, {"Ref": "SubnetB"}]
+    template = {
+        "Resources": {
+            "Nat": {"Type": "AWS::EC2::NatGateway", "Properties": {}},
+            "NatAddress": {"Type": "AWS::EC2::EIP", "Properties": {"Domain": "vpc"}},
+            "EcrApi": {
+                "Type": "AWS::EC2::VPCEndpoint",
+                "Properties": {
+                    "ServiceName": "com.amazonaws.eu-west-1.ecr.api",
+                    "VpcEndpointType": "Interface",
+                    "SubnetIds": subnets,
+                },
+            },
+            "Edge": {
+                "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                "Properties": {"Scheme": "internet-facing", "Subnets": subnets},
+            },
+            "Key": {"Type": "AWS::KMS::Key", "Properties": {}},
+            "ApiTask": task_definition(1024, 2048),
+            "Api": service("ApiTask", DesiredCount=2, LaunchType="FARGATE"),
+        }
+    }
+    assert resolve_region([template], None) == ("eu-west-1", "")
+    result = estimate({"App": template}, region="eu-west-1", table=load_prices())
+    assert result.missing == ()
+    # eu-west-1, 730 h, default assumptions:
+    # Fargate: 2 tasks x 730 x (1 vCPU x 0.04048 + 2 GB x 0.004445) = 72.0802
+    # NAT gateway: 730 x 0.048 + 10 GB x 0.048 = 35.04 + 0.48 = 35.52
+    # ALB: 730 x 0.0252 + 1 LCU x 730 x 0.008 = 18.396 + 5.84 = 24.236
+    # Interface endpoint: 2 AZ x 730 x 0.011 + 1 GB x 0.01 = 16.06 + 0.01 = 16.07
+    # Public IPv4: (1 Elastic IP + 2 ALB subnets) x 730 x 0.005 = 3.65 + 7.3 = 10.95
+    # KMS key: 1 + 100,000 requests x 0.000003 = 1.3
+    # Total: 72.0802 + 35.52 + 24.236 + 16.07 + 10.95 + 1.3 = 160.1562
+    assert line(result, "Api") == approx(72.0802)
+    assert line(result, "Nat") == approx(35.52)
+    assert line(result, "Edge", "Load balancers") == approx(24.236)
+    assert line(result, "ecr.api") == approx(16.07)
+    assert result.total == approx(160.1562)
+
+
 def test_region_is_read_from_the_templates_or_defaults() -> None:
     assert resolve_region([network_template()], None) == ("us-east-1", "")
     assert resolve_region([compute_template()], None) == (
@@ -608,7 +667,10 @@ def test_command_says_when_a_region_has_no_prices(capsys: pytest.CaptureFixture[
     pattern = "test_example_stack[[]Network].json"
     assert main([str(SNAPSHOTS), "--pattern", pattern, "--region", "eu-west-3"]) == 0
     out = capsys.readouterr().out
-    assert "Note: no prices for region eu-west-3 (the table has ap-northeast-2, us-east-1)." in out
+    assert (
+        "Note: no prices for region eu-west-3 (the table has ap-northeast-2, eu-west-1, us-east-1, us-west-2)."
+        in out
+    )
     assert (
         "| Network | NAT gateways | NetworkVpcPublicSubnet1NATGateway | 730 h + 10 GB processed | — |"
         in out
