@@ -346,39 +346,28 @@ class ScheduledTask(RunTaskJob):
         else:
             self.alarm_topic = stack_alarm_topic(self)
         self.failure_alarm, self.dead_letter_alarm = self._alarms()
-        self.task_failed_rule = (
-            job_task_failed_rule(
-                Notifier(
-                    self,
-                    self.alarm_topic,
-                    self.dead_letter_queue
-                    if encryption_key is not None
-                    else stack_notification_queue(self),
-                    retry_attempts=defaults.JOB_RETRY_ATTEMPTS,
-                ),
-                self.node.path,
-                cluster,
-                definition,
+        notifier = (
+            Notifier(
+                self,
+                self.alarm_topic,
+                self.dead_letter_queue
+                if encryption_key is not None
+                else stack_notification_queue(self),
+                retry_attempts=defaults.JOB_RETRY_ATTEMPTS,
             )
-            if notify_task_failures
+            if notify_task_failures or self.state_machine is not None
+            else None
+        )
+        self.task_failed_rule = (
+            job_task_failed_rule(notifier, self.node.path, cluster, definition)
+            if notifier is not None and notify_task_failures
             else None
         )
         self.execution_failed_rule = (
             execution_failed_rule(
-                Notifier(
-                    self,
-                    self.alarm_topic,
-                    self.dead_letter_queue
-                    if encryption_key is not None
-                    else stack_notification_queue(self),
-                    retry_attempts=defaults.JOB_RETRY_ATTEMPTS,
-                ),
-                self.node.path,
-                self.state_machine,
-                max_run_time,
-                retries,
+                notifier, self.node.path, self.state_machine, max_run_time, retries
             )
-            if self.state_machine is not None
+            if notifier is not None and self.state_machine is not None
             else None
         )
 
