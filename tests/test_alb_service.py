@@ -741,7 +741,7 @@ def test_placement_on_ec2_capacity_spreads_over_zones_first() -> None:
 
 def test_a_service_in_another_stack_keeps_its_routes_in_its_own_stack() -> None:
     """The fleet pattern: one platform stack, service stacks that reference it, no cycle."""
-    app = new_app()
+    app = new_app(validation=False)
     env = cdk.Environment(region="ap-northeast-2")
     platform_stack = cdk.Stack(app, "Platform", env=env)
     vpc = existing_vpc(platform_stack)

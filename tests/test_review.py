@@ -996,7 +996,9 @@ def _route_template(*, authenticated: bool) -> dict[str, object]:
 
     from ecs_patterns_plus import ListenerRouting, RouteAuthentication, SecureLoadBalancer
 
-    stack = cdk.Stack(new_app(), "Web", env=cdk.Environment(region="ap-northeast-2"))
+    stack = cdk.Stack(
+        new_app(validation=False), "Web", env=cdk.Environment(region="ap-northeast-2")
+    )
     vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", **VPC)
     certificate = acm.Certificate.from_certificate_arn(
         stack, "Certificate", "arn:aws:acm:ap-northeast-2:111122223333:certificate/example"
