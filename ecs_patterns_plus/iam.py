@@ -260,3 +260,20 @@ def run_task_permissions(
             conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
         ),
     )
+
+
+def run_task_statements(
+    cluster: ecs.ICluster, definition: ecs.TaskDefinition
+) -> list[iam.PolicyStatement]:
+    """What starts ``definition`` in ``cluster`` (a scheduler or a state machine): the RunTask
+    permissions, and tagging the tasks while RunTask creates them (their ARNs do not exist
+    before, hence ``Resource: *`` with the ``ecs:CreateAction`` condition)."""
+    return [
+        *(permission.statement() for permission in run_task_permissions(cluster, definition)),
+        iam.PolicyStatement(
+            sid="TagTasksItStarts",
+            actions=["ecs:TagResource"],
+            resources=["*"],
+            conditions={"StringEquals": {"ecs:CreateAction": "RunTask"}},
+        ),
+    ]

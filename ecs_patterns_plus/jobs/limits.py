@@ -40,7 +40,7 @@ from constructs import Construct
 from .. import compliance, defaults
 from ..encryption import stack_key
 from ..errors import Problems, duration_seconds, is_token
-from ..iam import LOG_DELIVERY_ROUTE, XRAY_ROUTE, RoutedRole, run_task_permissions
+from ..iam import LOG_DELIVERY_ROUTE, XRAY_ROUTE, RoutedRole, run_task_statements
 from ..monitoring.events import field
 from ..monitoring.notifications import Notifier
 from ..retention import retained_log_group
@@ -249,13 +249,7 @@ def _role_statements(
 ) -> list[iam.PolicyStatement]:
     stack = cdk.Stack.of(cluster)
     return [
-        *(permission.statement() for permission in run_task_permissions(cluster, definition)),
-        iam.PolicyStatement(
-            sid="TagTasksItStarts",  # task ARNs do not exist before RunTask
-            actions=["ecs:TagResource"],
-            resources=["*"],
-            conditions={"StringEquals": {"ecs:CreateAction": "RunTask"}},
-        ),
+        *run_task_statements(cluster, definition),
         iam.PolicyStatement(
             sid="WatchAndStopItsTasks",  # task ARNs do not exist before RunTask
             actions=["ecs:DescribeTasks", "ecs:StopTask"],

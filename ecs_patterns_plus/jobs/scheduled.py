@@ -21,7 +21,7 @@ from constructs import Construct
 from .. import compliance, defaults
 from ..encryption import allow_notifications, stack_key
 from ..errors import Problems, checked, is_token
-from ..iam import run_task_permissions
+from ..iam import run_task_statements
 from ..launch import TaskDefinitionLike
 from ..monitoring.alarms import notify
 from ..monitoring.events import job_task_failed_rule
@@ -374,16 +374,7 @@ class ScheduledTask(RunTaskJob):
     def _role_statements(
         self, cluster: ecs.ICluster, definition: ecs.TaskDefinition
     ) -> list[iam.PolicyStatement]:
-        return [
-            *(permission.statement() for permission in run_task_permissions(cluster, definition)),
-            iam.PolicyStatement(
-                sid="TagTasksItStarts",  # task ARNs do not exist before RunTask
-                actions=["ecs:TagResource"],
-                resources=["*"],
-                conditions={"StringEquals": {"ecs:CreateAction": "RunTask"}},
-            ),
-            *self._delivery_statements(),
-        ]
+        return [*run_task_statements(cluster, definition), *self._delivery_statements()]
 
     def _delivery_statements(self) -> list[iam.PolicyStatement]:
         """Dead-letter failed invocations; decrypt the schedule, encrypt the queue."""
