@@ -447,6 +447,7 @@ def _track_backlog(
     assert isinstance(target, appscaling.ScalableTarget)
     policy = Construct(count, "Backlog")
     metrics = appscaling.CfnScalingPolicy
+    tasks = {"ClusterName": service.cluster.cluster_name, "ServiceName": service.service_name}
     queries = [
         _metric_query(
             "visible",
@@ -454,12 +455,7 @@ def _track_backlog(
             "ApproximateNumberOfMessagesVisible",
             {"QueueName": queue.queue_name},
         ),
-        _metric_query(
-            "tasks",
-            "ECS/ContainerInsights",
-            "DesiredTaskCount",
-            {"ClusterName": service.cluster.cluster_name, "ServiceName": service.service_name},
-        ),
+        _metric_query("tasks", *_DESIRED_TASKS, tasks),
         metrics.TargetTrackingMetricDataQueryProperty(
             id="backlog",
             expression=BACKLOG_PER_TASK,
@@ -492,12 +488,9 @@ def _track_backlog(
                         statistic="Maximum", period=cdk.Duration.minutes(1)
                     ),
                     "tasks": cloudwatch.Metric(
-                        namespace="ECS/ContainerInsights",
-                        metric_name="DesiredTaskCount",
-                        dimensions_map={
-                            "ClusterName": service.cluster.cluster_name,
-                            "ServiceName": service.service_name,
-                        },
+                        namespace=_DESIRED_TASKS[0],
+                        metric_name=_DESIRED_TASKS[1],
+                        dimensions_map=tasks,
                         statistic="Maximum",
                         period=cdk.Duration.minutes(1),
                     ),
@@ -516,6 +509,9 @@ def _track_backlog(
             evaluation_periods=1,
         )
 
+
+_DESIRED_TASKS = ("ECS/ContainerInsights", "DesiredTaskCount")
+"""The denominator of backlog per task: Container Insights' desired task count of the service."""
 
 BACKLOG_PER_TASK = "IF(FILL(tasks, 0) > 0, FILL(visible, 0) / tasks, FILL(visible, 0))"
 """Visible messages per desired task; with no task, the visible messages themselves."""
