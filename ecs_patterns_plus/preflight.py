@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -74,17 +73,18 @@ class _Preflight:
         if not isinstance(node, cdk.Stack):
             return
         findings = check_stack(node, production=self.production)
-        paths = {child.node.path: child for child in node.node.find_all()}
+        if not findings:
+            return
+        checked = {construct.node.path: construct for construct in _checked_constructs(node)}
         for finding in findings:
-            annotations = cdk.Annotations.of(paths.get(finding.path, node))
+            annotations = cdk.Annotations.of(checked.get(finding.path, node))
             if finding.error:
                 annotations.add_error(f"{finding.message} [{finding.id}]")
             else:
                 annotations.add_warning_v2(finding.id, finding.message)
-        if findings:
-            metadata = dict(node.template_options.metadata or {})
-            metadata[METADATA_KEY] = [finding.as_metadata() for finding in findings]
-            node.template_options.metadata = metadata
+        metadata = dict(node.template_options.metadata or {})
+        metadata[METADATA_KEY] = [finding.as_metadata() for finding in findings]
+        node.template_options.metadata = metadata
 
 
 def check_stack(stack: cdk.Stack, *, production: bool = False) -> list[Finding]:
@@ -92,8 +92,9 @@ def check_stack(stack: cdk.Stack, *, production: bool = False) -> list[Finding]:
     from .jobs.scheduled import ScheduledTask
     from .services.core import CoreService
 
-    services: list[CoreService] = [c for c in _constructs(stack) if isinstance(c, CoreService)]
-    jobs: list[ScheduledTask] = [c for c in _constructs(stack) if isinstance(c, ScheduledTask)]
+    checked = _checked_constructs(stack)
+    services = [c for c in checked if isinstance(c, CoreService)]
+    jobs = [c for c in checked if isinstance(c, ScheduledTask)]
     findings: list[Finding] = []
     findings += _subnet_headroom(services)
     for service in services:
@@ -107,10 +108,16 @@ def check_stack(stack: cdk.Stack, *, production: bool = False) -> list[Finding]:
     return findings
 
 
-def _constructs(stack: cdk.Stack) -> Iterator[IConstruct]:
-    for child in stack.node.find_all():
-        if cdk.Stack.of(child) is stack:
-            yield child
+def _checked_constructs(stack: cdk.Stack) -> list[CoreService | ScheduledTask]:
+    """The library's services and scheduled jobs of ``stack`` (not of stacks nested in it)."""
+    from .jobs.scheduled import ScheduledTask
+    from .services.core import CoreService
+
+    return [
+        child
+        for child in stack.node.find_all()
+        if isinstance(child, (CoreService, ScheduledTask)) and cdk.Stack.of(child) is stack
+    ]
 
 
 # --- subnet IP headroom ------------------------------------------------------------------
