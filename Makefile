@@ -13,7 +13,7 @@ export BC_SKIP_MAPPING := TRUE
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 CDK := node_modules/.bin/cdk
 
-.PHONY: setup synth test lint typecheck pytest deploy diff review cost diagrams bench lock clean
+.PHONY: setup synth test lint typecheck pytest deploy diff integ review cost diagrams bench lock clean
 
 setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
@@ -57,6 +57,16 @@ deploy: setup
 diff: setup
 	$(CDK) diff --no-notices
 
+## Deploy a stage and check it works (needs AWS credentials): make integ STAGE=dev [INTEG_ARGS=--keep].
+## Not part of `make test`. STAGE is checked before set-up runs.
+ifneq ($(filter integ,$(MAKECMDGOALS)),)
+ifeq ($(strip $(STAGE)),)
+$(error integ: STAGE is empty; run 'make integ STAGE=dev' with a stage name from cdk.json)
+endif
+endif
+integ: setup
+	$(VENV)/bin/python -m stacks.deploy_check --stage $(STAGE) $(INTEG_ARGS)
+
 ## Markdown review of a template change, for a pull request: the snapshots at REVIEW_BASE
 ## (a git revision) against the working tree, or BASE_DIR against NEW_DIR (e.g. two cdk.out).
 ## A REVIEW_BASE without snapshots (before the first ones) counts as an empty base.
@@ -75,15 +85,17 @@ review: $(VENV)/.installed
 	  $(REVIEW) "$$base/tests/__snapshots__" tests/__snapshots__ $$first $(REVIEW_ARGS); \
 	fi
 
-## Monthly estimate of the example app: synthesizes it, then prices cdk.out offline (COST_ARGS,
-## e.g. COST_ARGS="--assumption log_gb_per_task=5 --json"). Not part of `make test`.
+## Monthly estimate of one stage of the example app (COST_STAGE, default Prod): synthesizes it,
+## then prices its assembly offline (COST_ARGS, e.g. COST_ARGS="--assumption log_gb_per_task=5
+## --json"). Not part of `make test`.
+COST_STAGE ?= Prod
 cost: synth
-	$(VENV)/bin/python -m ecs_patterns_plus.cost cdk.out $(COST_ARGS)
+	$(VENV)/bin/python -m ecs_patterns_plus.cost cdk.out/assembly-$(COST_STAGE) $(COST_ARGS)
 
 ## Redraw the README's architecture diagrams from the example stacks' snapshots.
 diagrams: $(VENV)/.installed
 	$(VENV)/bin/python -m ecs_patterns_plus.review.diagrams tests/__snapshots__ \
-	  --pattern 'test_example_stack*' --readme README.md
+	  --pattern 'test_example_stack[[]Prod-*' --readme README.md
 
 ## Synthesis and test-suite timings into bench/results.json and the README (slow; not in `make test`).
 bench: setup

@@ -3,7 +3,7 @@
 
 import aws_cdk as cdk
 
-from stacks import build_app
+from stacks.app import build_app
 
 app = cdk.App()
 build_app(app)

@@ -132,7 +132,7 @@ def _child(case: str, outdir: str) -> None:
 
 
 def _example_app(app: Any) -> None:
-    from stacks import build_app
+    from stacks.app import build_app
 
     build_app(app)
 

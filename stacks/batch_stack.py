@@ -15,10 +15,13 @@ from ecs_patterns_plus import (
     Ec2CapacityOptions,
     HardenedCluster,
     HardenedTaskDefinition,
+    LogOptions,
     OneOffTask,
     ScheduledTask,
     VpcEndpoints,
 )
+
+from .config import Images
 
 
 class BatchStack(cdk.Stack):
@@ -36,17 +39,21 @@ class BatchStack(cdk.Stack):
         *,
         vpc: ec2.IVpc,
         cluster: ecs.ICluster,
+        images: Images,
+        log_retention_days: int,
         endpoints: VpcEndpoints | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         repository = ecr.Repository.from_repository_name(self, "Repository", "myapp")
+        logging = LogOptions(retention=log_retention_days)
 
         report_task = HardenedTaskDefinition(
             self,
             "ReportTask",
             family="nightly-report",
-            image=ecs.ContainerImage.from_ecr_repository(repository, "report-1.0.0"),
+            image=images.image(repository, "report"),
+            logging=logging,
             command=["report", "--yesterday"],
             cpu=512,
             memory_mib=1024,
@@ -67,7 +74,8 @@ class BatchStack(cdk.Stack):
             self,
             "MigrateTask",
             family="myapp-migrate",
-            image=ecs.ContainerImage.from_ecr_repository(repository, "web-1.0.0"),
+            image=images.image(repository, "web"),
+            logging=logging,
             command=["./migrate", "up"],
         )
         self.migrate = OneOffTask(
@@ -84,7 +92,8 @@ class BatchStack(cdk.Stack):
             self,
             "InferenceTask",
             family="weekly-inference",
-            image=ecs.ContainerImage.from_ecr_repository(repository, "inference-1.0.0"),
+            image=images.image(repository, "inference"),
+            logging=logging,
             compatibility=ecs.Compatibility.EC2,
             gpu_count=1,
             cpu=4096,
@@ -111,6 +120,30 @@ class BatchStack(cdk.Stack):
             "MigrateCommand",
             value=self.migrate.run_task_command,
             description="Run the database migration before deploying a new release",
+        )
+        # The same run as MigrateCommand, for RunTask callers (`python -m stacks.deploy_check`).
+        cdk.CfnOutput(
+            self,
+            "MigrateTaskDefinitionArn",
+            value=self.migrate.task_definition.task_definition_arn,
+            description="The migration's task definition (RunTask taskDefinition)",
+        )
+        cdk.CfnOutput(
+            self,
+            "MigrateNetworkConfiguration",
+            value=self.to_json_string(
+                {
+                    "awsvpcConfiguration": {
+                        "subnets": self.migrate.subnet_ids,
+                        "securityGroups": [
+                            group.security_group_id
+                            for group in self.migrate.connections.security_groups
+                        ],
+                        "assignPublicIp": "DISABLED",
+                    }
+                }
+            ),
+            description="The migration's network (RunTask networkConfiguration, JSON)",
         )
         cdk.CfnOutput(
             self,

@@ -14,6 +14,7 @@ from constructs import Construct
 
 from ecs_patterns_plus import (
     HardenedTaskDefinition,
+    LogOptions,
     NlbFargateService,
     NlbListener,
     SecureNetworkLoadBalancer,
@@ -22,7 +23,7 @@ from ecs_patterns_plus import (
 )
 from ecs_patterns_plus.defaults import VPC_CIDR
 
-from .config import AppConfig
+from .config import Images, StageConfig
 
 
 class BrokerStack(cdk.Stack):
@@ -34,7 +35,8 @@ class BrokerStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: AppConfig,
+        config: StageConfig,
+        images: Images,
         cluster: ecs.ICluster,
         endpoints: VpcEndpoints | None,
         **kwargs: Any,
@@ -46,7 +48,7 @@ class BrokerStack(cdk.Stack):
         certificate = acm.Certificate(
             self,
             "Certificate",
-            domain_name=f"mqtt.{config.hosted_zone_name}",
+            domain_name=f"mqtt.{config.domain_name}",
             validation=acm.CertificateValidation.from_dns(zone),
         )
         load_balancer = SecureNetworkLoadBalancer(
@@ -55,6 +57,7 @@ class BrokerStack(cdk.Stack):
             vpc=cluster.vpc,
             certificate=certificate,
             allowed_sources=[ec2.Peer.ipv4(VPC_CIDR)],  # clients in the app's VPC
+            deletion_protection=config.deletion_protection,
         )
         repository = ecr.Repository.from_repository_name(self, "Repository", "myapp")
         task = HardenedTaskDefinition(
@@ -62,7 +65,8 @@ class BrokerStack(cdk.Stack):
             "Task",
             family="myapp-broker-task",
             container_name="broker",
-            image=ecs.ContainerImage.from_ecr_repository(repository, "broker-2.0.18"),
+            image=images.image(repository, "broker"),
+            logging=LogOptions(retention=config.log_retention_days),
             container_port=1883,
         )
         self.broker = NlbFargateService(

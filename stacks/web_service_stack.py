@@ -17,7 +17,6 @@ from ecs_patterns_plus import (
     AlbFargateService,
     BackendService,
     BacklogScaling,
-    DeploymentStrategy,
     DomainOptions,
     HardenedTaskDefinition,
     HealthCheckOptions,
@@ -33,7 +32,10 @@ from ecs_patterns_plus import (
     publish,
 )
 
-from .config import AppConfig
+from .config import Images, StageConfig
+
+HEALTH_PATH = "/actuator/health"
+"""Where the web service answers its load balancer's (and the deploy check's) health checks."""
 
 
 class WebServiceStack(cdk.Stack):
@@ -55,14 +57,15 @@ class WebServiceStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: AppConfig,
+        config: StageConfig,
+        images: Images,
         cluster: ecs.ICluster,
         endpoints: VpcEndpoints | None,
-        deployment: DeploymentStrategy,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         repository = ecr.Repository.from_repository_name(self, "Repository", "myapp")
+        self.config, self.images = config, images
         self.orders = self._orders(repository, cluster, endpoints)
         db_password = secretsmanager.Secret.from_secret_name_v2(self, "DbPassword", "myapp/db-pass")
         task = HardenedTaskDefinition(
@@ -72,12 +75,12 @@ class WebServiceStack(cdk.Stack):
             cpu=256,
             memory_mib=512,
             container_name="web",
-            image=ecs.ContainerImage.from_ecr_repository(repository, "web-1.0.0"),
+            image=images.image(repository, "web"),
             container_port=80,
             port_name="web",
             environment={"SPRING_PROFILES_ACTIVE": "prod", "ORDERS_URL": self.orders.endpoint},
             secrets={"DB_PASSWORD": SecretValue.from_secrets_manager(db_password)},
-            logging=LogOptions(log_group_name="/ecs/myapp"),
+            logging=LogOptions(log_group_name="/ecs/myapp", retention=config.log_retention_days),
             health_check=HealthCheckOptions(
                 command=["CMD-SHELL", "curl -fsS http://localhost/actuator/health || exit 1"],
                 start_period=cdk.Duration.seconds(60),
@@ -93,6 +96,7 @@ class WebServiceStack(cdk.Stack):
             vpc=cluster.vpc,
             internet_facing=True,
             domain=DomainOptions(domain_name=config.domain_name, hosted_zone=zone),
+            deletion_protection=config.deletion_protection,
         )
         self.web = AlbFargateService(
             self,
@@ -101,13 +105,15 @@ class WebServiceStack(cdk.Stack):
             task_definition=task,
             load_balancer=load_balancer,
             service_name="myapp-svc",
-            desired_count=2,
-            health_check=TargetHealthCheck(path="/actuator/health"),
+            desired_count=config.desired_count,
+            health_check=TargetHealthCheck(path=HEALTH_PATH),
             health_check_grace_period=cdk.Duration.seconds(120),
-            deployment=deployment,
+            deployment=config.deployment_strategy,
             enable_exec=True,
             endpoints=endpoints,
-            scaling=ScalingOptions(cpu_target_percent=50, requests_per_target=1000),
+            scaling=ScalingOptions(
+                cpu_target_percent=50, requests_per_target=1000, max_capacity=config.max_count
+            ),
             connects_to=[self.orders],
         )
         self.monitoring = ServiceMonitoring.for_service(
@@ -121,6 +127,12 @@ class WebServiceStack(cdk.Stack):
         cluster_name = cluster.cluster_name
         service_name = self.web.service.service_name
         cdk.CfnOutput(self, "ServiceUrl", value=self.web.url)
+        cdk.CfnOutput(
+            self,
+            "HealthCheckUrl",
+            description="The web service's health path through its load balancer",
+            value=load_balancer.url + HEALTH_PATH,
+        )
         cdk.CfnOutput(
             self,
             "ForceNewDeploymentCommand",
@@ -191,11 +203,13 @@ class WebServiceStack(cdk.Stack):
             "OrdersTask",
             family="myapp-orders-task",
             container_name="orders",
-            image=ecs.ContainerImage.from_ecr_repository(repository, "orders-1.0.0"),
+            image=self.images.image(repository, "orders"),
             container_port=8080,
             port_name="orders",
             environment={"SPRING_PROFILES_ACTIVE": "prod"},
-            logging=LogOptions(log_group_name="/ecs/myapp-orders"),
+            logging=LogOptions(
+                log_group_name="/ecs/myapp-orders", retention=self.config.log_retention_days
+            ),
             health_check=HealthCheckOptions(
                 command=["CMD-SHELL", "curl -fsS http://localhost:8080/actuator/health || exit 1"],
                 start_period=cdk.Duration.seconds(60),
@@ -228,8 +242,10 @@ class WebServiceStack(cdk.Stack):
             "OrderEmailsTask",
             family="myapp-order-emails-task",
             container_name="emails",
-            image=ecs.ContainerImage.from_ecr_repository(repository, "emails-1.0.0"),
-            logging=LogOptions(log_group_name="/ecs/myapp-order-emails"),
+            image=self.images.image(repository, "emails"),
+            logging=LogOptions(
+                log_group_name="/ecs/myapp-order-emails", retention=self.config.log_retention_days
+            ),
         )
         emails = WorkerService(
             self,
@@ -245,7 +261,7 @@ class WebServiceStack(cdk.Stack):
                     },
                 )
             ],
-            desired_count=1,
+            desired_count=self.config.desired_count,
             capacity_provider_strategy=[
                 ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1)
             ],

@@ -62,6 +62,8 @@ class Synthesized:
     findings: bool = True
     """Whether the findings of the rule packs, checkov and cfn-lint may be read."""
     test: str = ""
+    files: dict[str, Path] = field(default_factory=dict)
+    """Each stack's template file, by stack name."""
     _templates: dict[str, Template] = field(default_factory=dict, repr=False)
 
     def declared_by(
@@ -69,16 +71,16 @@ class Synthesized:
     ) -> Synthesized:
         """What ``test`` may read of this: the ``stacks`` it declares (None: all), and their
         findings only if it declares those too."""
-        outdirs, names = self.outdirs, self.stack_names
+        outdirs, names, files = self.outdirs, self.stack_names, self.files
         if stacks is not None:
             names = [name for name in names if name in stacks]
-            outdirs = [
-                d for d in outdirs if any((d / f"{n}.template.json").exists() for n in names)
-            ]
+            files = {name: files[name] for name in names}
+            outdirs = [d for d in outdirs if any(d in path.parents for path in files.values())]
         return replace(
             self,
             outdirs=outdirs,
             stack_names=names,
+            files=files,
             declared=stacks,
             findings=findings,
             test=test,
@@ -109,11 +111,14 @@ class Synthesized:
     def path(self, stack: str, suffix: str = ".template.json") -> Path:
         """The file ``<stack><suffix>`` in whichever output directory holds the stack."""
         self._check_declared(stack)
-        for outdir in self.outdirs:
-            candidate = outdir / f"{stack}{suffix}"
-            if candidate.exists():
-                return candidate
-        raise FileNotFoundError(f"{stack}{suffix} in none of {self.outdirs}")
+        if stack not in self.files:
+            raise FileNotFoundError(f"no stack {stack!r} in {self.outdirs}")
+        template = self.files[stack]
+        return template.with_name(template.name.removesuffix(".template.json") + suffix)
+
+    def construct_path(self, stack: str) -> str:
+        """The stack's construct path (``Dev/Network`` for the stack ``Dev-Network``)."""
+        return stack.replace("-", "/")
 
     def template_json(self, stack: str) -> dict[str, Any]:
         return json.loads(self.path(stack).read_text())
@@ -189,11 +194,29 @@ def _stack_of(resource: dict[str, Any]) -> str:
 
 
 def read_outdirs(outdirs: list[Path]) -> Synthesized:
-    """The stacks written to ``outdirs``."""
-    stacks = sorted(
-        p.name.removesuffix(".template.json") for d in outdirs for p in d.glob("*.template.json")
-    )
-    return Synthesized(outdirs=outdirs, stack_names=stacks)
+    """The stacks written to ``outdirs``, the stages' nested assemblies included."""
+    files = {name: path for outdir in outdirs for name, path in stack_files(outdir).items()}
+    return Synthesized(outdirs=outdirs, stack_names=sorted(files), files=files)
+
+
+def stack_files(assembly: Path) -> dict[str, Path]:
+    """Each stack of a cloud assembly (and of its stages' assemblies) by name, to its template.
+
+    A stack's name is its construct path with ``-`` for ``/``: ``ServiceDefaults`` at the
+    top of an app, ``Dev-Network`` in the stage ``Dev``.
+    """
+    if not (assembly / "manifest.json").exists():  # templates alone: named after their files
+        return {p.name.removesuffix(".template.json"): p for p in assembly.glob("*.template.json")}
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    files: dict[str, Path] = {}
+    for artifact_id, artifact in manifest.get("artifacts", {}).items():
+        properties = artifact.get("properties", {})
+        if artifact["type"] == "aws:cloudformation:stack":
+            name = artifact.get("displayName", artifact_id).replace("/", "-")
+            files[name] = assembly / properties["templateFile"]
+        elif artifact["type"] == "cdk:cloud-assembly":
+            files.update(stack_files(assembly / properties["directoryName"]))
+    return files
 
 
 def synthesize(app: cdk.App) -> Synthesized:

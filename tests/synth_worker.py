@@ -41,7 +41,7 @@ SYNTHESIZED = "synthesized"
 
 
 def run(argv: list[str]) -> None:
-    from stacks import build_app
+    from stacks.app import build_app
     from tests.scenarios import build_scenario_app
     from tests.synth import new_app, synthesize
     from tests.validators import lint_outdirs

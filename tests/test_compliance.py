@@ -11,11 +11,15 @@ from __future__ import annotations
 import pytest
 
 from ecs_patterns_plus import compliance
+from stacks.config import PREFIX
+from stacks.stage import STACKS
 from tests.compliance_table import allowed, rows
 from tests.scenarios import load_all
-from tests.synth import Synthesized
+from tests.synth import FEATURE_FLAGS, Synthesized
 
-EXAMPLE_STACKS = ["Batch", "Broker", "Network", "Platform", "WebService"]
+EXAMPLE_STAGES = [stage["name"].capitalize() for stage in FEATURE_FLAGS[f"{PREFIX}:stages"]]
+EXAMPLE_STACKS = sorted(f"{stage}-{stack}" for stage in EXAMPLE_STAGES for stack in STACKS)
+"""Every stack of every stage of cdk.json's configuration: ``Dev-Network``, ..."""
 COMPLIANT_SCENARIOS = [name for name, item in load_all().items() if item.compliant]
 
 ALLOWED_CHECKOV = {skip for row in rows() for skip in row.checkov}
@@ -23,7 +27,9 @@ ALLOWED_CFN_LINT = {check for row in rows() for check in row.cfn_lint}
 
 
 def _checks(synth: Synthesized, stack: str) -> None:
-    findings = [line for line in synth.rule_pack_violations if f"'{stack}/" in line]
+    findings = [
+        line for line in synth.rule_pack_violations if f"'{synth.construct_path(stack)}/" in line
+    ]
     assert findings == [], "rule-pack findings"
     assert synth.checkov_failures(stack) == []
     assert synth.cfn_lint_findings(stack) == []

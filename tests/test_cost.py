@@ -625,29 +625,29 @@ def test_workloads_that_cannot_run_on_fargate_are_not_compared() -> None:
 def test_command_prints_the_example_app_estimate_with_its_assumptions(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main([str(SNAPSHOTS), "--pattern", "test_example_stack*"]) == 0
+    assert main([str(SNAPSHOTS), "--pattern", "test_example_stack[[]Prod-*"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("## Monthly estimate\n\nRegion ap-northeast-2;")
     # NAT gateway in Seoul: 730 x 0.059 + 10 GB x 0.059 = 43.07 + 0.59
     assert (
-        "| Network | NAT gateways | NetworkVpcPublicSubnet1NATGateway | 730 h + 10 GB processed | $43.66 |"
+        "| Prod-Network | NAT gateways | NetworkVpcPublicSubnet1NATGateway | 730 h + 10 GB processed | $43.66 |"
         in out
     )
     # Interface endpoint in Seoul: 2 AZ x 730 x 0.013 + 1 GB x 0.01 = 18.98 + 0.01
-    assert "| Network | Interface endpoints | ecr.api | 2 AZ x 730 h + 1 GB | $18.99 |" in out
+    assert "| Prod-Network | Interface endpoints | ecr.api | 2 AZ x 730 h + 1 GB | $18.99 |" in out
     assert "| `log_gb_per_task` | 1 | GB of logs each running task writes a month |" in out
     assert "### Fargate or EC2" in out
     assert "| fargate_vcpu_hour | 0.04656 | vCPU-hour | 2026-10-05 |" in out
 
 
 def test_command_json_and_overrides(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = [str(SNAPSHOTS), "--pattern", "test_example_stack[[]Network].json", "--json"]
+    argv = [str(SNAPSHOTS), "--pattern", "test_example_stack[[]Prod-Network].json", "--json"]
     assert main([*argv, "-a", "nat_gb_per_gateway=110"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["region"] == "ap-northeast-2"
     assert data["assumptions"]["nat_gb_per_gateway"] == 110
     # 2 NAT gateways x (43.07 + 110 x 0.059 = 6.49) = 2 x 49.56
-    assert data["stacks"]["Network"]["classes"]["NAT gateways"]["min"] == pytest.approx(99.12)
+    assert data["stacks"]["Prod-Network"]["classes"]["NAT gateways"]["min"] == pytest.approx(99.12)
 
 
 def test_command_refuses_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -664,7 +664,7 @@ def test_command_refuses_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_command_says_when_a_region_has_no_prices(capsys: pytest.CaptureFixture[str]) -> None:
-    pattern = "test_example_stack[[]Network].json"
+    pattern = "test_example_stack[[]Prod-Network].json"
     assert main([str(SNAPSHOTS), "--pattern", pattern, "--region", "eu-west-3"]) == 0
     out = capsys.readouterr().out
     assert (
@@ -672,7 +672,7 @@ def test_command_says_when_a_region_has_no_prices(capsys: pytest.CaptureFixture[
         in out
     )
     assert (
-        "| Network | NAT gateways | NetworkVpcPublicSubnet1NATGateway | 730 h + 10 GB processed | — |"
+        "| Prod-Network | NAT gateways | NetworkVpcPublicSubnet1NATGateway | 730 h + 10 GB processed | — |"
         in out
     )
 
@@ -735,3 +735,22 @@ def test_review_command_prints_the_cost_section_unless_asked_not_to(
     assert "⚠️ change of $5 a month or more" in out
     assert review_main([str(before), str(after), "--no-diagrams", "--no-cost"]) == 0
     assert "### Monthly cost" not in capsys.readouterr().out
+
+
+def test_review_stops_a_change_that_adds_the_threshold_or_more_with_fail_on_cost(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pipeline's gate: exit 4 when the change adds the threshold a month; a saving or a
+    smaller increase passes."""
+    small, large = tmp_path / "small", tmp_path / "large"
+    for folder, template in ((small, compute_template()), (large, with_api(compute_template()))):
+        folder.mkdir()
+        (folder / "App.template.json").write_text(json.dumps(template))
+    args = ["--no-diagrams", "--fail-on-cost", "--region", "us-east-1"]
+    assert review_main([str(small), str(large), *args, "--cost-threshold", "60"]) == 4
+    assert review_main([str(small), str(large), *args, "--cost-threshold", "1000"]) == 0
+    assert review_main([str(large), str(small), *args, "--cost-threshold", "60"]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        review_main([str(small), str(large), "--fail-on-cost", "--no-cost"])
+    assert "--fail-on-cost needs the cost section" in capsys.readouterr().err

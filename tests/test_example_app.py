@@ -8,7 +8,7 @@ from tests.synth import Synthesized
 
 
 def _output(example: Synthesized, name: str) -> str:
-    value = example.template_json("WebService")["Outputs"][name]["Value"]
+    value = example.template_json("Prod-WebService")["Outputs"][name]["Value"]
     return json.dumps(value)
 
 

@@ -250,6 +250,18 @@ def test_cdk_out_templates_are_found_by_stack_name(outdirs: dict[str, Path]) -> 
     assert sorted(load_templates(outdirs["before"])) == list(STACKS)
 
 
+def test_stacks_in_stages_are_named_after_their_path_as_their_snapshots_are(
+    tmp_path: Path,
+) -> None:
+    app = new_app(tmp_path / "cdk.out", validation=False)
+    for stage_id in ("Dev", "Prod"):
+        stack = cdk.Stack(cdk.Stage(app, stage_id), "Network")
+        logs.CfnLogGroup(stack, "Logs")
+    outdir = Path(app.synth().directory)
+    assert sorted(load_templates(outdir)) == ["Dev-Network", "Prod-Network"]
+    assert list(load_templates(outdir / "assembly-Prod")) == ["Prod-Network"]
+
+
 def test_snapshot_files_review_like_cdk_out(
     outdirs: dict[str, Path], report: Report, tmp_path: Path
 ) -> None:

@@ -24,10 +24,10 @@ CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
 
 def lint_outdirs(outdirs: list[Path]) -> None:
-    """Run checkov and cfn-lint once each on every template in ``outdirs`` (stack names are
-    unique across them) that they have not read before; write the findings into each
-    directory."""
-    templates = [t for d in outdirs for t in sorted(d.glob("*.template.json"))]
+    """Run checkov and cfn-lint once each on every template in ``outdirs`` and their stages'
+    assemblies (template names are unique across them) that they have not read before; write
+    the findings into each directory that holds templates."""
+    templates = [t for d in outdirs for t in sorted(d.rglob("*.template.json"))]
     # The two linters are separate processes: run them side by side (a cold cache lints
     # every template, and the tests wait for both).
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -35,9 +35,9 @@ def lint_outdirs(outdirs: list[Path]) -> None:
         cfn_lint_run = pool.submit(_remembered, "cfn-lint", templates, _run_cfn_lint)
         checkov = json.dumps(checkov_run.result())
         cfn_lint = json.dumps(cfn_lint_run.result())
-    for outdir in outdirs:
-        (outdir / CHECKOV_RESULTS).write_text(checkov)
-        (outdir / CFN_LINT_RESULTS).write_text(cfn_lint)
+    for folder in {template.parent for template in templates}:
+        (folder / CHECKOV_RESULTS).write_text(checkov)
+        (folder / CFN_LINT_RESULTS).write_text(cfn_lint)
 
 
 LINT_CACHE = (

@@ -20,6 +20,12 @@ DEFAULT_THRESHOLD = 50.0
 Pair = tuple[float, float]
 
 
+def _flags(change: Pair, threshold: float) -> tuple[str, ...]:
+    if max(abs(change[0]), abs(change[1])) >= threshold:
+        return (f"change of ${threshold:,.0f} a month or more",)
+    return ()
+
+
 @dataclass(frozen=True)
 class ClassDelta:
     """One resource class before and after the change (USD a month, min and max task count)."""
@@ -37,9 +43,7 @@ class ClassDelta:
 
     @property
     def flags(self) -> tuple[str, ...]:
-        if max(abs(self.change[0]), abs(self.change[1])) >= self.threshold:
-            return (f"change of ${self.threshold:,.0f} a month or more",)
-        return ()
+        return _flags(self.change, self.threshold)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,15 @@ class CostDelta:
     @property
     def flagged(self) -> tuple[ClassDelta, ...]:
         return tuple(item for item in self.classes if item.flags)
+
+    @property
+    def total_flags(self) -> tuple[str, ...]:
+        return _flags(self.change, self.threshold)
+
+    @property
+    def increase_over_threshold(self) -> bool:
+        """Whether the change adds ``threshold`` dollars a month or more (at either count)."""
+        return max(self.change) >= self.threshold
 
 
 def resolve_region(templates: Iterable[Mapping[str, Any]], region: str | None) -> tuple[str, str]:

@@ -9,7 +9,8 @@ Exit status: 0 when the report was printed; 2 for bad arguments or input that ca
 reviewed (a missing path, a directory without templates, a template file that is not valid
 JSON or not a template, a ``--pattern`` that matches no stack), with one line on stderr;
 3 with ``--fail-on-replace-data`` when a resource that holds data (log group, bucket, KMS
-key, secret, table, queue, ...) would be replaced or removed.
+key, secret, table, queue, ...) would be replaced or removed; 4 with ``--fail-on-cost`` when
+the change adds ``--cost-threshold`` dollars a month or more (checked after the data rule).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .templates import Template, TemplateError, load_templates, template_files
 EXIT_BAD_INPUT = 2
 """Bad arguments (argparse's own status), or input that cannot be reviewed."""
 EXIT_DATA_AT_RISK = 3
+EXIT_COST_OVER_THRESHOLD = 4
 COMMENT_LIMIT = 65_000
 """Characters in one pull-request comment (GitHub allows 65,536)."""
 
@@ -81,7 +83,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help=f"exit {EXIT_DATA_AT_RISK} when a resource holding data is replaced or removed",
     )
+    parser.add_argument(
+        "--fail-on-cost",
+        action="store_true",
+        help=f"exit {EXIT_COST_OVER_THRESHOLD} when the change adds --cost-threshold dollars "
+        "a month or more",
+    )
     args = parser.parse_args(argv)
+    if args.fail_on_cost and args.no_cost:
+        parser.error("--fail-on-cost needs the cost section: leave out --no-cost")
     try:
         base = _read("base", args.base, args.pattern, allow_empty=args.allow_empty_base)
         new = _read("new", args.new, args.pattern, allow_empty=False)
@@ -104,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.write(render_markdown(report, diagrams=diagrams, title=args.title, max_chars=limit))
     if args.fail_on_replace_data and (report.data_replaced or report.data_removed):
         return EXIT_DATA_AT_RISK
+    if args.fail_on_cost and report.cost is not None and report.cost.increase_over_threshold:
+        return EXIT_COST_OVER_THRESHOLD
     return 0
 
 

@@ -246,11 +246,7 @@ def _cost(delta: CostDelta | None, compact: bool) -> list[str]:
     if not delta.classes:
         lines += [f"No change to the estimate ({_usd(delta.after)}).", ""]
     else:
-        total_flags = (
-            (f"change of ${delta.threshold:,.0f} a month or more",)
-            if max(abs(delta.change[0]), abs(delta.change[1])) >= delta.threshold
-            else ()
-        )
+        total_flags = delta.total_flags
         lines += [
             _row(("Resource class", "Stacks", "Before", "After", "Change", "Flags")),
             "|---|---|---:|---:|---:|---|",

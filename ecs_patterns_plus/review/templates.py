@@ -31,7 +31,9 @@ def load_templates(path: Path | str, *, pattern: str = "*.json") -> dict[str, Te
 
     Reads the files ``template_files`` finds. A stack is named after the file:
     ``Network.template.json`` and ``test_example_stack[Network].json`` are both
-    ``Network``; when two files would share a name, their relative paths name them.
+    ``Network``, and a stack in a stage after its path in the cloud assembly's manifest
+    (``Prod/Network``: ``Prod-Network``, as its snapshot ``test_example_stack[Prod-Network]``);
+    when two files would share a name, their relative paths name them.
     Raises ``TemplateError`` when ``path`` does not exist or a file read is not valid JSON
     or not a CloudFormation template; a directory without templates gives ``{}``.
 
@@ -44,7 +46,7 @@ def load_templates(path: Path | str, *, pattern: str = "*.json") -> dict[str, Te
     found: list[tuple[str, str, Template]] = []
     for file in template_files(root, pattern=pattern):
         relative = file.name if root.is_file() else file.relative_to(root).as_posix()
-        found.append((_stack_name(file.name), relative.removesuffix(".json"), _read(file)))
+        found.append((_stack_name(file), relative.removesuffix(".json"), _read(file)))
     names = [name for name, _, _ in found]
     return {
         (name if names.count(name) == 1 else relative): template
@@ -102,10 +104,26 @@ def _read(file: Path) -> Template:
     return data
 
 
-def _stack_name(file_name: str) -> str:
-    stem = file_name.removesuffix(".json").removesuffix(".template")
+def _stack_name(file: Path) -> str:
+    stem = file.name.removesuffix(".json").removesuffix(".template")
     match = _SNAPSHOT_NAME.search(stem)
-    return match.group("name") if match else stem
+    if match:
+        return match.group("name")
+    return _display_names(file.parent).get(file.name, stem)
+
+
+def _display_names(assembly: Path) -> dict[str, str]:
+    """Template file name -> stack path (``/`` as ``-``) from a cloud assembly's manifest."""
+    try:
+        manifest = json.loads((assembly / "manifest.json").read_text(encoding="utf-8"))
+        artifacts = manifest["artifacts"].values()
+        return {
+            artifact["properties"]["templateFile"]: artifact["displayName"].replace("/", "-")
+            for artifact in artifacts
+            if artifact.get("type") == "aws:cloudformation:stack" and "displayName" in artifact
+        }
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return {}
 
 
 def resources(template: Template) -> dict[str, Resource]:
