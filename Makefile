@@ -13,7 +13,7 @@ export BC_SKIP_MAPPING := TRUE
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 CDK := node_modules/.bin/cdk
 
-.PHONY: setup synth test lint typecheck pytest deploy diff integ review cost diagrams bench lock clean
+.PHONY: setup synth test lint typecheck pytest deploy diff integ review cost diagrams docs bench lock clean
 
 setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
@@ -37,8 +37,10 @@ synth: setup
 	$(CDK) synth --quiet --no-notices --no-version-reporting $(CDK_ARGS)
 	@echo "Synthesized: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
 
-## Lint, type-check, then the whole test suite (snapshots, intent, bad input, rule packs, cfn-lint, checkov).
-test: setup lint typecheck pytest
+## Lint, type-check and the whole test suite (snapshots, intent, bad input, rule packs, cfn-lint,
+## checkov, API docs), side by side: the suite keeps a core busy while the linters use the other.
+test: setup
+	$(MAKE) --no-print-directory --output-sync=target -j3 lint typecheck pytest
 
 lint: setup
 	ruff check .
@@ -97,6 +99,14 @@ diagrams: $(VENV)/.installed
 	$(VENV)/bin/python -m ecs_patterns_plus.review.diagrams tests/__snapshots__ \
 	  --pattern 'test_example_stack[[]Prod-*' --readme README.md
 
+# Sphinx writes a page per public name into its source directory: a temporary copy of docs/api.
+## Build the API reference into build/docs (warnings fail).
+docs: $(VENV)/.installed
+	rm -rf build/docs
+	source=$$(mktemp -d) && trap 'rm -rf "$$source"' EXIT && cp -R docs/api/. "$$source" && \
+	  $(VENV)/bin/sphinx-build -b html -W --keep-going -n -q -E -c docs/api "$$source" build/docs
+	@echo "API reference: build/docs/index.html"
+
 ## Synthesis and test-suite timings into bench/results.json and the README (slow; not in `make test`).
 bench: setup
 	$(VENV)/bin/python bench/bench.py $(BENCH_ARGS)
@@ -104,7 +114,7 @@ bench: setup
 ## Regenerate the locked development environment from a fresh resolve.
 lock:
 	rm -rf .tools/lock && $(PYTHON) -m venv .tools/lock
-	.tools/lock/bin/pip install -qq -e '.[compliance]' pytest syrupy cfn-lint ruff mypy
+	.tools/lock/bin/pip install -qq -e '.[compliance]' pytest syrupy cfn-lint ruff mypy sphinx
 	{ echo "# Locked development environment: regenerate with 'make lock'."; \
 	  .tools/lock/bin/pip freeze --exclude-editable; } > requirements-dev.txt
 

@@ -25,6 +25,7 @@ from .monitoring import (
 )
 from .network import SecureVpc, VpcEndpoints
 from .network_load_balancer import NlbListener, SecureNetworkLoadBalancer
+from .pipeline import SecurePipeline
 from .preflight import enable_preflight
 from .secrets import SecretValue
 from .services import (
@@ -91,6 +92,7 @@ __all__ = [
     "SecretValue",
     "SecureLoadBalancer",
     "SecureNetworkLoadBalancer",
+    "SecurePipeline",
     "SecureVpc",
     "ServiceConnectOptions",
     "ServiceConnectTls",

@@ -244,6 +244,14 @@ SERVER_ACCESS_LOG_PREFIX = "s3/"
 NONCURRENT_LOG_EXPIRATION = Duration.days(30)
 """Overwritten or deleted log objects (versioning) are kept 30 days."""
 
+PIPELINE_STEP_TIMEOUT = Duration.minutes(60)
+"""A pipeline's CodeBuild step (the synth step runs the whole test suite) is stopped after an
+hour: a hung build stops costing money and holding the pipeline."""
+
+PIPELINE_ARTIFACT_EXPIRATION = Duration.days(90)
+"""Pipeline artifacts (source zips, cloud assemblies) expire after 90 days: a pipeline
+execution reads only its own, and a release older than that is rebuilt from its commit."""
+
 INCOMPLETE_UPLOAD_EXPIRATION = Duration.days(7)
 """Log-bucket multipart uploads left incomplete are aborted after a week: no storage is billed
 for parts nobody sees."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -15,29 +16,61 @@ def log_bucket(
     scope: Construct, construct_id: str, *, server_access_logs_bucket: s3.IBucket | None = None
 ) -> s3.Bucket:
     """A private, SSL-only, versioned, SSE-S3 log bucket with lifecycle expiry, kept on delete."""
+    bucket = private_bucket(
+        scope,
+        construct_id,
+        expiration=defaults.ACCESS_LOG_EXPIRATION,
+        server_access_logs_bucket=server_access_logs_bucket,
+    )
+    compliance.LOG_BUCKET_ENCRYPTION.apply(bucket)
+    return bucket
+
+
+def private_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    expiration: cdk.Duration,
+    encryption_key: kms.IKey | None = None,
+    server_access_logs_bucket: s3.IBucket | None = None,
+) -> s3.Bucket:
+    """A bucket that passes the rule packs: private, SSL only (TLS 1.2+), versioned, Object
+    Lock, EventBridge notifications, objects expiring after ``expiration`` (old versions 30
+    days later), kept on delete; SSE-KMS with ``encryption_key``, else SSE-S3 (what log
+    delivery supports); server access logs into ``server_access_logs_bucket`` if given."""
     bucket = s3.Bucket(
         scope,
         construct_id,
-        encryption=s3.BucketEncryption.S3_MANAGED,
+        encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
+        encryption_key=encryption_key,
+        bucket_key_enabled=True if encryption_key else None,
         enforce_ssl=True,
         minimum_tls_version=defaults.LOG_BUCKET_MINIMUM_TLS_VERSION,
         versioned=True,
         # Object Lock on (CT.S3.PR.9) without a default retention: log delivery refuses
-        # buckets with one, and the lifecycle rule must still expire old logs.
+        # buckets with one, and the lifecycle rule must still expire old objects.
         object_lock_enabled=True,
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         removal_policy=defaults.DATA_REMOVAL_POLICY,
         lifecycle_rules=[
             s3.LifecycleRule(
-                id="ExpireLogs",
-                expiration=defaults.ACCESS_LOG_EXPIRATION,
+                id="ExpireLogs" if encryption_key is None else "Expire",
+                expiration=expiration,
                 noncurrent_version_expiration=defaults.NONCURRENT_LOG_EXPIRATION,
                 abort_incomplete_multipart_upload_after=defaults.INCOMPLETE_UPLOAD_EXPIRATION,
             )
         ],
     )
-    # Native EventBridge notifications (CT.S3.PR.4) without CDK's notification Lambda.
+    cfn_bucket = notify_event_bridge(bucket)
+    if server_access_logs_bucket is not None:
+        log_server_access(cfn_bucket, bucket, server_access_logs_bucket)
+    return bucket
+
+
+def notify_event_bridge(bucket: s3.Bucket) -> s3.CfnBucket:
+    """Send the bucket's events to EventBridge (CT.S3.PR.4) natively: CDK's
+    ``event_bridge_enabled`` adds a notification-handler Lambda. Returns the ``CfnBucket``."""
     cfn_bucket = bucket.node.default_child
     assert isinstance(cfn_bucket, s3.CfnBucket)
     cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
@@ -45,10 +78,7 @@ def log_bucket(
             event_bridge_enabled=True
         )
     )
-    if server_access_logs_bucket is not None:
-        log_server_access(cfn_bucket, bucket, server_access_logs_bucket)
-    compliance.LOG_BUCKET_ENCRYPTION.apply(bucket)
-    return bucket
+    return cfn_bucket
 
 
 def log_server_access(cfn_bucket: s3.CfnBucket, source: s3.IBucket, target: s3.IBucket) -> None:

@@ -1,4 +1,4 @@
-"""The example app: one ``ExampleStage`` per environment of the typed configuration."""
+"""The example app: one ``ExampleStage`` per environment, and the pipeline that promotes them."""
 
 from __future__ import annotations
 
@@ -6,15 +6,22 @@ import aws_cdk as cdk
 
 from ecs_patterns_plus import enable_compliance_checks
 
-from .config import AppConfig
+from .config import PREFIX, AppConfig
+from .pipeline_stack import PipelineStack
 from .stage import ExampleStage
 
 
-def build_app(app: cdk.App) -> dict[str, ExampleStage]:
-    """Add every stage of cdk.json's configuration to ``app``, with the rule packs on, and
-    return them by stage name (in promotion order)."""
+def build_app(app: cdk.App) -> PipelineStack:
+    """Add every stage of cdk.json's configuration, and the pipeline that deploys them in
+    order, to ``app`` with the rule packs on."""
     config = AppConfig.from_context(app)
     enable_compliance_checks(app)
-    return {
-        stage.name: ExampleStage(app, config=stage, images=config.images) for stage in config.stages
-    }
+    stages = [ExampleStage(app, config=stage, images=config.images) for stage in config.stages]
+    return PipelineStack(
+        app,
+        "Pipeline",
+        config=config,
+        stages=list(stages),
+        env=config.pipeline.env,
+        stack_name=f"{PREFIX}-pipeline",
+    )

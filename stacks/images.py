@@ -1,8 +1,10 @@
-"""``python -m stacks.images``: the digest of each image tag of the release, as JSON.
+"""``python -m stacks.images [--context cdk.context.json]``: the release's image digests.
 
-The pipeline's synth step runs it and passes the result to ``cdk synth`` as
-``-c ecs-patterns-plus:image-digests=...``, so every stage deploys the images by digest.
-Needs ``ecr:DescribeImages`` on the repository; a tag that is missing fails the step.
+Prints the digest of each image tag of the release as JSON or, with ``--context``, writes it
+into that CDK context file as ``ecs-patterns-plus:image-digests`` (keeping its other keys):
+the pipeline's synth step does this before ``cdk synth``, so every stage deploys the images
+by digest (no shell quoting of JSON on a command line). Needs ``ecr:DescribeImages`` on the
+repository; a tag that is missing fails the step.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from .config import IMAGE_TAGS
+from .config import IMAGE_TAGS, PREFIX
 
 
 def resolve(ecr: Any, repository: str, tags: Mapping[str, str]) -> dict[str, str]:
@@ -38,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stacks.images", description=__doc__)
     parser.add_argument("--repository", default="myapp", help="ECR repository (default: myapp)")
     parser.add_argument("--region", help="its region (default: the AWS SDK's)")
+    parser.add_argument("--context", type=Path, help="write into this CDK context file")
     args = parser.parse_args(argv)
     import boto3
 
@@ -46,8 +50,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LookupError as error:
         print(f"images: {error}", file=sys.stderr)
         return 1
-    print(json.dumps(digests, separators=(",", ":")))
+    if args.context:
+        write_context(args.context, digests)
+    else:
+        print(json.dumps(digests, separators=(",", ":")))
     return 0
+
+
+def write_context(path: Path, digests: dict[str, str]) -> None:
+    """Set ``ecs-patterns-plus:image-digests`` in the context file ``path``."""
+    context = json.loads(path.read_text()) if path.exists() else {}
+    context[f"{PREFIX}:image-digests"] = digests
+    path.write_text(json.dumps(context, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -87,13 +87,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     last, while the workers lint."""
     if config.getoption("collectonly"):
         return
-    from tests import test_readme
+    from tests import test_docs, test_readme
 
     test_readme.start_whole_apps(
         item.callspec.params["section"]
         for item in items
         if getattr(item, "originalname", "") == "test_whole_app_synthesizes_without_findings"
     )
+    if any(item.name == "test_the_api_reference_builds_without_warnings" for item in items):
+        test_docs.start_build()
     plan = session_plan(items)
     if plan.example or plan.scenarios:
         workdir = Path(tempfile.mkdtemp(prefix="ecs-patterns-plus-synth-"))
@@ -103,9 +105,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Let the workers finish (end them if the run was cut short); remove what they wrote."""
-    from tests import test_readme
+    from tests import test_docs, test_readme
 
     test_readme.stop_whole_apps()
+    test_docs.stop_build()
     synthesis = session.config.stash.get(_SYNTHESIS, None)
     if synthesis is not None:
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED

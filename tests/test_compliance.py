@@ -18,8 +18,10 @@ from tests.scenarios import load_all
 from tests.synth import FEATURE_FLAGS, Synthesized
 
 EXAMPLE_STAGES = [stage["name"].capitalize() for stage in FEATURE_FLAGS[f"{PREFIX}:stages"]]
-EXAMPLE_STACKS = sorted(f"{stage}-{stack}" for stage in EXAMPLE_STAGES for stack in STACKS)
-"""Every stack of every stage of cdk.json's configuration: ``Dev-Network``, ..."""
+EXAMPLE_STACKS = sorted(
+    ["Pipeline", *(f"{stage}-{stack}" for stage in EXAMPLE_STAGES for stack in STACKS)]
+)
+"""The pipeline and every stack of every stage of cdk.json's configuration: ``Dev-Network``, ..."""
 COMPLIANT_SCENARIOS = [name for name, item in load_all().items() if item.compliant]
 
 ALLOWED_CHECKOV = {skip for row in rows() for skip in row.checkov}

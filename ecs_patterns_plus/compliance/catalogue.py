@@ -206,6 +206,26 @@ CDK_CUSTOM_RESOURCE_LAMBDA = Acknowledgement(
     checkov=("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"),
     cfn_lint=("W3005",),
 )
+PIPELINE_ARTIFACT_OBJECTS = Acknowledgement(
+    reason="CodePipeline names the artifact objects itself (pipeline, artifact and a random "
+    "key) in the pipeline's own bucket: the objects do not exist before an execution writes "
+    "them; the actions are narrowed to the object calls CodePipeline and CodeBuild make.",
+    rules=("AwsSolutions-IAM5[Resource::<PipelineArtifacts.Arn>/*]",),
+)
+PIPELINE_ARTIFACT_REPLICATION = Acknowledgement(
+    reason="Pipeline artifacts are rebuilt from their commit by running the pipeline again; "
+    "replicating them to another bucket is an organisation decision.",
+    rules=_in_regulatory_packs("S3BucketReplicationEnabled"),
+)
+CODEPIPELINE_BUILD_SOURCE = Acknowledgement(
+    reason="The rule flags every CodeBuild project without GitHub/Bitbucket OAuth; this "
+    "project's source is its CodePipeline input artifact (Source.Type CODEPIPELINE): no "
+    "repository URL, no credentials (Control Tower CT.CODEBUILD.PR.1 passes).",
+    rules=(
+        "HIPAA.Security-CodeBuildProjectSourceRepoUrl",
+        "PCI.DSS.321-CodeBuildProjectSourceRepoUrl",
+    ),
+)
 HTTP_REDIRECT_LISTENER = Acknowledgement(
     reason="Opted-in port-80 listener that only answers 301 to HTTPS; it carries no content.",
     rules=_in_regulatory_packs("ELBv2ACMCertificateRequired"),

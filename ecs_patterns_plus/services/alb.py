@@ -541,7 +541,7 @@ class AlbFargateService(CoreService):
         scaling: autoscaling; ``None`` for a fixed task count. Default: ``ScalingOptions()``
             (CPU 50%, min = desired_count, max 10).
         vpc_subnets: where tasks run. Default: the VPC's private subnets.
-        connects_to: ``BackendService``s it calls over Service Connect: the service joins the
+        connects_to: the ``BackendService`` constructs it calls over Service Connect: it joins the
             cluster's namespace as a client (each calls ``endpoint``, e.g.
             ``http://orders:8080``) and each admits it to its port. Default: none.
 

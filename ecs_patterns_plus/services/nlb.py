@@ -362,7 +362,8 @@ class NlbFargateService(CoreService):
         rollback_alarms: create one alarm on unhealthy tasks and target connection resets
             (``alarm_thresholds.unhealthy_hosts`` and ``target_resets``) and roll deployments
             back on it. Default: True.
-        connects_to: ``BackendService``s it calls over Service Connect. Default: none.
+        connects_to: the ``BackendService`` constructs it calls over Service Connect.
+            Default: none.
         The other arguments are those of ``AlbFargateService``, with the same defaults:
         desired_count, service_name, health_check_grace_period, capacity_provider_strategy,
         placement_strategies, placement_constraints, alarm_topic, alarm_thresholds,
