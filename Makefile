@@ -119,4 +119,4 @@ lock:
 	  .tools/lock/bin/pip freeze --exclude-editable; } > requirements-dev.txt
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache "$${XDG_CACHE_HOME:-$$HOME/.cache}/ecs_patterns_plus"
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache "$${XDG_CACHE_HOME:-$$HOME/.cache}/ecs_patterns_plus"

@@ -23,7 +23,8 @@ Steps, each reported with its time; a failed step skips the checks after it:
    keeps the stage; without either, a prompt (default No) when stdin is a terminal, else keep.
 
 Exit status: 0 when every step passed, 1 when one failed, 2 for a usage error. The region is
-``--region``, else ``AWS_REGION``, else ``AWS_DEFAULT_REGION``. ``--role-arn``: the AWS calls
+``--region``, else the stage's own in cdk.json (``ecs-patterns-plus:stages``), else
+``AWS_REGION``, else ``AWS_DEFAULT_REGION``. ``--role-arn``: the AWS calls
 (not cdk) run as this role (a stage in another account).
 
 IAM, exactly these for steps 2-6; ``<prefix>`` is ``ecs-patterns-plus-<stage>``, ``<cluster>``
@@ -407,13 +408,25 @@ def _outputs(aws: Aws | None, stage: str) -> tuple[StageOutputs, str]:
     return outputs, f"cluster {outputs.cluster_name}, {outputs.health_check_url}"
 
 
+def configured_region(stage: str) -> str | None:
+    """The region of ``stage``'s entry in cdk.json, if it has one."""
+    context = json.loads((ROOT / "cdk.json").read_text()).get("context", {})
+    for entry in context.get("ecs-patterns-plus:stages", []):
+        if isinstance(entry, dict) and entry.get("name") == stage:
+            return str(entry.get("region") or "") or None
+    return None
+
+
 def parse(argv: Sequence[str] | None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m stacks.deploy_check",
         description="Deploy a stage of the example app and check that it works.",
     )
     parser.add_argument("--stage", required=True, help="the stage's name, e.g. dev")
-    parser.add_argument("--region", help="Default: AWS_REGION, else AWS_DEFAULT_REGION")
+    parser.add_argument(
+        "--region",
+        help="Default: the stage's region in cdk.json, else AWS_REGION, else AWS_DEFAULT_REGION",
+    )
     parser.add_argument("--no-deploy", action="store_true", help="check what is deployed")
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument(
@@ -433,7 +446,12 @@ def parse(argv: Sequence[str] | None) -> Options:
             f"--stage: {args.stage!r} is not a stage name; use lower-case letters, digits and "
             "dashes, starting with a letter, e.g. dev"
         )
-    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    region = (
+        args.region
+        or configured_region(args.stage)
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+    )
     if not region:
         parser.error("no region: pass --region or set AWS_REGION or AWS_DEFAULT_REGION")
     if args.role_arn is not None and not ROLE_ARN.fullmatch(args.role_arn):

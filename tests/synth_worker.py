@@ -29,6 +29,17 @@ from tests.synth import ROOT, Synthesized, read_outdirs
 
 NODE = ROOT / "node_modules" / ".bin" / "node"
 
+BACKGROUND_NICENESS = 10
+"""The synthesis workers and the other processes the session starts beside its tests (whole
+README apps, the API reference) run below the session's priority: whenever the session's own
+process has a test to run, it keeps a whole core, and the background takes what is left."""
+
+
+def in_background() -> None:
+    """``preexec_fn`` of a background process: lower its priority (its children inherit it)."""
+    os.nice(BACKGROUND_NICENESS)
+
+
 # What each part costs to synthesize (and lint), in scenarios synthesized without rule packs
 # (measured on the whole suite and on the snapshot tests alone).
 SCENARIO_WEIGHT = 1
@@ -207,6 +218,7 @@ def start(outdir: Path, share: Share) -> subprocess.Popen[bytes]:
             stdout=subprocess.PIPE,
             stderr=stderr,
             start_new_session=True,  # one process group with its Node.js and linters
+            preexec_fn=in_background,
         )
 
 

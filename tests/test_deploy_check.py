@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import http.server
+import json
 import os
 import subprocess
 import threading
@@ -328,7 +329,7 @@ def test_a_missing_stack_is_named(stubs: Stubs, capsys: pytest.CaptureFixture[st
     [
         (["--stage", "Dev", "--region", REGION], "--stage: 'Dev' is not a stage name"),
         (["--stage", "dev_1", "--region", REGION], "--stage: 'dev_1' is not a stage name"),
-        (["--stage", "dev"], "no region: pass --region or set AWS_REGION or AWS_DEFAULT_REGION"),
+        (["--stage", "qa"], "no region: pass --region or set AWS_REGION or AWS_DEFAULT_REGION"),
         (["--region", REGION], "the following arguments are required: --stage"),
         (["--stage", "dev", "--region", REGION, "--destroy", "--keep"], "not allowed with"),
         (["--stage", "dev", "--region", REGION, "--role-arn", "deployer"], "not an IAM role ARN"),
@@ -346,6 +347,15 @@ def test_usage_errors_exit_2(
         deploy_check.main(args)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_configured_stage_deploys_to_its_own_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-east-2")
+    stages = json.loads((deploy_check.ROOT / "cdk.json").read_text())["context"]
+    (dev,) = [entry for entry in stages["ecs-patterns-plus:stages"] if entry["name"] == "dev"]
+    assert dev["region"] != "us-east-2"
+    assert deploy_check.parse(["--stage", "dev"]).region == dev["region"]
+    assert deploy_check.parse(["--stage", "dev", "--region", "ap-south-1"]).region == "ap-south-1"
 
 
 def test_the_region_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

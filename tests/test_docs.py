@@ -23,6 +23,7 @@ from pathlib import Path
 
 import ecs_patterns_plus
 from ecs_patterns_plus import compliance, cost, review
+from tests.synth_worker import in_background
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "api"
@@ -39,6 +40,7 @@ def sphinx_build(source: Path, output: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=in_background,
     )
 
 

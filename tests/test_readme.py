@@ -35,6 +35,7 @@ from aws_cdk import aws_rds as rds
 from ecs_patterns_plus import HardenedCluster, VpcEndpoints
 from tests.scenarios.common import certificate, existing_vpc
 from tests.synth import FEATURE_FLAGS, ROOT, new_app
+from tests.synth_worker import in_background
 
 README = ROOT / "README.md"
 ACCOUNT = "111122223333"
@@ -181,6 +182,7 @@ def _start_cdk_app(example: Example, workdir: Path) -> subprocess.Popen[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=in_background,
     )
 
 
