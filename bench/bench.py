@@ -118,7 +118,7 @@ def _child(case: str, outdir: str) -> None:
         result["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
         print(json.dumps(result))
         return
-    templates = list(Path(outdir).glob("*.template.json"))
+    templates = list(Path(outdir).rglob("*.template.json"))
     result.update(
         startup_s=imported - STARTED,
         warmup_s=warmed - imported,
@@ -454,7 +454,7 @@ def readme_table(results: dict[str, Any]) -> str:
         "web_service_plain": "Web service stack, plain `aws_ecs_patterns`",
         "fleet": f"{FLEET_SIZE} web services, this library (rule packs on)",
         "fleet_plain": f"{FLEET_SIZE} web services, plain `aws_ecs_patterns` (rule packs on)",
-        "example_app": "Example app (all stacks, rule packs on)",
+        "example_app": "Example app (3 stages and the pipeline, rule packs on)",
     }
     for case, label in labels.items():
         item = results["cases"].get(case, {})
