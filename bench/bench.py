@@ -118,7 +118,9 @@ def _child(case: str, outdir: str) -> None:
         result["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
         print(json.dumps(result))
         return
-    templates = list(Path(outdir).rglob("*.template.json"))
+    from tests.synth import stack_files  # every stack, the stages' included
+
+    templates = list(stack_files(Path(outdir)).values())
     result.update(
         startup_s=imported - STARTED,
         warmup_s=warmed - imported,

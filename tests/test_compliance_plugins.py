@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 
 from ecs_patterns_plus import enable_compliance_checks
 from ecs_patterns_plus.compliance import _control_tower_rule_types, idle_control_tower_rules
-from tests.synth import new_app, synthesize
+from tests.synth import Synthesized, synthesize
 
 
 def test_bundled_rules_are_read_with_their_resource_types() -> None:
@@ -29,17 +29,29 @@ def test_only_rules_for_absent_resource_types_are_left_out() -> None:
     assert set(idle) < set(_control_tower_rule_types())
 
 
-def test_findings_still_fail_synthesis(tmp_path: Path) -> None:
-    app = new_app(tmp_path)
-    enable_compliance_checks(app)
-    stack = cdk.Stack(app, "Plain", env=cdk.Environment(region="ap-northeast-2"))
-    logs.LogGroup(stack, "Unencrypted", retention=logs.RetentionDays.ONE_YEAR)
-    result = synthesize(app)
-    assert result.synth_errors, "synthesis must fail on a finding"
+@pytest.mark.findings
+@pytest.mark.scenarios("UnencryptedLogGroup")
+def test_findings_still_fail_synthesis(scenarios: Synthesized) -> None:
     assert any(
         line.startswith("cdk-validator-cfnguard: cloudwatch_log_group_encrypted_check")
-        for line in result.rule_pack_violations
+        for line in scenarios.rule_pack_violations
     )
+    # A plugin that reports a failure is what makes CDK's synthesis throw.
+    report_path = scenarios.path("UnencryptedLogGroup").parent / "policy-validation-report.json"
+    reports = json.loads(report_path.read_text())["pluginReports"]
+    (failed,) = [
+        plugin["summary"]["status"]
+        for plugin in reports
+        if any(
+            violation["ruleName"].endswith("cloudwatch_log_group_encrypted_check")
+            and any(
+                str(resource.get("constructPath", "")).startswith("UnencryptedLogGroup/")
+                for resource in violation["violatingResources"]
+            )
+            for violation in plugin["violations"]
+        )
+    ]
+    assert failed == "failure"
 
 
 def test_cfn_lint_runner_reports_errors_per_template(tmp_path: Path) -> None:

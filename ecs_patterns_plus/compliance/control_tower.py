@@ -104,7 +104,37 @@ class ControlTowerChecks:
         if not rules:
             return cdk.PolicyValidationPluginReportBeta1(success=True, violations=[])
         paths = [rule.path for _, rule in sorted(rules.items())]
-        return CfnGuardValidator(control_tower_rules_enabled=False, rules=paths).validate(context)
+        report = CfnGuardValidator(control_tower_rules_enabled=False, rules=paths).validate(context)
+        return as_errors(report)
+
+
+def as_errors(
+    report: cdk.PolicyValidationPluginReportBeta1,
+) -> cdk.PolicyValidationPluginReportBeta1:
+    """``report`` with every violation of severity ``error``.
+
+    cfn-guard's plugin leaves the severity out. When an app acknowledges any finding of a
+    plugin, aws-cdk-lib recomputes that plugin's success as "no violation left of severity
+    error": without a severity, every other Control Tower finding of the app would then stop
+    failing ``cdk synth`` (found on aws-cdk-lib 2.275: one acknowledged log bucket made an
+    unencrypted log group pass).
+    """
+    return cdk.PolicyValidationPluginReportBeta1(
+        success=report.success,
+        metadata=report.metadata,
+        plugin_version=report.plugin_version,
+        violations=[
+            cdk.PolicyViolationBeta1(
+                rule_name=violation.rule_name,
+                description=violation.description,
+                violating_resources=violation.violating_resources,
+                fix=violation.fix,
+                rule_metadata=violation.rule_metadata,
+                severity=violation.severity or "error",
+            )
+            for violation in report.violations
+        ],
+    )
 
 
 def idle_control_tower_rules(present: set[str]) -> list[str]:
