@@ -34,8 +34,9 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 ## Synthesize every example stack into cdk.out/ (rule packs run as validation plugins).
 synth: setup
+	rm -rf cdk.out
 	$(CDK) synth --quiet --no-notices --no-version-reporting $(CDK_ARGS)
-	@echo "Synthesized: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
+	@echo "Synthesized: $$(cd cdk.out && find . -name '*.template.json' | sort | sed 's|^\./||' | tr '\n' ' ')"
 
 ## Lint, type-check and the whole test suite (snapshots, intent, bad input, rule packs, cfn-lint,
 ## checkov, API docs), side by side: the suite keeps a core busy while the linters use the other.
