@@ -6,7 +6,6 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
@@ -45,7 +44,7 @@ class BatchStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        repository = ecr.Repository.from_repository_name(self, "Repository", "myapp")
+        repository = images.repository(self)
         logging = LogOptions(retention=log_retention_days)
 
         report_task = HardenedTaskDefinition(

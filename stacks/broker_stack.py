@@ -7,7 +7,6 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_route53 as route53
 from constructs import Construct
@@ -59,7 +58,7 @@ class BrokerStack(cdk.Stack):
             allowed_sources=[ec2.Peer.ipv4(VPC_CIDR)],  # clients in the app's VPC
             deletion_protection=config.deletion_protection,
         )
-        repository = ecr.Repository.from_repository_name(self, "Repository", "myapp")
+        repository = images.repository(self)
         task = HardenedTaskDefinition(
             self,
             "Task",

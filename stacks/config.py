@@ -174,11 +174,27 @@ IMAGE_TAGS = {
 
 @dataclass(frozen=True, kw_only=True)
 class Images:
-    """The application's images: ``IMAGE_TAGS``, each by the digest the pipeline pinned when it
-    resolved the tags (``ecs-patterns-plus:image-digests``, name -> ``sha256:...``; Default:
-    none, by tag)."""
+    """The application's images: ``IMAGE_TAGS`` in the pipeline's ECR repository
+    (``repository_name`` in ``account`` and ``region``; an empty account: the stage's own),
+    each by the digest the pipeline pinned when it resolved the tags
+    (``ecs-patterns-plus:image-digests``, name -> ``sha256:...``; Default: none, by tag)."""
 
+    repository_name: str = "myapp"
+    account: str = ""
+    region: str = ""
     digests: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def repository(self, scope: Construct) -> ecr.IRepository:
+        """The repository, as child ``Repository`` of ``scope`` (by ARN in another account)."""
+        if not self.account:
+            return ecr.Repository.from_repository_name(scope, "Repository", self.repository_name)
+        arn = (
+            f"arn:{cdk.Aws.PARTITION}:ecr:{self.region}:{self.account}:repository/"
+            f"{self.repository_name}"
+        )
+        return ecr.Repository.from_repository_attributes(
+            scope, "Repository", repository_arn=arn, repository_name=self.repository_name
+        )
 
     def image(self, repository: ecr.IRepository, name: str) -> ecs.ContainerImage:
         """The image ``name`` of ``repository``: by its pinned digest when there is one, so
@@ -218,7 +234,13 @@ class AppConfig:
         digests = _digests(context(f"{PREFIX}:image-digests"), problems)
         if problems or pipeline is None:
             raise ValidationError("cdk.json context", problems)
-        return cls(pipeline=pipeline, stages=tuple(stages), images=Images(digests=digests))
+        images = Images(
+            repository_name=pipeline.image_repository,
+            account=pipeline.account,
+            region=pipeline.region,
+            digests=digests,
+        )
+        return cls(pipeline=pipeline, stages=tuple(stages), images=images)
 
 
 T = TypeVar("T")

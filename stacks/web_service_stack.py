@@ -64,7 +64,7 @@ class WebServiceStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        repository = ecr.Repository.from_repository_name(self, "Repository", "myapp")
+        repository = images.repository(self)
         self.config, self.images = config, images
         self.orders = self._orders(repository, cluster, endpoints)
         db_password = secretsmanager.Secret.from_secret_name_v2(self, "DbPassword", "myapp/db-pass")

@@ -123,7 +123,7 @@ def test_images_run_by_their_pinned_digest_and_by_tag_without_one() -> None:
     """What the pipeline's synth step passes (``-c ecs-patterns-plus:image-digests=<JSON>``)
     pins every stage's containers to the digest staging tested."""
     config = _config(**{f"{PREFIX}:image-digests": json.dumps({"web": DIGEST})})
-    assert config.images == Images(digests={"web": DIGEST})
+    assert config.images.digests == {"web": DIGEST}
     stack = stack_for_errors()
     repository = ecr.Repository.from_repository_name(stack, "Repository", "myapp")
     task = ecs.FargateTaskDefinition(stack, "Task")
@@ -139,6 +139,20 @@ def test_images_run_by_their_pinned_digest_and_by_tag_without_one() -> None:
     }
     assert f"/myapp@{DIGEST}" in images["web"]
     assert f"/myapp:{IMAGE_TAGS['orders']}" in images["orders"]
+
+
+def test_images_come_from_the_pipelines_account_when_it_has_one() -> None:
+    """A stage in another account pulls from the pipeline account's repository, by ARN."""
+    images = Images(account="111122223333", region="ap-northeast-2", digests={"web": DIGEST})
+    stack = stack_for_errors()
+    task = ecs.FargateTaskDefinition(stack, "Task")
+    task.add_container("web", image=images.image(images.repository(stack), "web"))
+    template = cdk.assertions.Template.from_stack(stack).to_json()
+    (definition,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::ECS::TaskDefinition"
+    ]
+    image = json.dumps(definition["Properties"]["ContainerDefinitions"][0]["Image"])
+    assert "111122223333.dkr.ecr.ap-northeast-2." in image and f"/myapp@{DIGEST}" in image
 
 
 def test_the_release_tags_resolve_to_digests_and_a_missing_tag_is_named() -> None:
