@@ -31,9 +31,13 @@ NARROWED_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "kms:ReEncrypt*": (),
 }
 """What the wildcard actions of CDK's bucket and key grants become in the pipeline's roles:
-the calls CodePipeline and CodeBuild make on an artifact bucket encrypted with a KMS key (the
-CodePipeline and CodeBuild service-role policies of their user guides); re-encryption is never
-needed."""
+the calls CodePipeline and CodeBuild make on an artifact bucket encrypted with a KMS key. The
+bucket actions are those of the minimum service-role policies the user guides give ("Manage
+the CodePipeline service role": GetBucketVersioning, GetBucketAcl, GetBucketLocation, then
+GetObject, GetObjectVersion, PutObject; "Allow CodeBuild to interact with other AWS
+services": GetObject, GetObjectVersion, PutObject, GetBucketAcl, GetBucketLocation), plus
+ListBucket, DeleteObject and AbortMultipartUpload that CDK's grants name; re-encryption is
+never needed. PutObjectAcl is left out: the bucket enforces its owner (ACLs are disabled)."""
 
 UNUSED_GRANTS = ("/aws/codebuild/", ":report-group/")
 """Resources CDK grants every CodeBuild project that the pipeline's projects never use: the
