@@ -10,6 +10,7 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_autoscaling as autoscaling
+from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -243,6 +244,14 @@ SERVER_ACCESS_LOG_PREFIX = "s3/"
 
 NONCURRENT_LOG_EXPIRATION = Duration.days(30)
 """Overwritten or deleted log objects (versioning) are kept 30 days."""
+
+PIPELINE_BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+"""The CodeBuild image of a pipeline's steps: Ubuntu 22.04 with Python 3.11+, Node.js and the
+AWS CLI, what `make test` and `cdk synth` need."""
+
+PIPELINE_COMPUTE_TYPE = codebuild.ComputeType.MEDIUM
+"""A pipeline step's CodeBuild size: 4 GiB and 2 vCPUs, the 2 cores the test suite plans for
+(SMALL, CDK Pipelines' default, has 3 GiB)."""
 
 PIPELINE_STEP_TIMEOUT = Duration.minutes(60)
 """A pipeline's CodeBuild step (the synth step runs the whole test suite) is stopped after an

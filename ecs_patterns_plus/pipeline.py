@@ -93,8 +93,8 @@ class SecurePipeline(Construct):
         source: pipelines.IFileSetProducer,
         synth_commands: Sequence[str],
         synth_policy: Sequence[iam.PolicyStatement] = (),
-        build_image: codebuild.IBuildImage = codebuild.LinuxBuildImage.STANDARD_7_0,
-        compute_type: codebuild.ComputeType = codebuild.ComputeType.MEDIUM,
+        build_image: codebuild.IBuildImage = defaults.PIPELINE_BUILD_IMAGE,
+        compute_type: codebuild.ComputeType = defaults.PIPELINE_COMPUTE_TYPE,
         timeout: cdk.Duration = defaults.PIPELINE_STEP_TIMEOUT,
         log_retention: Retention = defaults.LOG_RETENTION,
     ) -> None:

@@ -13,9 +13,6 @@ from ecs_patterns_plus import SecurePipeline
 
 from .config import AppConfig, StageConfig
 
-COST_THRESHOLD_USD = 50
-"""A change that adds this much a month or more to a stage's estimate stops before it."""
-
 BOOTSTRAP_QUALIFIER = "hnb659fds"
 """The CDK bootstrap's default qualifier: its roles are ``cdk-<qualifier>-<role>-<account>-<region>``."""
 
@@ -31,7 +28,7 @@ class PipelineStack(cdk.Stack):
     - **Review<Stage>**, before each stage: what the stage runs now (its stacks' templates,
       read through the CDK bootstrap's lookup role in its account) against what it is about
       to receive, with ``--fail-on-replace-data`` (a log group, bucket, key, secret or queue
-      replaced or removed) and ``--fail-on-cost`` (``COST_THRESHOLD_USD`` a month or more):
+      replaced or removed) and ``--fail-on-cost`` (the review's threshold, $50 a month or more):
       either stops the promotion. The report is in the step's log.
     - **Approve<Stage>**, for stages with ``approval``: a person approves after the review.
     """
@@ -93,7 +90,7 @@ class PipelineStack(cdk.Stack):
                 f"deployed --role-arn {lookup_role} --region {stage.region}",
                 f".venv/bin/python -m ecs_patterns_plus.review deployed "
                 f"assembly/assembly-{stage.construct_id} --allow-empty-base "
-                f"--fail-on-replace-data --fail-on-cost --cost-threshold {COST_THRESHOLD_USD} "
+                "--fail-on-replace-data --fail-on-cost "
                 f"--region {stage.region}",
             ],
             role_policy_statements=[

@@ -105,7 +105,7 @@ def test_each_review_stops_data_loss_and_cost_increases(
     commands = _commands(example, f"Review{name}")
     (review,) = [c for c in commands if "-m ecs_patterns_plus.review" in c]
     assert f"deployed assembly/assembly-{name} " in review
-    for flag in ("--fail-on-replace-data", "--fail-on-cost", "--cost-threshold 50"):
+    for flag in ("--fail-on-replace-data", "--fail-on-cost"):
         assert flag in review
     assert f"--region {stage['region']}" in review
     (read,) = [c for c in commands if "-m stacks.deployed" in c]
