@@ -144,8 +144,8 @@ class SecurePipeline(Construct):
             ),
             synth=self.synth,
             self_mutation=False,
-            # The pipeline's role starts each CodeBuild action on that project only (an
-            # action role that is also the project's role may only be given "*").
+            # Actions without a role of their own run as the pipeline's role: one role fewer
+            # (CDK Pipelines' shared CodeBuildActionRole is not created).
             use_pipeline_role_for_actions=True,
             publish_assets_in_parallel=False,
             code_build_defaults=pipelines.CodeBuildOptions(
