@@ -57,6 +57,12 @@ def is_token(value: Any) -> bool:
     return False
 
 
+def number_text(value: float) -> str:
+    """A number inside a string (a template string, a command line): a token stays a token
+    (``str`` would print its placeholder) and resolves where the string does."""
+    return cdk.Token.as_string(value) if is_token(value) else str(value)
+
+
 _SECONDS: dict[int, tuple[cdk.Duration, float | None]] = {}
 
 

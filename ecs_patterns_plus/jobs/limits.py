@@ -39,7 +39,7 @@ from constructs import Construct
 
 from .. import compliance, defaults
 from ..encryption import stack_key
-from ..errors import Problems, duration_seconds, is_token
+from ..errors import Problems, duration_seconds, is_token, number_text
 from ..iam import LOG_DELIVERY_ROUTE, XRAY_ROUTE, RoutedRole, run_task_statements
 from ..monitoring.events import field
 from ..monitoring.notifications import Notifier
@@ -314,7 +314,7 @@ def _definition(
         choices.append(
             {
                 "Condition": f"{{% {_SPOT_INTERRUPTED} and ${_SPOT_COUNTER} < "
-                f"{_number(retries.spot_interruptions)} %}}",
+                f"{number_text(retries.spot_interruptions)} %}}",
                 "Assign": {_SPOT_COUNTER: f"{{% ${_SPOT_COUNTER} + 1 %}}"},
                 "Next": "RunTask",
             }
@@ -323,7 +323,7 @@ def _definition(
         choices.append(
             {
                 "Condition": f"{{% $not({_SPOT_INTERRUPTED}) and ${_FAILURE_COUNTER} < "
-                f"{_number(retries.failures)} %}}",
+                f"{number_text(retries.failures)} %}}",
                 "Assign": {_FAILURE_COUNTER: f"{{% ${_FAILURE_COUNTER} + 1 %}}"},
                 "Next": "RunTask",
             }
@@ -348,11 +348,6 @@ def _definition(
             },
         },
     }
-
-
-def _number(value: int) -> str:
-    """A count inside a JSONata expression; a token resolves in the template."""
-    return cdk.Token.as_string(value) if is_token(value) else str(value)
 
 
 def run_task_arguments(

@@ -15,7 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .. import defaults
-from ..errors import Problems, ValidationError, checked, is_token
+from ..errors import Problems, ValidationError, checked, number_text
 from ..iam import acknowledge_default_policy, run_task_permissions
 from ..launch import TaskDefinitionLike
 from ..monitoring.notifications import Notifier, stack_alarm_topic, stack_notification_queue
@@ -229,13 +229,8 @@ class OneOffTask(RunTaskJob):
 
 
 def _render_strategy(item: ecs.CapacityProviderStrategy) -> str:
-    text = f"capacityProvider={item.capacity_provider},weight={_number(item.weight or 0)}"
-    return text + (f",base={_number(item.base)}" if item.base else "")
-
-
-def _number(value: float) -> str:
-    """A number in the command line; a token resolves in the ``CfnOutput``."""
-    return cdk.Token.as_string(value) if is_token(value) else str(value)
+    text = f"capacityProvider={item.capacity_provider},weight={number_text(item.weight or 0)}"
+    return text + (f",base={number_text(item.base)}" if item.base else "")
 
 
 def _render_shorthand(item: object) -> str:

@@ -14,7 +14,7 @@ from constructs import Construct
 from .. import compliance, defaults
 from ..boundary import AdoptedRole, check_given_role, warn_if_shared
 from ..encryption import stack_key
-from ..errors import Problems, checked, is_token
+from ..errors import Problems, checked, is_token, number_text
 from ..iam import ECR_AUTH_ROUTE, EXEC_ACTIONS, EXEC_ROUTE, RoutedRole, acknowledge_default_policy
 from ..retention import check_retention, retained_log_group
 from ..secrets import SecretValue
@@ -360,8 +360,8 @@ class HardenedTaskDefinition(Construct):
             "TaskDefinition",
             compatibility=compatibility,
             network_mode=ecs.NetworkMode.AWS_VPC,
-            cpu=_as_string(cpu),
-            memory_mib=_as_string(memory_mib),
+            cpu=number_text(cpu),
+            memory_mib=number_text(memory_mib),
             family=family,
             execution_role=self.execution_role,
             task_role=self.task_role,
@@ -570,12 +570,6 @@ class HardenedTaskDefinition(Construct):
 
 
 # --- Helpers --------------------------------------------------------------------------------
-
-
-def _as_string(number: int) -> str:
-    """A number for a string property: a token stays a token (``str`` would print its
-    placeholder)."""
-    return cdk.Token.as_string(number) if is_token(number) else str(number)
 
 
 def _architecture_name(stack: cdk.Stack, architecture: ecs.CpuArchitecture) -> str:
