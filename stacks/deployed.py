@@ -16,24 +16,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-
-def stacks_of(assembly: Path) -> dict[str, str]:
-    """``{review name: CloudFormation stack name}`` for every stack of ``assembly``."""
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    return {
-        artifact["displayName"].replace("/", "-"): artifact["properties"]["stackName"]
-        for artifact in manifest["artifacts"].values()
-        if artifact["type"] == "aws:cloudformation:stack"
-    }
+from ecs_patterns_plus.review.templates import assembly_stacks
 
 
 def write_deployed(cloudformation: Any, assembly: Path, outdir: Path) -> list[str]:
     """Write the deployed template of each stack of ``assembly``; return the names written."""
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, stack_name in sorted(stacks_of(assembly).items()):
+    for name, stack in sorted(assembly_stacks(assembly).items()):
         try:
-            body = cloudformation.get_template(StackName=stack_name)["TemplateBody"]
+            body = cloudformation.get_template(StackName=stack.stack_name)["TemplateBody"]
         except cloudformation.exceptions.ClientError as error:
             if "does not exist" in str(error):
                 continue

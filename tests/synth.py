@@ -11,6 +11,8 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
+from ecs_patterns_plus.review.templates import assembly_stacks
+
 ROOT = Path(__file__).resolve().parent.parent
 FEATURE_FLAGS: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
 
@@ -200,23 +202,12 @@ def read_outdirs(outdirs: list[Path]) -> Synthesized:
 
 
 def stack_files(assembly: Path) -> dict[str, Path]:
-    """Each stack of a cloud assembly (and of its stages' assemblies) by name, to its template.
-
-    A stack's name is its construct path with ``-`` for ``/``: ``ServiceDefaults`` at the
-    top of an app, ``Dev-Network`` in the stage ``Dev``.
-    """
-    if not (assembly / "manifest.json").exists():  # templates alone: named after their files
+    """Each stack of a cloud assembly (and of its stages' assemblies) by name, to its template
+    (``assembly_stacks``: ``ServiceDefaults``, ``Dev-Network``); templates without a manifest
+    are named after their files."""
+    if not (assembly / "manifest.json").exists():
         return {p.name.removesuffix(".template.json"): p for p in assembly.glob("*.template.json")}
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    files: dict[str, Path] = {}
-    for artifact_id, artifact in manifest.get("artifacts", {}).items():
-        properties = artifact.get("properties", {})
-        if artifact["type"] == "aws:cloudformation:stack":
-            name = artifact.get("displayName", artifact_id).replace("/", "-")
-            files[name] = assembly / properties["templateFile"]
-        elif artifact["type"] == "cdk:cloud-assembly":
-            files.update(stack_files(assembly / properties["directoryName"]))
-    return files
+    return {name: stack.template for name, stack in assembly_stacks(assembly).items()}
 
 
 def synthesize(app: cdk.App) -> Synthesized:

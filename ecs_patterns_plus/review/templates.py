@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,13 @@ def load_templates(path: Path | str, *, pattern: str = "*.json") -> dict[str, Te
     """
     root = Path(path)
     found: list[tuple[str, str, Template]] = []
+    assemblies: dict[Path, dict[str, str]] = {}  # each manifest read once
     for file in template_files(root, pattern=pattern):
         relative = file.name if root.is_file() else file.relative_to(root).as_posix()
-        found.append((_stack_name(file), relative.removesuffix(".json"), _read(file)))
+        if file.parent not in assemblies:
+            assemblies[file.parent] = _display_names(file.parent)
+        name = _stack_name(file, assemblies[file.parent])
+        found.append((name, relative.removesuffix(".json"), _read(file)))
     names = [name for name, _, _ in found]
     return {
         (name if names.count(name) == 1 else relative): template
@@ -104,26 +109,48 @@ def _read(file: Path) -> Template:
     return data
 
 
-def _stack_name(file: Path) -> str:
+def _stack_name(file: Path, display_names: Mapping[str, str]) -> str:
     stem = file.name.removesuffix(".json").removesuffix(".template")
     match = _SNAPSHOT_NAME.search(stem)
     if match:
         return match.group("name")
-    return _display_names(file.parent).get(file.name, stem)
+    return display_names.get(file.name, stem)
 
 
 def _display_names(assembly: Path) -> dict[str, str]:
-    """Template file name -> stack path (``/`` as ``-``) from a cloud assembly's manifest."""
+    """Template file name -> stack name, from the cloud assembly's manifest (if readable)."""
     try:
-        manifest = json.loads((assembly / "manifest.json").read_text(encoding="utf-8"))
-        artifacts = manifest["artifacts"].values()
-        return {
-            artifact["properties"]["templateFile"]: artifact["displayName"].replace("/", "-")
-            for artifact in artifacts
-            if artifact.get("type") == "aws:cloudformation:stack" and "displayName" in artifact
-        }
+        stacks = assembly_stacks(assembly, nested=False)
     except (OSError, ValueError, KeyError, AttributeError, TypeError):
         return {}
+    return {stack.template.name: name for name, stack in stacks.items()}
+
+
+@dataclass(frozen=True)
+class AssemblyStack:
+    """A stack of a cloud assembly: its template file and its CloudFormation stack name."""
+
+    template: Path
+    stack_name: str
+
+
+def assembly_stacks(assembly: Path, *, nested: bool = True) -> dict[str, AssemblyStack]:
+    """Each stack of the cloud assembly in ``assembly`` (with ``nested``, its stages' too) by
+    name: its path in the app with ``-`` for ``/``, ``Network`` at the top of an app and
+    ``Prod-Network`` in the stage ``Prod`` (as its snapshot ``test_example_stack[Prod-Network]``
+    is named). Reads ``manifest.json``; raises ``OSError`` without one."""
+    manifest = json.loads((assembly / "manifest.json").read_text(encoding="utf-8"))
+    stacks: dict[str, AssemblyStack] = {}
+    for artifact_id, artifact in manifest.get("artifacts", {}).items():
+        properties = artifact.get("properties", {})
+        if artifact.get("type") == "aws:cloudformation:stack":
+            name = str(artifact.get("displayName", artifact_id)).replace("/", "-")
+            stacks[name] = AssemblyStack(
+                assembly / properties["templateFile"], properties.get("stackName", artifact_id)
+            )
+        elif artifact.get("type") == "cdk:cloud-assembly" and nested:
+            stacks.update(assembly_stacks(assembly / properties["directoryName"]))
+    return stacks
 
 
 def resources(template: Template) -> dict[str, Resource]:
