@@ -20,6 +20,7 @@ def log_bucket(
         scope,
         construct_id,
         expiration=defaults.ACCESS_LOG_EXPIRATION,
+        expiry_rule_id="ExpireLogs",
         server_access_logs_bucket=server_access_logs_bucket,
     )
     compliance.LOG_BUCKET_ENCRYPTION.apply(bucket)
@@ -31,13 +32,15 @@ def private_bucket(
     construct_id: str,
     *,
     expiration: cdk.Duration,
+    expiry_rule_id: str,
     encryption_key: kms.IKey | None = None,
     server_access_logs_bucket: s3.IBucket | None = None,
 ) -> s3.Bucket:
     """A bucket that passes the rule packs: private, SSL only (TLS 1.2+), versioned, Object
     Lock, EventBridge notifications, objects expiring after ``expiration`` (old versions 30
-    days later), kept on delete; SSE-KMS with ``encryption_key``, else SSE-S3 (what log
-    delivery supports); server access logs into ``server_access_logs_bucket`` if given."""
+    days later) by the lifecycle rule ``expiry_rule_id``, kept on delete; SSE-KMS with
+    ``encryption_key``, else SSE-S3 (what log delivery supports); server access logs into
+    ``server_access_logs_bucket`` if given."""
     bucket = s3.Bucket(
         scope,
         construct_id,
@@ -55,7 +58,7 @@ def private_bucket(
         removal_policy=defaults.DATA_REMOVAL_POLICY,
         lifecycle_rules=[
             s3.LifecycleRule(
-                id="ExpireLogs" if encryption_key is None else "Expire",
+                id=expiry_rule_id,
                 expiration=expiration,
                 noncurrent_version_expiration=defaults.NONCURRENT_LOG_EXPIRATION,
                 abort_incomplete_multipart_upload_after=defaults.INCOMPLETE_UPLOAD_EXPIRATION,

@@ -200,6 +200,7 @@ class SecurePipeline(Construct):
             self,
             "Artifacts",
             expiration=defaults.PIPELINE_ARTIFACT_EXPIRATION,
+            expiry_rule_id="ExpireOldArtifacts",
             encryption_key=self.encryption_key,
             server_access_logs_bucket=self.access_logs_bucket,
         )
