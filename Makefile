@@ -105,7 +105,7 @@ diagrams: $(VENV)/.installed
 docs: $(VENV)/.installed
 	rm -rf build/docs
 	source=$$(mktemp -d) && trap 'rm -rf "$$source"' EXIT && cp -R docs/api/. "$$source" && \
-	  $(VENV)/bin/sphinx-build -b html -W --keep-going -n -q -E -c docs/api "$$source" build/docs
+	  $(VENV)/bin/sphinx-build -b html -W --keep-going -n -q -E --no-color -c docs/api "$$source" build/docs
 	@echo "API reference: build/docs/index.html"
 
 ## Synthesis and test-suite timings into bench/results.json and the README (slow; not in `make test`).

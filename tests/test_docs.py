@@ -27,7 +27,7 @@ from tests.synth_worker import in_background
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "api"
-SPHINX_OPTIONS = ("-b", "html", "-W", "--keep-going", "-n", "-q", "-E")
+SPHINX_OPTIONS = ("-b", "html", "-W", "--keep-going", "-n", "-q", "-E", "--no-color")
 """As ``make docs`` runs Sphinx: warnings fail, every reference must resolve, a fresh build."""
 _PROBLEM = re.compile(r"^.*\b(?:WARNING|ERROR|CRITICAL|SEVERE)\b.*$", re.MULTILINE)
 
