@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .. import defaults
@@ -20,6 +24,7 @@ from ..launch import (
 )
 from ..network import VpcEndpoints, check_endpoints, egress_only_security_group
 from ..storage import admit_to_file_systems, check_same_vpc
+from .limits import JobLimits, JobRetries, add_state_machine, run_task_arguments
 
 
 @jsii.implements(ec2.IConnectable)
@@ -32,7 +37,9 @@ class RunTaskJob(Construct):
     ``SecurityGroup``) with no inbound rules and HTTPS out only.
 
     Attributes:
-        task_definition, security_group (``None`` when groups were passed), connections.
+        task_definition, cluster, subnet_ids, security_group (``None`` when groups were
+        passed), connections; state_machine, state_machine_role and state_machine_log_group
+        once ``_add_limits`` made them (``None`` before and without).
     """
 
     def __init__(
@@ -70,8 +77,10 @@ class RunTaskJob(Construct):
         super().__init__(scope, construct_id)
 
         self.task_definition = unwrap_task_definition(task_definition)
+        self.cluster = cluster
         self._launch = launch
         self._subnets = subnets or private_subnets(cluster.vpc)
+        self.subnet_ids: list[str] = cluster.vpc.select_subnets(**self._subnets._values).subnet_ids
         self._placement_strategies = list(placement_strategies)
         self._placement_constraints = list(placement_constraints)
         self.security_group: ec2.SecurityGroup | None = None
@@ -91,6 +100,40 @@ class RunTaskJob(Construct):
         if endpoints is not None:
             # The job's own group sends HTTPS anywhere already: it needs admitting only.
             endpoints.allow_from(self, egress=self.security_group is None)
+
+        self.state_machine: sfn.StateMachine | None = None
+        self.state_machine_role: iam.Role | None = None
+        self.state_machine_log_group: logs.LogGroup | None = None
+
+    def _add_limits(
+        self, max_run_time: cdk.Duration | None, retries: JobRetries | None, start_retries: int
+    ) -> JobLimits | None:
+        """The state machine that enforces ``max_run_time`` and ``retries``, running the task as
+        RunTask would (``None`` without either): sets the ``state_machine*`` attributes."""
+        if max_run_time is None and retries is None:
+            return None
+        limits = add_state_machine(
+            self,
+            cluster=self.cluster,
+            definition=self.task_definition,
+            run_task=run_task_arguments(
+                cluster=self.cluster,
+                definition=self.task_definition,
+                fargate=self._launch.fargate,
+                strategy=self._launch.strategy,
+                subnet_ids=self.subnet_ids,
+                security_group_ids=[g.security_group_id for g in self._security_groups],
+                placement_constraints=self._placement_constraints,
+                placement_strategies=self._placement_strategies,
+            ),
+            max_run_time=max_run_time,
+            retries=retries,
+            start_retries=start_retries,
+        )
+        self.state_machine = limits.state_machine
+        self.state_machine_role = limits.role
+        self.state_machine_log_group = limits.log_group
+        return limits
 
     @property
     def connections(self) -> ec2.Connections:

@@ -10,8 +10,6 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .. import defaults
@@ -23,10 +21,8 @@ from ..network import VpcEndpoints
 from .base import RunTaskJob
 from .limits import (
     JobRetries,
-    add_state_machine,
     check_limits,
     execution_failed_rule,
-    run_task_arguments,
 )
 
 
@@ -116,8 +112,6 @@ class OneOffTask(RunTaskJob):
         definition = self.task_definition
         launch = self._launch
         groups = self._security_groups
-        self.cluster = cluster
-        self.subnet_ids = cluster.vpc.select_subnets(**self._subnets._values).subnet_ids
         self.network_configuration = (
             "awsvpcConfiguration={"
             f"subnets=[{cdk.Fn.join(',', self.subnet_ids)}],"
@@ -149,33 +143,10 @@ class OneOffTask(RunTaskJob):
             parts.append(f"--placement-strategy {rendered}")
         self.run_task_command = " ".join(parts)
 
-        self.state_machine: sfn.StateMachine | None = None
-        self.state_machine_role: iam.Role | None = None
-        self.state_machine_log_group: logs.LogGroup | None = None
         self.execution_failed_rule: events.Rule | None = None
         self.start_execution_command: str | None = None
-        if max_run_time is not None or retries is not None:
-            limits = add_state_machine(
-                self,
-                cluster=cluster,
-                definition=definition,
-                run_task=run_task_arguments(
-                    cluster=cluster,
-                    definition=definition,
-                    fargate=launch.fargate,
-                    strategy=launch.strategy,
-                    subnet_ids=self.subnet_ids,
-                    security_group_ids=[g.security_group_id for g in groups],
-                    placement_constraints=self._placement_constraints,
-                    placement_strategies=self._placement_strategies,
-                ),
-                max_run_time=max_run_time,
-                retries=retries,
-                start_retries=defaults.JOB_RETRY_ATTEMPTS,
-            )
-            self.state_machine = limits.state_machine
-            self.state_machine_role = limits.role
-            self.state_machine_log_group = limits.log_group
+        limits = self._add_limits(max_run_time, retries, defaults.JOB_RETRY_ATTEMPTS)
+        if limits is not None:
             self.execution_failed_rule = execution_failed_rule(
                 Notifier(
                     self,

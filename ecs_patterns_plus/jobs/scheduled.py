@@ -11,11 +11,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .. import compliance, defaults
@@ -37,10 +35,8 @@ from .base import RunTaskJob
 from .expressions import check_schedule_expression
 from .limits import (
     JobRetries,
-    add_state_machine,
     check_limits,
     execution_failed_rule,
-    run_task_arguments,
 )
 
 _ONE_MINUTE = cdk.Duration.minutes(1)
@@ -113,7 +109,7 @@ class ScheduledTask(RunTaskJob):
 
     Attributes:
         schedule, schedule_group, role (the scheduler's execution role), role_policy (its
-        only policy), task_definition,
+        only policy), task_definition, cluster, subnet_ids,
         dead_letter_queue, encryption_key, alarm_topic, failure_alarm, dead_letter_alarm,
         task_failed_rule (``None`` when off),
         security_group (``None`` when groups were passed), connections, fargate (bool);
@@ -204,31 +200,7 @@ class ScheduledTask(RunTaskJob):
 
         self.schedule_group = scheduler.ScheduleGroup(self, "Group")
         stack = cdk.Stack.of(self)
-        self.state_machine: sfn.StateMachine | None = None
-        self.state_machine_role: iam.Role | None = None
-        self.state_machine_log_group: logs.LogGroup | None = None
-        if max_run_time is not None or retries is not None:
-            limits = add_state_machine(
-                self,
-                cluster=cluster,
-                definition=definition,
-                run_task=run_task_arguments(
-                    cluster=cluster,
-                    definition=definition,
-                    fargate=self.fargate,
-                    strategy=self._launch.strategy,
-                    subnet_ids=cluster.vpc.select_subnets(**self._subnets._values).subnet_ids,
-                    security_group_ids=[g.security_group_id for g in self._security_groups],
-                    placement_constraints=self._placement_constraints,
-                    placement_strategies=self._placement_strategies,
-                ),
-                max_run_time=max_run_time,
-                retries=retries,
-                start_retries=retry_attempts,
-            )
-            self.state_machine = limits.state_machine
-            self.state_machine_role = limits.role
-            self.state_machine_log_group = limits.log_group
+        self._add_limits(max_run_time, retries, retry_attempts)
         self.role = iam.Role(
             self,
             "SchedulerRole",
