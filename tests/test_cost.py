@@ -9,6 +9,7 @@ synthesizes.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import re
 from pathlib import Path
@@ -28,11 +29,13 @@ from ecs_patterns_plus.cost import (
 )
 from ecs_patterns_plus.cost.__main__ import main
 from ecs_patterns_plus.cost.prices import parse_table
-from ecs_patterns_plus.review import Report, render_markdown, review
+from ecs_patterns_plus.cost.render import money_range
+from ecs_patterns_plus.review import Report, load_templates, render_markdown, review
 from ecs_patterns_plus.review.__main__ import main as review_main
 from ecs_patterns_plus.review.schemas import SCHEMA_REGIONS
 
 SNAPSHOTS = Path(__file__).parent / "__snapshots__" / "test_snapshots"
+README = Path(__file__).parent.parent / "README.md"
 REGION = "test-region-1"
 
 
@@ -675,6 +678,55 @@ def test_command_says_when_a_region_has_no_prices(capsys: pytest.CaptureFixture[
         "| Prod-Network | NAT gateways | NetworkVpcPublicSubnet1NATGateway | 730 h + 10 GB processed | — |"
         in out
     )
+
+
+def _cost_section() -> str:
+    text = README.read_text()
+    start = text.index("## Cost: ")
+    return text[start : text.index("\n## ", start)]
+
+
+def _example_table(section: str) -> dict[str, str]:
+    """Label -> figure of the example app's side-by-side stack and resource-class table."""
+    lines = section[section.index("**The example app's production stage**") :].splitlines()
+    first = next(n for n, line in enumerate(lines) if line.startswith("|"))
+    rows: dict[str, str] = {}
+    for line in itertools.takewhile(lambda line: line.startswith("|"), lines[first:]):
+        cells = [cell.strip().strip("*") for cell in line.strip().strip("|").split("|")]
+        rows |= {label: figure for label, figure in (cells[:2], cells[3:]) if figure[:1] == "$"}
+    return rows
+
+
+def test_readme_quotes_the_example_apps_current_estimate() -> None:
+    """README's cost section states the estimate of the example app's templates as they are
+    (the snapshots): a change that moves the example's cost must update README with it."""
+    section = _cost_section()
+    prod = load_templates(SNAPSHOTS, pattern="test_example_stack[[]Prod-*")
+    region, _ = resolve_region(prod.values(), None)
+    assert region == "ap-northeast-2"
+    result = estimate(prod, region=region)
+    rows = _example_table(section)
+    expected = {"Total": money_range(*result.total)}
+    expected |= {s.removeprefix("Prod-"): money_range(*f) for s, f in result.by_stack().items()}
+    for resource_class, figures in result.by_class().items():
+        labels = [label for label in rows if label.split(" (")[0] == resource_class]
+        assert len(labels) == 1, f"README needs one row for {resource_class}: {labels}"
+        expected[labels[0]] = money_range(*figures)
+    assert rows == expected
+    us_east_1 = money_range(*estimate(prod, region="us-east-1").total)
+    assert f"In `us-east-1` the same templates come to {us_east_1}" in " ".join(section.split())
+    for stage in ("Dev", "Staging"):
+        templates = load_templates(SNAPSHOTS, pattern=f"test_example_stack[[]{stage}-*")
+        assert money_range(*estimate(templates, region=region).total) in section, stage
+    quoted = 0
+    for item in compare(prod, region=region):
+        workload = f"| {item.stack.removeprefix('Prod-')} `{item.workload}` |"
+        for line in (line for line in section.splitlines() if line.startswith(workload)):
+            quoted_figures = [cell.strip() for cell in line.split("|")[3:7]]
+            pairs = (item.fargate, item.fargate_spot, item.ec2, item.ec2_spot)
+            assert quoted_figures == [money_range(*(p or (None, None))) for p in pairs], line
+            quoted += 1
+    assert quoted == 2  # the web service and the nightly report
 
 
 # --- The review report ------------------------------------------------------------------------
