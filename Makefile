@@ -108,8 +108,10 @@ docs: $(VENV)/.installed
 	  $(VENV)/bin/sphinx-build -b html -W --keep-going -n -q -E --no-color -c docs/api "$$source" build/docs
 	@echo "API reference: build/docs/index.html"
 
-## Synthesis and test-suite timings into bench/results.json and the README (slow; not in `make test`).
+## Synthesis and test-suite timings into bench/results.json and the README, and the README's
+## hardening-cost table (slow; not in `make test`).
 bench: setup
+	$(VENV)/bin/python bench/hardening_cost.py
 	$(VENV)/bin/python bench/bench.py $(BENCH_ARGS)
 
 ## Regenerate the locked development environment from a fresh resolve.

@@ -139,7 +139,8 @@ def _example_app(app: Any) -> None:
     build_app(app)
 
 
-def _web_service(app: Any) -> None:
+def web_service(app: Any) -> Any:
+    """Build the library's web service stack in ``app``; returns the AlbFargateService."""
     import aws_cdk as cdk
     from aws_cdk import aws_certificatemanager as acm
     from aws_cdk import aws_ecs as ecs
@@ -163,7 +164,7 @@ def _web_service(app: Any) -> None:
         certificate=acm.Certificate.from_certificate_arn(stack, "Certificate", CERTIFICATE_ARN),
         internet_facing=True,
     )
-    AlbFargateService(
+    return AlbFargateService(
         stack,
         "Web",
         cluster=platform.cluster,
@@ -173,7 +174,8 @@ def _web_service(app: Any) -> None:
     )
 
 
-def _web_service_plain(app: Any) -> None:
+def web_service_plain(app: Any) -> None:
+    """Build the same web service with plain aws_ecs_patterns in ``app``."""
     import aws_cdk as cdk
     from aws_cdk import aws_certificatemanager as acm
     from aws_cdk import aws_ec2 as ec2
@@ -230,10 +232,10 @@ def _fleet(plain: bool) -> Callable[[Any], None]:
     return build
 
 
-BUILDERS: dict[str, Callable[[Any], None]] = {
+BUILDERS: dict[str, Callable[[Any], object]] = {
     "example_app": _example_app,
-    "web_service": _web_service,
-    "web_service_plain": _web_service_plain,
+    "web_service": web_service,
+    "web_service_plain": web_service_plain,
     "fleet": _fleet(plain=False),
     "fleet_plain": _fleet(plain=True),
     "scenarios_bare": _scenarios("none"),
