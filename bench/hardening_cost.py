@@ -24,7 +24,7 @@ import aws_cdk as cdk  # noqa: E402 - after the path
 from bench import README, REGION, web_service, web_service_plain  # noqa: E402
 from ecs_patterns_plus import ServiceMonitoring  # noqa: E402
 from ecs_patterns_plus.cost import CLASSES, estimate  # noqa: E402
-from ecs_patterns_plus.cost.render import money_range, signed  # noqa: E402
+from ecs_patterns_plus.money import money_range, signed_range  # noqa: E402
 
 START = "<!-- hardening-cost:start -->"
 END = "<!-- hardening-cost:end -->"
@@ -59,6 +59,10 @@ def templates() -> tuple[dict[str, Any], dict[str, Any]]:
     )
 
 
+def _change(before: tuple[float, float], after: tuple[float, float]) -> str:
+    return signed_range(after[0] - before[0], after[1] - before[1])
+
+
 def table(plain: dict[str, Any], library: dict[str, Any]) -> str:
     """The comparison in the benchmark's region, with both totals in ``COMPARED_REGION``."""
     before = estimate({"aws_ecs_patterns": plain}, region=REGION)
@@ -86,12 +90,6 @@ def table(plain: dict[str, Any], library: dict[str, Any]) -> str:
         f"| in {COMPARED_REGION}: {compared[0]} against {compared[1]} |"
     )
     return "\n".join(lines) + "\n"
-
-
-def _change(before: tuple[float, float], after: tuple[float, float]) -> str:
-    """``+$1.00``, or ``+$1.00 to +$5.00`` when the minimum and maximum task counts differ."""
-    low, high = after[0] - before[0], after[1] - before[1]
-    return signed(low) if round(low, 2) == round(high, 2) else f"{signed(low)} to {signed(high)}"
 
 
 def update_readme(text: str, readme: Path = README) -> bool:

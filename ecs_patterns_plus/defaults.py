@@ -187,8 +187,8 @@ long-lived connections (MQTT, gRPC streams) move to the new tasks instead of pin
 # Relied on: "Amazon ECS Service Connect" and "Service Connect configuration" in the ECS
 # developer guide, and the TimeoutConfiguration API reference.
 
-NAMESPACE_TYPE = "http"
-"""The cluster's Cloud Map namespace for Service Connect: an HTTP (API-calls) namespace. Service
+NAMESPACE_PRIVATE_DNS = False
+"""The cluster's Cloud Map namespace for Service Connect is an HTTP (API-calls) namespace. Service
 Connect resolves names in its proxy, so it needs no DNS; AWS charges nothing for Cloud Map used
 by Service Connect, while a private DNS namespace adds a Route 53 private hosted zone."""
 

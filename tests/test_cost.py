@@ -29,7 +29,7 @@ from ecs_patterns_plus.cost import (
 )
 from ecs_patterns_plus.cost.__main__ import main
 from ecs_patterns_plus.cost.prices import parse_table
-from ecs_patterns_plus.cost.render import money_range
+from ecs_patterns_plus.money import money_range
 from ecs_patterns_plus.review import Report, load_templates, render_markdown, review
 from ecs_patterns_plus.review.__main__ import main as review_main
 from ecs_patterns_plus.review.schemas import SCHEMA_REGIONS

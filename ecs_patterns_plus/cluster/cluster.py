@@ -49,7 +49,7 @@ class NamespaceOptions:
     """
 
     name: str | None = None
-    private_dns: bool = False
+    private_dns: bool = defaults.NAMESPACE_PRIVATE_DNS
 
 
 class HardenedCluster(Construct):

@@ -6,27 +6,10 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from ..money import money_range
 from .compare import Comparison
 from .estimate import NOT_ESTIMATED, Estimate, LineItem
 from .prices import HOURS_PER_MONTH
-
-
-def money(value: float | None) -> str:
-    """``$1,234.56``; ``—`` without a price."""
-    return "—" if value is None else f"${value:,.2f}"
-
-
-def money_range(low: float | None, high: float | None) -> str:
-    """One figure when both ends agree, else ``low to high``."""
-    if low is None or high is None:
-        return "—"
-    if round(low, 2) == round(high, 2):
-        return money(low)
-    return f"{money(low)} to {money(high)}"
-
-
-def signed(value: float) -> str:
-    return ("+" if value >= 0.005 else "-" if value <= -0.005 else "±") + money(abs(value))
 
 
 def render_text(

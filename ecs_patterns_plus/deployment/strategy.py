@@ -37,6 +37,9 @@ LOAD_BALANCER = "load_balancer"
 NETWORK_LOAD_BALANCER = "network_load_balancer"
 SERVICE_CONNECT = "service_connect"
 _NATIVE = (BLUE_GREEN, CANARY, LINEAR)
+TEST_TRAFFIC_HEADER = "x-amzn-ecs-blue-green-test"
+"""The header that sends a request to the new tasks during a blue/green, canary or linear
+deployment of a Service Connect service (AWS's default test traffic rule)."""
 _PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _MAX_BAKE_MINUTES = 1440
 
@@ -287,7 +290,7 @@ class DeploymentStrategy:
                 self.test_traffic is None,
                 "deployment.test_traffic",
                 "is a test listener of a load balancer; Service Connect sends the requests that "
-                "carry the header 'x-amzn-ecs-blue-green-test' to the new tasks instead",
+                f"carry the header '{TEST_TRAFFIC_HEADER}' to the new tasks instead",
                 self.test_traffic,
                 "leave test_traffic out",
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from ..money import money_range, signed_range
 from .report import Replacement, Report, ResourceChange
 from .schemas import KEEPING_POLICIES, NEW_REVISION_TYPES
 
@@ -244,7 +245,7 @@ def _cost(delta: CostDelta | None, compact: bool) -> list[str]:
     )
     lines = ["### Monthly cost", "", note, ""]
     if not delta.classes:
-        lines += [f"No change to the estimate ({_usd(delta.after)}).", ""]
+        lines += [f"No change to the estimate ({money_range(*delta.after)}).", ""]
     else:
         total_flags = delta.total_flags
         lines += [
@@ -255,9 +256,9 @@ def _cost(delta: CostDelta | None, compact: bool) -> list[str]:
                     (
                         item.resource_class,
                         ", ".join(item.stacks),
-                        _usd(item.before),
-                        _usd(item.after),
-                        _signed(item.change),
+                        money_range(*item.before),
+                        money_range(*item.after),
+                        signed_range(*item.change),
                         _flags(item.flags),
                     )
                 )
@@ -267,9 +268,9 @@ def _cost(delta: CostDelta | None, compact: bool) -> list[str]:
                 (
                     "**Total**",
                     "",
-                    _usd(delta.before),
-                    _usd(delta.after),
-                    f"**{_signed(delta.change)}**",
+                    money_range(*delta.before),
+                    money_range(*delta.after),
+                    f"**{signed_range(*delta.change)}**",
                     _flags(total_flags),
                 )
             ),
@@ -292,20 +293,6 @@ def _cost(delta: CostDelta | None, compact: bool) -> list[str]:
             "",
         ]
     return lines
-
-
-def _usd(pair: tuple[float, float]) -> str:
-    low, high = (f"${value:,.2f}" for value in pair)
-    return low if low == high else f"{low} to {high}"
-
-
-def _signed(pair: tuple[float, float]) -> str:
-    def one(value: float) -> str:
-        sign = "+" if value >= 0.005 else "-" if value <= -0.005 else "±"
-        return f"{sign}${abs(value):,.2f}"
-
-    low, high = one(pair[0]), one(pair[1])
-    return low if low == high else f"{low} to {high}"
 
 
 def _replacement_row(item: Replacement) -> Sequence[str]:

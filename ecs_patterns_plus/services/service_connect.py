@@ -37,10 +37,6 @@ from ..task_definition.validation import PORT_NAME
 if TYPE_CHECKING:
     from ..task_definition import HardenedTaskDefinition
 
-TEST_TRAFFIC_HEADER = "x-amzn-ecs-blue-green-test"
-"""The header that sends a request to the new tasks during a blue/green, canary or linear
-deployment of a Service Connect service (AWS's default test traffic rule)."""
-
 _DNS_NAME = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,126}$")
 
 
