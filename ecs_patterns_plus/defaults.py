@@ -250,8 +250,9 @@ PIPELINE_BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 AWS CLI, what `make test` and `cdk synth` need."""
 
 PIPELINE_COMPUTE_TYPE = codebuild.ComputeType.MEDIUM
-"""A pipeline step's CodeBuild size: 4 GiB and 2 vCPUs, the 2 cores the test suite plans for
-(SMALL, CDK Pipelines' default, has 3 GiB)."""
+"""A pipeline step's CodeBuild size: up to 8 GiB and 4 vCPUs (CodeBuild API reference,
+``ProjectEnvironment.computeType``), room for the test suite's synthesis workers, which take
+every core but one, and their Node.js processes (SMALL, CDK Pipelines' default: 4 GiB, 2 vCPUs)."""
 
 PIPELINE_STEP_TIMEOUT = Duration.minutes(60)
 """A pipeline's CodeBuild step (the synth step runs the whole test suite) is stopped after an

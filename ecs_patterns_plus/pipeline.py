@@ -75,7 +75,7 @@ class SecurePipeline(Construct):
         synth_policy: statements the synth step's role needs besides the artifacts (e.g.
             ``ecr:DescribeImages`` to pin images). Default: none.
         build_image: the CodeBuild image of every step. Default: ``STANDARD_7_0``.
-        compute_type: Default: ``ComputeType.MEDIUM`` (4 GiB, 2 vCPUs).
+        compute_type: Default: ``ComputeType.MEDIUM`` (8 GiB, 4 vCPUs).
         timeout: each step's time limit, 5 to 480 minutes. Default: 60 minutes.
         log_retention: how long the steps' logs are kept. Default: one year.
 
