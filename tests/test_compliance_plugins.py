@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 from ecs_patterns_plus import enable_compliance_checks
 from ecs_patterns_plus.compliance import _control_tower_rule_types, idle_control_tower_rules
 from tests.synth import Synthesized, synthesize
+from tests.util import logical_id
 
 
 def test_bundled_rules_are_read_with_their_resource_types() -> None:
@@ -70,13 +71,17 @@ def test_cfn_lint_runner_reports_errors_per_template(tmp_path: Path) -> None:
     assert [line.split()[0] for line in findings["Bad.template.json"]] == ["E3002"]
 
 
-def test_checkov_runner_reports_failures_per_template(tmp_path: Path) -> None:
-    from tests.validators import _run_checkov
-
-    template = tmp_path / "Open.template.json"
-    template.write_text(json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}}))
-    failures = _run_checkov([template])
-    assert "CKV_AWS_18 AWS::S3::Bucket.Bucket" in failures["Open.template.json"]
+@pytest.mark.findings
+@pytest.mark.scenarios("UnencryptedLogGroup")
+def test_checkov_runner_reports_failures_per_template(scenarios: Synthesized) -> None:
+    """checkov's failures reach the tests by template and resource: the synthesis worker's run
+    (or its cache, which a change of the runner invalidates) on the scenario that breaks the
+    rules."""
+    failures = scenarios.checkov_failures("UnencryptedLogGroup")
+    log_group = logical_id(scenarios, "UnencryptedLogGroup", "Unencrypted")
+    assert f"CKV_AWS_158 AWS::Logs::LogGroup.{log_group}" in failures
+    resources = scenarios.template_json("UnencryptedLogGroup")["Resources"]
+    assert all(line.split()[1].split(".")[1] in resources for line in failures), failures
 
 
 def test_the_library_needs_no_feature_flag(tmp_path: Path) -> None:

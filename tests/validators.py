@@ -43,9 +43,10 @@ def lint_outdirs(outdirs: list[Path]) -> None:
 LINT_CACHE = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecs_patterns_plus" / "lint"
 )
-"""Findings by template content and linter pins, as mypy keeps its cache: a template the
-pinned linter has read before is not read again (both linters are deterministic)."""
-_PINS = ("requirements-dev.txt", "requirements-checkov.txt")
+"""Findings by template content, linter pins and this module (which runs the linters and reads
+their reports), as mypy keeps its cache: a template the pinned linter has read before is not
+read again (both linters are deterministic)."""
+_PINS = ("requirements-dev.txt", "requirements-checkov.txt", "tests/validators.py")
 
 
 def _remembered(
