@@ -31,7 +31,10 @@ def _uses(item: pytest.Item, fixture: str) -> bool:
 
 
 def _needs_synthesis(item: pytest.Item) -> int:
-    """0: nothing, 1: templates and metadata, 2: findings too (the workers lint last)."""
+    """0: nothing, 1: templates and metadata, 2: findings too (the workers lint last), 3: the
+    app without feature flags (built after the linters)."""
+    if _uses(item, "no_feature_flags"):
+        return 3
     if not (_uses(item, "example") or _uses(item, "scenarios")):
         return 0
     return 2 if _reads_findings(item) else 1
@@ -68,6 +71,7 @@ def session_plan(items: list[pytest.Item]) -> synth_worker.Plan:
     cfn-lint only for what the tests marked ``findings`` use."""
     plan = synth_worker.Plan()
     for item in items:
+        plan.no_feature_flags |= _uses(item, "no_feature_flags")
         findings = _reads_findings(item)
         if _uses(item, "example"):
             plan.example = True
@@ -97,7 +101,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if any(item.name == "test_the_api_reference_builds_without_warnings" for item in items):
         test_docs.start_build()
     plan = session_plan(items)
-    if plan.example or plan.scenarios:
+    if plan:
         workdir = Path(tempfile.mkdtemp(prefix="ecs-patterns-plus-synth-"))
         config.stash[_SYNTHESIS] = synth_worker.Synthesis(workdir, WORKERS, plan)
         items.sort(key=_needs_synthesis)
@@ -140,6 +144,13 @@ def scenarios(request: pytest.FixtureRequest) -> Synthesized:
     findings = _reads_findings(request.node)
     synthesized = request.config.stash[_SYNTHESIS].scenarios(findings=findings)
     return synthesized.declared_by(request.node.nodeid, declared, findings=findings)
+
+
+@pytest.fixture
+def no_feature_flags(request: pytest.FixtureRequest) -> Synthesized:
+    """An app without any of cdk.json's feature flags (``tests/no_feature_flags.py``), with
+    every rule pack, synthesized by a worker."""
+    return request.config.stash[_SYNTHESIS].no_feature_flags()
 
 
 @pytest.fixture

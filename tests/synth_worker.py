@@ -46,6 +46,9 @@ SCENARIO_WEIGHT = 1
 CHECKED_WEIGHT = 10
 EXAMPLE_WEIGHT = 32
 LINTED_EXAMPLE_WEIGHT = 70
+NO_FEATURE_FLAGS_WEIGHT = 10
+NO_FEATURE_FLAGS = "no-feature-flags"
+"""The output directory of the app without feature flags, in its worker's directory."""
 
 SYNTHESIZED = "synthesized"
 """What a worker prints on stdout once it has written every template (before linting)."""
@@ -63,6 +66,7 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--lint-example", action="store_true")
     parser.add_argument("--scenarios", nargs="+", default=[])
     parser.add_argument("--checked", nargs="+", default=[])
+    parser.add_argument("--no-feature-flags", action="store_true")
     args = parser.parse_args(argv)
     linted = []
     if args.example:
@@ -83,6 +87,10 @@ def run(argv: list[str]) -> None:
         plain.synth()
     print(SYNTHESIZED, flush=True)  # the tests that read templates only can start
     lint_outdirs(linted)
+    if args.no_feature_flags:  # its test runs last: it waits for the worker to exit
+        from tests.no_feature_flags import build_app
+
+        report(synthesize(build_app(args.outdir / NO_FEATURE_FLAGS)))
 
 
 def report(synthesized: Synthesized) -> None:
@@ -98,10 +106,12 @@ class Share:
     lint_example: bool = False
     scenarios: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
+    no_feature_flags: bool = False
     load: int = 0
 
     def args(self) -> list[str]:
         return [
+            *(["--no-feature-flags"] if self.no_feature_flags else []),
             *(["--example"] if self.example else []),
             *(["--lint-example"] if self.lint_example else []),
             *(["--scenarios", *self.scenarios] if self.scenarios else []),
@@ -119,6 +129,11 @@ class Plan:
     scenarios: set[str] = field(default_factory=set)
     checked: set[str] = field(default_factory=set)
     """Of ``scenarios``, those synthesized with the rule packs on, then linted."""
+    no_feature_flags: bool = False
+    """The app without cdk.json's feature flags (``tests/no_feature_flags.py``)."""
+
+    def __bool__(self) -> bool:
+        return self.example or bool(self.scenarios) or self.no_feature_flags
 
     def deal(self, workers: int) -> list[Share]:
         """Deal the work out by load, heaviest first, each part to the lightest share."""
@@ -132,6 +147,10 @@ class Plan:
             lightest = min(shares, key=lambda share: share.load)
             (lightest.checked if name in self.checked else lightest.scenarios).append(name)
             lightest.load += weight
+        if self.no_feature_flags:
+            lightest = min(shares, key=lambda share: share.load)
+            lightest.no_feature_flags = True
+            lightest.load += NO_FEATURE_FLAGS_WEIGHT
         return [share for share in shares if share.load]
 
 
@@ -190,6 +209,12 @@ class Synthesis:
                 ]
             )
         return self._scenarios
+
+    def no_feature_flags(self) -> Synthesized:
+        """The app without feature flags (built last by its worker, after the linters)."""
+        self.wait(findings=True)
+        (outdir,) = [d / NO_FEATURE_FLAGS for d in self.outdirs if (d / NO_FEATURE_FLAGS).is_dir()]
+        return read_outdirs([outdir])
 
     def stop(self, *, kill: bool) -> None:
         """Wait for the workers to exit or, with ``kill``, end them at once with their

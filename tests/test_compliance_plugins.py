@@ -9,9 +9,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_logs as logs
 
-from ecs_patterns_plus import enable_compliance_checks
 from ecs_patterns_plus.compliance import _control_tower_rule_types, idle_control_tower_rules
-from tests.synth import Synthesized, synthesize
+from tests.synth import Synthesized
 from tests.util import logical_id
 
 
@@ -84,53 +83,10 @@ def test_checkov_runner_reports_failures_per_template(scenarios: Synthesized) ->
     assert all(line.split()[1].split(".")[1] in resources for line in failures), failures
 
 
-def test_the_library_needs_no_feature_flag(tmp_path: Path) -> None:
+def test_the_library_needs_no_feature_flag(no_feature_flags: Synthesized) -> None:
     """An app with none of cdk.json's feature flags: a platform stack and a service stack
     that references it synthesize with every rule pack and no finding or warning."""
-    from aws_cdk import aws_certificatemanager as acm
-    from aws_cdk import aws_ecs as ecs
-
-    from ecs_patterns_plus import (
-        AlbFargateService,
-        HardenedCluster,
-        HardenedTaskDefinition,
-        ListenerRouting,
-        SecureLoadBalancer,
-        SecureVpc,
-    )
-    from tests.scenarios.common import CERTIFICATE_ARN
-
-    app = cdk.App(outdir=str(tmp_path), context={"@aws-cdk/core:validationReportJson": True})
-    enable_compliance_checks(app)
-    env = cdk.Environment(region="ap-northeast-2")
-    platform_stack = cdk.Stack(app, "Platform", env=env)
-    network = SecureVpc(platform_stack, "Network")
-    platform = HardenedCluster(platform_stack, "Platform", vpc=network.vpc)
-    load_balancer = SecureLoadBalancer(
-        platform_stack,
-        "LoadBalancer",
-        vpc=network.vpc,
-        certificate=acm.Certificate.from_certificate_arn(
-            platform_stack, "Certificate", CERTIFICATE_ARN
-        ),
-    )
-    services = cdk.Stack(app, "Services", env=env)
-    AlbFargateService(
-        services,
-        "Web",
-        cluster=platform.cluster,
-        task_definition=HardenedTaskDefinition(
-            services,
-            "Task",
-            image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx@sha256:" + "0" * 64),
-            container_port=8080,
-        ),
-        load_balancer=load_balancer,
-        routing=ListenerRouting(priority=10, path_patterns=["/web/*"]),
-        endpoints=network.endpoints,
-    )
-    result = synthesize(app)
-    assert result.synth_errors == []
+    result = no_feature_flags
     assert result.rule_pack_violations == []
     warnings = [
         (path, data)
