@@ -539,15 +539,18 @@ def _footprint_lines(footprint: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def replace_block(text: str, start_marker: str, end_marker: str, readme: Path = README) -> bool:
+    """Put ``text`` between the two markers of ``readme``; whether it changed."""
+    from ecs_patterns_plus.review.markdown import replace_block as replace  # not in start-up
+
+    try:
+        return replace(readme, start_marker, end_marker, text)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+
+
 def update_readme(results: dict[str, Any], readme: Path = README) -> bool:
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.find(README_START), text.find(README_END)
-    if start < 0 or end < start:
-        raise SystemExit(f"{readme.name}: no {README_START} ... {README_END} block")
-    updated = text[: start + len(README_START)] + "\n" + readme_table(results) + text[end:]
-    if updated != text:
-        readme.write_text(updated, encoding="utf-8")
-    return updated != text
+    return replace_block(readme_table(results), README_START, README_END, readme)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,7 +21,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import aws_cdk as cdk  # noqa: E402 - after the path
 
-from bench import README, REGION, web_service, web_service_plain  # noqa: E402
+from bench import REGION, replace_block, web_service, web_service_plain  # noqa: E402
 from ecs_patterns_plus import ServiceMonitoring  # noqa: E402
 from ecs_patterns_plus.cost import CLASSES, estimate  # noqa: E402
 from ecs_patterns_plus.money import money_range, signed_range  # noqa: E402
@@ -92,19 +92,7 @@ def table(plain: dict[str, Any], library: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_readme(text: str, readme: Path = README) -> bool:
-    """Put ``text`` between the markers; whether README changed."""
-    current = readme.read_text(encoding="utf-8")
-    start, end = current.find(START), current.find(END)
-    if start < 0 or end < start:
-        raise SystemExit(f"{readme.name}: no {START} ... {END} block")
-    updated = current[: start + len(START)] + "\n" + text + current[end:]
-    if updated != current:
-        readme.write_text(updated, encoding="utf-8")
-    return updated != current
-
-
 if __name__ == "__main__":
     rendered = table(*templates())
-    update_readme(rendered)
+    replace_block(rendered, START, END)
     sys.stdout.write(rendered)

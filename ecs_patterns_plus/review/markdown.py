@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ..money import money_range, signed_range
@@ -18,6 +19,20 @@ TITLE = "Template review"
 
 FOLD_ROWS = 20
 """Longer tables fold into ``<details>``; their flagged rows stay in view above them."""
+
+
+def replace_block(path: Path, start_marker: str, end_marker: str, text: str) -> bool:
+    """Put ``text`` between the two marker lines of the Markdown file ``path`` (a generated
+    block of a README); True if the file changed. ValueError without the markers."""
+    current = path.read_text(encoding="utf-8")
+    start, end = current.find(start_marker), current.find(end_marker)
+    if start < 0 or end < start:
+        raise ValueError(f"{path}: no {start_marker} ... {end_marker} block")
+    updated = current[: start + len(start_marker)] + "\n" + text + current[end:]
+    if updated == current:
+        return False
+    path.write_text(updated, encoding="utf-8")
+    return True
 
 
 def render_markdown(

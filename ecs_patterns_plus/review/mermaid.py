@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .markdown import replace_block
 from .templates import (
     Resource,
     Template,
@@ -331,12 +332,4 @@ def readme_block(diagrams: Mapping[str, str]) -> str:
 
 def update_readme(readme: Path, diagrams: Mapping[str, str]) -> bool:
     """Rewrite the block between the diagram markers of ``readme``; True if it changed."""
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.find(README_START), text.find(README_END)
-    if start < 0 or end < start:
-        raise ValueError(f"{readme}: no {README_START} ... {README_END} block")
-    updated = text[: start + len(README_START)] + "\n" + readme_block(diagrams) + text[end:]
-    if updated == text:
-        return False
-    readme.write_text(updated, encoding="utf-8")
-    return True
+    return replace_block(readme, README_START, README_END, readme_block(diagrams))
